@@ -1,0 +1,734 @@
+//! The method catalogue: every method of the API described once, as data.
+//!
+//! The catalogue is the first stage of every flow in this project: the mock routes and validates
+//! from it, the signer reads each method's hashed parameters from it, the scenario validator checks
+//! method and parameter names against it, and the generated tests draw parameter domains from it.
+//! The embedded catalogue lives in `catalogue/*.yaml` beside this crate (one file per product) and
+//! is compiled into the binaries; a user can load further files that add or override methods
+//! ([`Catalogue::with_file`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LoadError, SourceError};
+
+/// A product variant of the billing system. M2 is the former name of M4 and speaks the same API.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Product {
+    /// MOR (Kolmisoft's retail/wholesale switch), with resellers and accountants.
+    Mor,
+    /// M4 (formerly M2), the wholesale switch; `m2` is accepted as an alias.
+    #[serde(alias = "m2")]
+    M4,
+}
+
+impl Product {
+    /// Both products, in a stable order.
+    pub const ALL: [Product; 2] = [Product::Mor, Product::M4];
+
+    /// The lowercase name used on command lines, in file names and in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Product::Mor => "mor",
+            Product::M4 => "m4",
+        }
+    }
+}
+
+impl fmt::Display for Product {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Product {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "mor" => Ok(Product::Mor),
+            "m4" | "m2" => Ok(Product::M4),
+            other => Err(format!(
+                "unknown product `{other}` (expected mor, m4 or m2)"
+            )),
+        }
+    }
+}
+
+/// A role a caller (`u`) can have.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The System Admin (user id 0 on a real deployment).
+    Admin,
+    /// M4 manager: authenticates with the admin's secret; needs per-area permissions.
+    Manager,
+    /// MOR reseller: owns users; has his own API secret.
+    Reseller,
+    /// MOR reseller PRO: a reseller with providers of his own.
+    ResellerPro,
+    /// MOR accountant: admin helper with permissions.
+    Accountant,
+    /// MOR partner (seen on users_get only).
+    Partner,
+    /// A simple user.
+    User,
+}
+
+impl Role {
+    /// Every role, in a stable order.
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Manager,
+        Role::Reseller,
+        Role::ResellerPro,
+        Role::Accountant,
+        Role::Partner,
+        Role::User,
+    ];
+
+    /// The snake_case name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Reseller => "reseller",
+            Role::ResellerPro => "reseller_pro",
+            Role::Accountant => "accountant",
+            Role::Partner => "partner",
+            Role::User => "user",
+        }
+    }
+
+    /// Resellers of either kind own users and have their own secret.
+    pub fn is_reseller(self) -> bool {
+        matches!(self, Role::Reseller | Role::ResellerPro)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An HTTP method a catalogue entry accepts (GET is further gated by the Allow GET API setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpVerb {
+    /// POST, the documented method.
+    Post,
+    /// GET, accepted only when the Allow GET API setting is on.
+    Get,
+}
+
+/// How trustworthy a fact is, following the tags of the API fact sheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Source {
+    /// Documented on a wiki page.
+    #[default]
+    Doc,
+    /// Inferred; not stated anywhere.
+    Inf,
+    /// Unknown; the behaviour is a named quirk with a default.
+    Unk,
+    /// Pages disagree; the behaviour is a named quirk with a default.
+    Contra,
+    /// What the public PHP client does.
+    Php,
+}
+
+/// The value domain of a parameter; drives validation in the mock and generation in `props`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamType {
+    /// Free text.
+    #[default]
+    String,
+    /// A non-negative integer id or count.
+    Integer,
+    /// A decimal number (amounts, rates).
+    Number,
+    /// A Unix timestamp in seconds.
+    Timestamp,
+    /// `0` or `1`.
+    Flag,
+    /// One of `values`.
+    Enum,
+    /// A currency code such as `USD` (or `USER` where documented).
+    Currency,
+    /// An id or the word `all`.
+    IdOrAll,
+}
+
+/// One parameter of a method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Param {
+    /// The parameter name as sent on the wire.
+    pub name: String,
+    /// What it means.
+    #[serde(default)]
+    pub doc: String,
+    /// Whether the method fails without it.
+    #[serde(default)]
+    pub required: bool,
+    /// The value domain.
+    #[serde(default, rename = "type")]
+    pub kind: ParamType,
+    /// The documented default. `@today_start` and `@today_end` stand for today's 00:00:00 and
+    /// 23:59:59 as Unix timestamps in the server's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// The allowed values, where the documentation lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    /// Roles that may use this parameter (empty: every role that may call the method).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
+    /// How sure we are of this parameter.
+    #[serde(default)]
+    pub source: Source,
+}
+
+impl Param {
+    /// The default value resolved against a clock (`today_start`, `today_end` in Unix seconds).
+    pub fn resolved_default(&self, today: (i64, i64)) -> Option<String> {
+        match self.default.as_deref()? {
+            "@today_start" => Some(today.0.to_string()),
+            "@today_end" => Some(today.1.to_string()),
+            v => Some(v.to_string()),
+        }
+    }
+}
+
+/// When `u` takes part in the hash (only meaningful when `hash` names `u`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UInHash {
+    /// `u` is always hashed where `hash` names it.
+    #[default]
+    Always,
+    /// `u` is hashed only when the caller is not the System Admin (M4 quickstats_get page).
+    NonAdmin,
+}
+
+/// Which users a role may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Any user or object.
+    #[default]
+    Any,
+    /// Only the caller's own user and objects.
+    Own,
+    /// The caller's own objects and those of the users he owns (resellers).
+    OwnAndOwned,
+    /// Only objects of users the admin owns (M4 managers).
+    AdminUsers,
+}
+
+/// One role allowed to call a method, and on what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    /// The role.
+    pub role: Role,
+    /// On which users' data it may act.
+    #[serde(default)]
+    pub scope: Scope,
+    /// A permission the role must hold (M4 managers: `connection_points`, `currency_management`,
+    /// `quick_stats`, `tariffs`; MOR accountants: `data_stats`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    /// The error text when the permission is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_error: Option<String>,
+}
+
+/// How an answer body is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyKind {
+    /// An XML document.
+    #[default]
+    Xml,
+    /// Plain text without tags (user_simple_balance_get).
+    Text,
+    /// An XML document gzipped into the body (devices_get, tariff_rates_get).
+    GzipXml,
+}
+
+/// The XML declaration an answer starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Declaration {
+    /// `<?xml version="1.0" encoding="UTF-8"?>`, the usual one.
+    #[default]
+    Utf8,
+    /// `<?xml version="1.0" encoding="utf-8" standalone="yes"?>` (login, logout).
+    Standalone,
+    /// No declaration.
+    None,
+}
+
+impl Declaration {
+    /// The literal declaration line, empty for [`Declaration::None`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Declaration::Utf8 => r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            Declaration::Standalone => r#"<?xml version="1.0" encoding="utf-8" standalone="yes"?>"#,
+            Declaration::None => "",
+        }
+    }
+}
+
+/// The element that carries an `<error>` in an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Wrapper {
+    /// `<error>TEXT</error>` as the root (older MOR pages).
+    Bare,
+    /// `<page><error>TEXT</error></page>`.
+    #[default]
+    Page,
+    /// `<status><error>TEXT</error></status>`.
+    Status,
+    /// `<page><status><error>TEXT</error></status></page>`.
+    PageStatus,
+    /// `<response><error><message>TEXT</message></error></response>` (wholesale tariff failures).
+    ResponseMessage,
+    /// `<action><name>..</name><status>failed</status>..</action>` (login, logout).
+    Action,
+    /// The text alone, no XML (user_simple_balance_get).
+    Text,
+}
+
+/// The success answer of a method.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseSpec {
+    /// How the body is delivered.
+    #[serde(default)]
+    pub body: BodyKind,
+    /// The XML declaration.
+    #[serde(default)]
+    pub declaration: Declaration,
+    /// The documented success sample, as XML with `{{type}}` placeholders for values
+    /// (`{{int}}`, `{{number}}`, `{{text}}`, `{{datetime}}`, `{{any}}`); `*` after an element name in
+    /// a comment is not used: repeated elements appear once in the sample.
+    #[serde(default)]
+    pub sample: String,
+    /// How sure we are of the element names.
+    #[serde(default)]
+    pub source: Source,
+}
+
+/// A documented error answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorSpec {
+    /// The error text exactly as sent.
+    pub text: String,
+    /// The element that wraps it.
+    #[serde(default)]
+    pub wrapper: Wrapper,
+    /// When it is answered.
+    #[serde(default)]
+    pub when: String,
+    /// How sure we are.
+    #[serde(default)]
+    pub source: Source,
+}
+
+/// One method of the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Method {
+    /// The canonical name (`/billing/api/<name>`).
+    pub name: String,
+    /// Old names that route to the same method.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// One line on what it does.
+    #[serde(default)]
+    pub summary: String,
+    /// Accepted HTTP methods.
+    #[serde(default = "default_http")]
+    pub http: Vec<HttpVerb>,
+    /// Whether it changes the world (the runner sends it only with `--allow-writes`).
+    #[serde(default)]
+    pub writes: bool,
+    /// Whether `u` must name a known user (false: user_simple_balance_get, which authenticates by
+    /// the user's uniquehash).
+    #[serde(default = "yes")]
+    pub requires_login: bool,
+    /// A setting that must be on, else the feature error is answered (for example
+    /// `balance_over_http`, `api_allow_payments`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature: Option<String>,
+    /// Every parameter except `hash`.
+    #[serde(default)]
+    pub params: Vec<Param>,
+    /// Groups of parameters of which at least one must be sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_one_of: Vec<Vec<String>>,
+    /// The hashed parameters, in order. May name `u` and `p`.
+    #[serde(default)]
+    pub hash: Vec<String>,
+    /// When `u` (if named in `hash`) takes part.
+    #[serde(default)]
+    pub u_in_hash: UInHash,
+    /// Alternative hash orders seen in other revisions or clients, selectable by the
+    /// `hash_variants` quirk (name -> ordered parameter list).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hash_variants: BTreeMap<String, Vec<String>>,
+    /// Who may call it.
+    #[serde(default)]
+    pub access: Vec<Access>,
+    /// The success answer.
+    #[serde(default)]
+    pub response: ResponseSpec,
+    /// The documented errors specific to this method (gating errors are in [`General`]).
+    #[serde(default)]
+    pub errors: Vec<ErrorSpec>,
+    /// Notes on contradictions, unknowns and the pages behind them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+fn default_http() -> Vec<HttpVerb> {
+    vec![HttpVerb::Post, HttpVerb::Get]
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Method {
+    /// The parameter called `name`, if the method has one.
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// The error spec with this exact text, if documented.
+    pub fn error(&self, text: &str) -> Option<&ErrorSpec> {
+        self.errors.iter().find(|e| e.text == text)
+    }
+
+    /// Whether `role` may call this method at all, and with which access rule.
+    pub fn access_for(&self, role: Role) -> Option<&Access> {
+        self.access.iter().find(|a| a.role == role)
+    }
+
+    /// The hashed parameter list in force, given the selected variant (if any).
+    pub fn hash_order(&self, variant: Option<&str>) -> &[String] {
+        variant
+            .and_then(|v| self.hash_variants.get(v))
+            .map(Vec::as_slice)
+            .unwrap_or(&self.hash)
+    }
+
+    /// Whether this method is answered with `name` (canonical or alias).
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.aliases.iter().any(|a| a == name)
+    }
+}
+
+/// The gating errors shared by every method of a product, with their wrappers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct General {
+    /// Allow API globally is off.
+    pub api_disabled: ErrorSpec,
+    /// GET used while Allow GET API is off.
+    pub get_disabled: ErrorSpec,
+    /// `u` missing or unknown.
+    pub bad_login: ErrorSpec,
+    /// Hash missing or wrong.
+    pub incorrect_hash: ErrorSpec,
+    /// The caller's role may not use the method.
+    pub access_denied: ErrorSpec,
+    /// A manager (M4) or accountant (MOR) lacks the method's permission.
+    pub not_authorized: ErrorSpec,
+    /// The method's feature setting is off.
+    pub feature_disabled: ErrorSpec,
+    /// The path names no method.
+    pub unknown_method: ErrorSpec,
+}
+
+/// One catalogue file: the methods of one product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueFile {
+    /// Format version; 1.
+    pub version: u32,
+    /// The product these methods belong to.
+    pub product: Product,
+    /// The gating errors (required in the embedded files; optional in user files, which then keep
+    /// the embedded ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub general: Option<General>,
+    /// The methods; a user file's method replaces the embedded one of the same name.
+    #[serde(default)]
+    pub methods: Vec<Method>,
+}
+
+/// The methods of one product, indexed by name and alias.
+#[derive(Debug, Clone)]
+pub struct ProductCatalogue {
+    /// The product.
+    pub product: Product,
+    /// The gating errors.
+    pub general: General,
+    methods: Vec<Method>,
+    index: BTreeMap<String, usize>,
+}
+
+impl ProductCatalogue {
+    fn new(product: Product, general: General, methods: Vec<Method>) -> Self {
+        let mut pc = ProductCatalogue {
+            product,
+            general,
+            methods,
+            index: BTreeMap::new(),
+        };
+        pc.reindex();
+        pc
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        for (i, m) in self.methods.iter().enumerate() {
+            self.index.insert(m.name.clone(), i);
+            for a in &m.aliases {
+                self.index.entry(a.clone()).or_insert(i);
+            }
+        }
+    }
+
+    /// The method answering to `name` (canonical name or alias).
+    pub fn method(&self, name: &str) -> Option<&Method> {
+        self.index.get(name).map(|&i| &self.methods[i])
+    }
+
+    /// Every method, in catalogue order.
+    pub fn methods(&self) -> &[Method] {
+        &self.methods
+    }
+
+    /// Every name a method answers to (canonical and aliases), sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.index.keys().map(String::as_str)
+    }
+
+    fn upsert(&mut self, method: Method) {
+        match self.methods.iter().position(|m| m.name == method.name) {
+            Some(i) => self.methods[i] = method,
+            None => self.methods.push(method),
+        }
+        self.reindex();
+    }
+}
+
+/// The catalogue of both products.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    products: BTreeMap<Product, ProductCatalogue>,
+}
+
+const EMBEDDED: [(&str, &str); 2] = [
+    ("catalogue/mor.yaml", include_str!("../catalogue/mor.yaml")),
+    ("catalogue/m4.yaml", include_str!("../catalogue/m4.yaml")),
+];
+
+impl Catalogue {
+    /// The catalogue compiled into the binaries, parsed once.
+    ///
+    /// The embedded files are checked by the crate's tests, so a failure here is a build defect;
+    /// it is reported with the file, line and field rather than panicking at an unwrap.
+    pub fn embedded() -> &'static Catalogue {
+        static CELL: OnceLock<Catalogue> = OnceLock::new();
+        CELL.get_or_init(|| match Self::parse_embedded() {
+            Ok(c) => c,
+            Err(e) => panic!("embedded catalogue is invalid (a build defect): {e}"),
+        })
+    }
+
+    /// Parse the embedded files afresh (used by [`Catalogue::embedded`] and by tests).
+    pub fn parse_embedded() -> Result<Catalogue, LoadError> {
+        let mut products = BTreeMap::new();
+        for (path, text) in EMBEDDED {
+            let file: CatalogueFile = crate::yaml::from_str(text, Path::new(path))?;
+            let general = file.general.ok_or_else(|| {
+                LoadError::Source(SourceError::new(
+                    path,
+                    1,
+                    "general",
+                    "missing field `general` in an embedded catalogue",
+                ))
+            })?;
+            let pc = ProductCatalogue::new(file.product, general, file.methods);
+            products.insert(file.product, pc);
+        }
+        Ok(Catalogue { products })
+    }
+
+    /// This catalogue with the methods of a user file added or replaced.
+    pub fn with_file(mut self, path: &Path) -> Result<Catalogue, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        self.merge_str(&text, path)?;
+        Ok(self)
+    }
+
+    /// Merge a catalogue file given as text (`path` names it in errors).
+    pub fn merge_str(&mut self, text: &str, path: &Path) -> Result<(), LoadError> {
+        let file: CatalogueFile = crate::yaml::from_str(text, path)?;
+        let pc = self.products.get_mut(&file.product).ok_or_else(|| {
+            LoadError::Source(SourceError::new(
+                &path.display().to_string(),
+                1,
+                "product",
+                "product has no embedded catalogue",
+            ))
+        })?;
+        if let Some(g) = file.general {
+            pc.general = g;
+        }
+        for m in file.methods {
+            pc.upsert(m);
+        }
+        Ok(())
+    }
+
+    /// The catalogue of one product.
+    pub fn product(&self, product: Product) -> &ProductCatalogue {
+        // Both products are always present: parse_embedded fills both and nothing removes one.
+        &self.products[&product]
+    }
+
+    /// The method of `product` answering to `name`.
+    pub fn method(&self, product: Product, name: &str) -> Option<&Method> {
+        self.product(product).method(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalogue_parses_for_both_products() {
+        let c = Catalogue::parse_embedded().expect("embedded catalogue parses");
+        for p in Product::ALL {
+            assert!(!c.product(p).methods().is_empty(), "{p} has methods");
+        }
+    }
+
+    #[test]
+    fn every_method_of_the_m4_index_is_present_with_its_aliases() {
+        let c = Catalogue::parse_embedded().unwrap();
+        let index: [(&str, &[&str]); 16] = [
+            (
+                "user_balance_update",
+                &["user_balance_change", "change_user_balance"],
+            ),
+            ("user_balance_get", &["balance"]),
+            ("user_simple_balance_get", &["simple_balance"]),
+            ("user_calls_get", &["user_calls"]),
+            ("exchange_rate_update", &[]),
+            ("devices_get", &["device_list"]),
+            ("device_details_get", &[]),
+            ("user_login", &["login"]),
+            ("user_logout", &["logout"]),
+            ("payment_create", &["create_payment"]),
+            ("payments_get", &["payments_list"]),
+            ("tariff_rates_get", &["get_tariff"]),
+            ("tariff_wholesale_update", &["wholesale_tariff"]),
+            ("quickstats_get", &[]),
+            ("aggregate_get", &["aggregates_get"]),
+            ("user_details_get", &["user_details"]),
+        ];
+        for p in Product::ALL {
+            for (name, aliases) in index {
+                let m = c
+                    .method(p, name)
+                    .unwrap_or_else(|| panic!("{p}: {name} missing"));
+                assert_eq!(m.name, name);
+                for a in aliases {
+                    assert_eq!(
+                        c.method(p, a).map(|m| m.name.as_str()),
+                        Some(name),
+                        "{p}: alias {a}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_hashed_parameter_is_a_declared_parameter_or_u_or_p() {
+        let c = Catalogue::parse_embedded().unwrap();
+        for p in Product::ALL {
+            for m in c.product(p).methods() {
+                let lists = std::iter::once(&m.hash).chain(m.hash_variants.values());
+                for list in lists {
+                    for h in list {
+                        assert!(
+                            h == "u" || h == "p" || m.param(h).is_some(),
+                            "{p}/{}: hashed `{h}` is not a parameter",
+                            m.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_user_file_overrides_a_method_and_adds_a_new_one() {
+        let mut c = Catalogue::parse_embedded().unwrap();
+        let text = "version: 1\nproduct: mor\nmethods:\n  - name: users_get\n    hash: [u, p]\n    params:\n      - {name: p}\n  - name: quickstats_get\n    summary: overridden\n";
+        c.merge_str(text, Path::new("extra.yaml")).unwrap();
+        assert_eq!(
+            c.method(Product::Mor, "users_get").unwrap().hash,
+            ["u", "p"]
+        );
+        assert_eq!(
+            c.method(Product::Mor, "quickstats_get").unwrap().summary,
+            "overridden"
+        );
+        assert!(c.method(Product::M4, "users_get").is_none());
+    }
+
+    #[test]
+    fn a_misspelled_field_in_a_catalogue_file_names_file_line_and_field() {
+        let mut c = Catalogue::parse_embedded().unwrap();
+        let text = "version: 1\nproduct: m4\nmethods:\n  - name: x\n    hashh: [a]\n";
+        let err = c.merge_str(text, Path::new("extra.yaml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("extra.yaml:5:"), "{msg}");
+        assert!(msg.contains("unknown field `hashh`"), "{msg}");
+    }
+
+    #[test]
+    fn m2_is_an_alias_of_m4() {
+        assert_eq!("m2".parse::<Product>().unwrap(), Product::M4);
+        assert_eq!("MOR".parse::<Product>().unwrap(), Product::Mor);
+        assert!("m3".parse::<Product>().is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! The shared model of the Kolmisoft MOR / M2 / M4 legacy XML API.
+//!
+//! Pure and synchronous: no runtime, no network. Both `mor-mock` and `mor-conformance` are built
+//! on it, so the API is described exactly once:
+//!
+//! - [`catalogue`]: every method, per product, as data (names, aliases, parameters, hash order,
+//!   access, answers, errors);
+//! - [`params`]: request parameters as an ordered list, with Rails' lookup rules;
+//! - [`sign`]: hash strings and digests from the catalogue, with explained mismatches;
+//! - [`xml`]: rendering in the documented shapes, canonical form and path-naming diffs;
+//! - [`scenario`]: the scenario file format v1 (world, settings, quirks, overlay, cases);
+//! - [`world`], [`settings`], [`quirks`]: the data a scenario describes and the mock computes
+//!   from.
+
+pub mod catalogue;
+pub mod error;
+pub mod params;
+pub mod patch;
+pub mod quirks;
+pub mod scenario;
+pub mod settings;
+pub mod sign;
+pub mod world;
+pub mod xml;
+pub mod yaml;
+
+pub use catalogue::{Catalogue, Method, Product, Role};
+pub use error::{LoadError, SourceError};
+pub use params::Params;
+pub use quirks::Quirks;
+pub use settings::Settings;

@@ -1,0 +1,174 @@
+//! Named quirks: every point where the documentation is silent (UNK) or contradicts itself
+//! (CONTRA) and the answer changes. Each has the most plausible default and can be switched per
+//! scenario or captured from a deployment into a profile.
+//!
+//! The README's quirk table is the user-facing list; keep the two in step (a test checks that
+//! every field here appears there).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::patchable;
+
+/// Which hex case of the digest is accepted. UNK: every wiki example is lowercase (Ruby's
+/// `hexdigest`); whether uppercase passes is not documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HexCase {
+    /// Only lowercase hex (a plain string comparison with Ruby's hexdigest).
+    Lower,
+    /// Either case.
+    Any,
+    /// Only uppercase (a deliberately broken server, for testing the tester).
+    Upper,
+}
+
+/// What an absent optional hashed parameter contributes. UNK: the PHP client fills every default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AbsentParams {
+    /// Nothing: only parameters actually sent are concatenated (hash construction page).
+    Skip,
+    /// Its documented default is concatenated (what the PHP client sends).
+    Defaults,
+}
+
+/// In which order hashed values are concatenated. CONTRA across revisions of the hash page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HashOrder {
+    /// The order each method page lists (every method page; the 2008 and 14272 revisions).
+    Catalogue,
+    /// The order of the request line (2013 revisions 16261/16264).
+    RequestLine,
+    /// Any order is accepted (current text, read literally).
+    Any,
+}
+
+/// How strictly the digest is verified; positions other than `strict` model broken servers so
+/// the signature attacks of `props` can be shown to catch them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HashVerification {
+    /// The digest must match.
+    Strict,
+    /// Any non-empty `hash` value is accepted.
+    AnyDigest,
+    /// A digest computed without the secret is accepted too.
+    IgnoreSecret,
+}
+
+/// What `balance` means in user_balance_update. CONTRA: "new user balance" in the parameter list,
+/// "increases/decreases by the amount" in the method description (M4 current).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceUpdate {
+    /// The amount is added (negative amounts subtract).
+    Add,
+    /// The balance is set to the value.
+    Set,
+}
+
+/// Nesting of the user_balance_update answer. CONTRA: the M4 page shows `<page><page>`; the PHP
+/// client reads a single `<page>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Nesting {
+    /// `<page><status>…`.
+    Single,
+    /// `<page><page><status>…` as printed on the M4 page.
+    Double,
+}
+
+/// How gzipped answers (devices_get, tariff_rates_get) are delivered. UNK: headers not documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GzipDelivery {
+    /// A gzip file as the body: `Content-Type: application/x-gzip` with a `Content-Disposition`
+    /// file name (the page says the XML is put in a file and gzipped).
+    Attachment,
+    /// XML with `Content-Encoding: gzip` (HTTP clients decode it transparently).
+    ContentEncoding,
+    /// Plain XML, not compressed.
+    Plain,
+}
+
+/// Which check answers first when several fail. UNK; the error lists of quickstats_get and
+/// users_get suggest API, GET, login, hash, permission, validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Precedence {
+    /// API disabled, GET disabled, bad login, incorrect hash, permission, validation.
+    LoginFirst,
+    /// API disabled, GET disabled, incorrect hash, bad login, permission, validation.
+    HashFirst,
+}
+
+/// The HTML tag the "XML API Extension" setting wraps XML in. UNK: exact wrapper not documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum XmlExtensionWrapper {
+    /// `<html><body>XML</body></html>`.
+    HtmlBody,
+    /// `<html>XML</html>`.
+    Html,
+}
+
+/// Whose secret validates a non-admin caller's hash. UNK; INF: the owner's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserSecret {
+    /// The owner's: the admin's for admin-owned users and managers, a reseller's for his users
+    /// and himself.
+    Owner,
+    /// Always the admin's.
+    Admin,
+}
+
+patchable! {
+    /// Every named quirk with its default position.
+    pub struct Quirks / QuirksPatch {
+        /// Hex case of the digest that is accepted.
+        hash_hex_case: HexCase = HexCase::Lower,
+        /// What an absent optional hashed parameter contributes.
+        absent_hash_params: AbsentParams = AbsentParams::Skip,
+        /// Order of concatenation.
+        hash_order: HashOrder = HashOrder::Catalogue,
+        /// How strictly the digest is verified.
+        hash_verification: HashVerification = HashVerification::Strict,
+        /// Per method, a named alternative hash order from the catalogue's `hash_variants`
+        /// (for example `payment_create: rev22240`).
+        hash_variants: BTreeMap<String, String> = BTreeMap::new(),
+        /// Whose secret validates a non-admin caller's hash.
+        user_secret: UserSecret = UserSecret::Owner,
+        /// Whether JSON bodies are read (a JSON number is hashed as its literal text). UNK; the
+        /// PHP client sends JSON and Rails parses it.
+        json_body: bool = true,
+        /// Which failing check answers first.
+        error_precedence: Precedence = Precedence::LoginFirst,
+        /// Meaning of `balance` in user_balance_update.
+        balance_update: BalanceUpdate = BalanceUpdate::Add,
+        /// Nesting of the user_balance_update answer.
+        balance_update_nesting: Nesting = Nesting::Single,
+        /// Delivery of gzipped answers.
+        gzip_delivery: GzipDelivery = GzipDelivery::Attachment,
+        /// The wrapper of the XML API Extension.
+        xml_extension_wrapper: XmlExtensionWrapper = XmlExtensionWrapper::HtmlBody,
+        /// Whether user_balance_get needs `u` (CONTRA: the MOR X4 example sends it, the M4 one not).
+        balance_get_requires_u: bool = false,
+        /// Whether the M4 index name `aggregates_get` routes to aggregate_get (CONTRA: the index
+        /// says aggregates_get, the page and the PHP client aggregate_get).
+        aggregates_get_alias: bool = true,
+        /// HTTP status of error answers (INF: 200, the error is in the body).
+        error_http_status: u16 = 200,
+    }
+}
+
+impl Quirks {
+    /// The hash variant selected for `method`, if any.
+    pub fn hash_variant(&self, method: &str) -> Option<&str> {
+        self.hash_variants.get(method).map(String::as_str)
+    }
+}

@@ -1,0 +1,548 @@
+//! The signer: hash strings and digests from the catalogue, and verification that explains itself.
+//!
+//! Rule (MOR/M4 "API hash construction" pages): concatenate the *values* of the method's hashed
+//! parameters in the documented order, append the API secret, take SHA-1 as 40 lowercase hex
+//! characters. `u` and `p` take part only where a method page says so. Documented uncertainties
+//! (absent optional parameters, order, hex case) are options taken from [`Quirks`], never forks.
+
+use std::fmt;
+
+use sha1::{Digest, Sha1};
+
+use crate::catalogue::{Method, UInHash};
+use crate::params::Params;
+use crate::quirks::{AbsentParams, HashOrder, HashVerification, HexCase, Quirks};
+
+/// SHA-1 of `text` as 40 lowercase hex characters.
+pub fn sha1_hex(text: &str) -> String {
+    let digest = Sha1::digest(text.as_bytes());
+    let mut out = String::with_capacity(40);
+    for b in digest {
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
+    }
+    out
+}
+
+/// The choices that shape a hash string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOptions {
+    /// What an absent optional hashed parameter contributes.
+    pub absent: AbsentParams,
+    /// Concatenation order used when signing (`Any` signs in catalogue order).
+    pub order: HashOrder,
+    /// The named hash variant of the method, if one is selected.
+    pub variant: Option<String>,
+    /// Today's 00:00:00 and 23:59:59 in Unix seconds, for `@today_*` defaults.
+    pub today: (i64, i64),
+}
+
+impl Default for SignOptions {
+    fn default() -> Self {
+        SignOptions {
+            absent: AbsentParams::Skip,
+            order: HashOrder::Catalogue,
+            variant: None,
+            today: (0, 86_399),
+        }
+    }
+}
+
+impl SignOptions {
+    /// The options a server with these quirks uses for `method`.
+    pub fn from_quirks(quirks: &Quirks, method: &str, today: (i64, i64)) -> Self {
+        SignOptions {
+            absent: quirks.absent_hash_params,
+            order: quirks.hash_order,
+            variant: quirks.hash_variant(method).map(str::to_string),
+            today,
+        }
+    }
+}
+
+/// One value in a hash string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashPart {
+    /// The parameter it comes from.
+    pub name: String,
+    /// The value as sent (or the default, when `defaulted`).
+    pub value: String,
+    /// Whether the value is a documented default filled in for an absent parameter.
+    pub defaulted: bool,
+}
+
+/// The parameters that make up a hash string, in order. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashPlan {
+    /// The method's canonical name.
+    pub method: String,
+    /// The values, in concatenation order.
+    pub parts: Vec<HashPart>,
+}
+
+impl HashPlan {
+    /// The concatenated values without the secret.
+    pub fn values(&self) -> String {
+        self.parts.iter().map(|p| p.value.as_str()).collect()
+    }
+
+    /// The full hash string (values + secret). Never log this: use [`HashPlan::masked`].
+    pub fn string(&self, secret: &str) -> String {
+        let mut s = self.values();
+        s.push_str(secret);
+        s
+    }
+
+    /// The hash string with the secret masked: `123100<secret>`.
+    pub fn masked(&self) -> String {
+        format!("{}<secret>", self.values())
+    }
+
+    /// The parameter names in concatenation order.
+    pub fn order(&self) -> Vec<&str> {
+        self.parts.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    /// The digest for `secret`.
+    pub fn digest(&self, secret: &str) -> String {
+        sha1_hex(&self.string(secret))
+    }
+
+    /// A one-line explanation: `sha1("123" + "100" + <secret>) over [user_id, balance]`.
+    pub fn explain(&self) -> String {
+        let mut s = String::from("sha1(");
+        for p in &self.parts {
+            s.push_str(&format!("{:?} + ", p.value));
+        }
+        s.push_str("<secret>) over [");
+        for (i, p) in self.parts.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&p.name);
+            if p.defaulted {
+                s.push_str(" (default)");
+            }
+        }
+        s.push(']');
+        s
+    }
+}
+
+/// Whether `u` takes part for this caller.
+fn u_hashed(method: &Method, caller_is_system_admin: bool) -> bool {
+    match method.u_in_hash {
+        UInHash::Always => true,
+        UInHash::NonAdmin => !caller_is_system_admin,
+    }
+}
+
+/// The hash plan of a request: which values, in which order.
+///
+/// `caller_is_system_admin` matters only for methods whose `u` is hashed for non-admins
+/// (quickstats_get). With [`HashOrder::RequestLine`] the sent parameters follow their position in
+/// the request; defaults (if filled) keep catalogue order after them.
+pub fn plan(
+    method: &Method,
+    params: &Params,
+    caller_is_system_admin: bool,
+    opts: &SignOptions,
+) -> HashPlan {
+    let names = method.hash_order(opts.variant.as_deref());
+    let mut parts: Vec<(Option<usize>, HashPart)> = Vec::with_capacity(names.len());
+    for name in names {
+        if name == "u" && !u_hashed(method, caller_is_system_admin) {
+            continue;
+        }
+        match params.get(name) {
+            Some(v) => parts.push((
+                params.position(name),
+                HashPart {
+                    name: name.clone(),
+                    value: v.to_string(),
+                    defaulted: false,
+                },
+            )),
+            None => {
+                if opts.absent == AbsentParams::Defaults {
+                    if let Some(d) = method
+                        .param(name)
+                        .and_then(|p| p.resolved_default(opts.today))
+                    {
+                        parts.push((
+                            None,
+                            HashPart {
+                                name: name.clone(),
+                                value: d,
+                                defaulted: true,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if opts.order == HashOrder::RequestLine {
+        // Stable sort: sent parameters by request position, defaults last in catalogue order.
+        parts.sort_by_key(|(pos, _)| pos.unwrap_or(usize::MAX));
+    }
+    HashPlan {
+        method: method.name.clone(),
+        parts: parts.into_iter().map(|(_, p)| p).collect(),
+    }
+}
+
+/// The digest a client sends for these parameters.
+pub fn sign(
+    method: &Method,
+    params: &Params,
+    caller_is_system_admin: bool,
+    secret: &str,
+    opts: &SignOptions,
+) -> String {
+    plan(method, params, caller_is_system_admin, opts).digest(secret)
+}
+
+/// How a server verifies digests: the signing options plus the acceptance quirks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// How the expected hash string is built.
+    pub sign: SignOptions,
+    /// Which hex case is accepted.
+    pub hex_case: HexCase,
+    /// How strictly.
+    pub verification: HashVerification,
+}
+
+impl VerifyOptions {
+    /// The options a server with these quirks uses for `method`.
+    pub fn from_quirks(quirks: &Quirks, method: &str, today: (i64, i64)) -> Self {
+        VerifyOptions {
+            sign: SignOptions::from_quirks(quirks, method, today),
+            hex_case: quirks.hash_hex_case,
+            verification: quirks.hash_verification,
+        }
+    }
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            sign: SignOptions::default(),
+            hex_case: HexCase::Lower,
+            verification: HashVerification::Strict,
+        }
+    }
+}
+
+/// Why a digest was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MismatchReason {
+    /// No `hash` parameter (or an empty one).
+    Missing,
+    /// The digest matches except for its hex case, which this server does not accept.
+    Case,
+    /// The digest does not match.
+    Digest,
+}
+
+/// A refused digest, with what the server expected (secret masked, no expected digest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashMismatch {
+    /// The expected plan (catalogue order).
+    pub expected: HashPlan,
+    /// The digest that was sent, if any.
+    pub supplied: Option<String>,
+    /// Why it was refused.
+    pub reason: MismatchReason,
+}
+
+impl fmt::Display for HashMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.reason {
+            MismatchReason::Missing => "no hash sent",
+            MismatchReason::Case => "hash has the wrong hex case",
+            MismatchReason::Digest => "hash does not match",
+        };
+        write!(
+            f,
+            "{what} for {}: expected {} (hash string `{}`)",
+            self.expected.method,
+            self.expected.explain(),
+            self.expected.masked()
+        )
+    }
+}
+
+impl std::error::Error for HashMismatch {}
+
+/// Permutations tried for [`HashOrder::Any`] are bounded: 7! = 5040 digests at most.
+const MAX_PERMUTED_PARTS: usize = 7;
+
+/// Verify `supplied` against the expected digest; on success return the plan that matched.
+pub fn verify(
+    method: &Method,
+    params: &Params,
+    supplied: Option<&str>,
+    secret: &str,
+    caller_is_system_admin: bool,
+    opts: &VerifyOptions,
+) -> Result<HashPlan, HashMismatch> {
+    let expected = plan(method, params, caller_is_system_admin, &opts.sign);
+    let supplied = supplied.filter(|s| !s.is_empty());
+    let Some(sent) = supplied else {
+        return Err(HashMismatch {
+            expected,
+            supplied: None,
+            reason: MismatchReason::Missing,
+        });
+    };
+    if opts.verification == HashVerification::AnyDigest {
+        return Ok(expected);
+    }
+    let case_ok = match opts.hex_case {
+        HexCase::Lower => !sent.bytes().any(|b| b.is_ascii_uppercase()),
+        HexCase::Upper => !sent.bytes().any(|b| b.is_ascii_lowercase()),
+        HexCase::Any => true,
+    };
+    let sent_lower = sent.to_ascii_lowercase();
+    let mut candidates = vec![expected.clone()];
+    match opts.sign.order {
+        HashOrder::Catalogue => {}
+        HashOrder::RequestLine => {}
+        HashOrder::Any => candidates.extend(permutations(&expected)),
+    }
+    let mut secrets = vec![secret];
+    if opts.verification == HashVerification::IgnoreSecret {
+        secrets.push("");
+    }
+    for c in &candidates {
+        for s in &secrets {
+            if c.digest(s) == sent_lower {
+                if case_ok {
+                    return Ok(c.clone());
+                }
+                return Err(HashMismatch {
+                    expected,
+                    supplied: Some(sent.to_string()),
+                    reason: MismatchReason::Case,
+                });
+            }
+        }
+    }
+    Err(HashMismatch {
+        expected,
+        supplied: Some(sent.to_string()),
+        reason: MismatchReason::Digest,
+    })
+}
+
+/// Every other order of the plan's parts (bounded), for servers that accept any order.
+fn permutations(plan: &HashPlan) -> Vec<HashPlan> {
+    let n = plan.parts.len();
+    if !(2..=MAX_PERMUTED_PARTS).contains(&n) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut idx: Vec<usize> = (0..n).collect();
+    // Heap's algorithm, iterative.
+    let mut c = vec![0usize; n];
+    let mut i = 0;
+    while i < n {
+        if c[i] < i {
+            if i % 2 == 0 {
+                idx.swap(0, i);
+            } else {
+                idx.swap(c[i], i);
+            }
+            out.push(HashPlan {
+                method: plan.method.clone(),
+                parts: idx.iter().map(|&k| plan.parts[k].clone()).collect(),
+            });
+            c[i] += 1;
+            i = 0;
+        } else {
+            c[i] = 0;
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::{Catalogue, Product};
+    use proptest::prelude::*;
+
+    fn method(p: Product, name: &str) -> Method {
+        Catalogue::parse_embedded()
+            .unwrap()
+            .method(p, name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .clone()
+    }
+
+    #[test]
+    fn sha1_of_the_secret_alone_is_the_documented_no_parameter_hash() {
+        // M2 aggregate_get and M4 quickstats_get pages: secret `secret`, no hashed parameters.
+        assert_eq!(
+            sha1_hex("secret"),
+            "e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"
+        );
+    }
+
+    #[test]
+    fn user_calls_get_worked_example_reproduces() {
+        // MOR user_calls_get (2013): s_user=123, secret 456789 -> "123456789".
+        let m = method(Product::Mor, "user_calls_get");
+        let p = Params::new().with("u", "admin").with("s_user", "123");
+        let pl = plan(&m, &p, true, &SignOptions::default());
+        assert_eq!(pl.string("456789"), "123456789");
+        assert_eq!(
+            pl.digest("456789"),
+            "f7c3bc1d808e04732adf679965ccc34ca7ae3441"
+        );
+    }
+
+    #[test]
+    fn request_order_does_not_change_the_catalogue_order_hash() {
+        let m = method(Product::M4, "user_balance_update");
+        let a = Params::new().with("user_id", "123").with("balance", "100");
+        let b = Params::new().with("balance", "100").with("user_id", "123");
+        let o = SignOptions::default();
+        assert_eq!(plan(&m, &a, true, &o).values(), "123100");
+        assert_eq!(sign(&m, &a, true, "k", &o), sign(&m, &b, true, "k", &o));
+    }
+
+    #[test]
+    fn request_line_order_follows_the_request() {
+        let m = method(Product::M4, "user_balance_update");
+        let b = Params::new().with("balance", "100").with("user_id", "123");
+        let o = SignOptions {
+            order: HashOrder::RequestLine,
+            ..SignOptions::default()
+        };
+        assert_eq!(plan(&m, &b, true, &o).values(), "100123");
+    }
+
+    #[test]
+    fn u_is_hashed_for_quickstats_only_when_the_caller_is_not_the_admin() {
+        let m = method(Product::M4, "quickstats_get");
+        let p = Params::new().with("u", "alice");
+        let o = SignOptions::default();
+        assert_eq!(plan(&m, &p, false, &o).masked(), "alice<secret>");
+        assert_eq!(plan(&m, &p, true, &o).masked(), "<secret>");
+    }
+
+    #[test]
+    fn verify_explains_a_mismatch_without_the_secret() {
+        let m = method(Product::M4, "user_balance_update");
+        let p = Params::new().with("user_id", "123").with("balance", "100");
+        let err = verify(
+            &m,
+            &p,
+            Some("00"),
+            "topsecret",
+            true,
+            &VerifyOptions::default(),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("\"123\" + \"100\" + <secret>"), "{msg}");
+        assert!(msg.contains("[user_id, balance]"), "{msg}");
+        assert!(!msg.contains("topsecret"), "{msg}");
+    }
+
+    #[test]
+    fn uppercase_digest_is_refused_by_default_and_accepted_by_the_quirk() {
+        let m = method(Product::M4, "devices_get");
+        let p = Params::new().with("user_id", "100");
+        let good = sign(&m, &p, true, "456789", &SignOptions::default());
+        let upper = good.to_ascii_uppercase();
+        let strict = VerifyOptions::default();
+        assert_eq!(
+            verify(&m, &p, Some(&upper), "456789", true, &strict)
+                .unwrap_err()
+                .reason,
+            MismatchReason::Case
+        );
+        let any = VerifyOptions {
+            hex_case: HexCase::Any,
+            ..strict
+        };
+        assert!(verify(&m, &p, Some(&upper), "456789", true, &any).is_ok());
+    }
+
+    #[test]
+    fn any_order_quirk_accepts_a_permuted_hash() {
+        let m = method(Product::M4, "exchange_rate_update");
+        let p = Params::new().with("currency", "AMD").with("rate", "45.5");
+        let swapped = sha1_hex("45.5AMDsecret");
+        let mut o = VerifyOptions::default();
+        assert!(verify(&m, &p, Some(&swapped), "secret", true, &o).is_err());
+        o.sign.order = HashOrder::Any;
+        assert!(verify(&m, &p, Some(&swapped), "secret", true, &o).is_ok());
+    }
+
+    #[test]
+    fn absent_optional_parameters_are_skipped_or_filled_with_defaults() {
+        let m = method(Product::M4, "user_calls_get");
+        let p = Params::new().with("s_user", "5");
+        let skip = plan(&m, &p, true, &SignOptions::default());
+        assert_eq!(skip.values(), "5");
+        let fill = plan(
+            &m,
+            &p,
+            true,
+            &SignOptions {
+                absent: AbsentParams::Defaults,
+                today: (1000, 2000),
+                ..SignOptions::default()
+            },
+        );
+        assert!(
+            fill.values().starts_with("100020005all"),
+            "{}",
+            fill.values()
+        );
+        assert!(fill.parts.iter().any(|p| p.defaulted));
+    }
+
+    fn arb_order() -> impl Strategy<Value = Vec<(String, String)>> {
+        ("[0-9]{1,5}", "-?[0-9]{1,4}(\\.[0-9]{1,2})?", "[a-z]{0,6}")
+            .prop_map(|(id, bal, extra)| {
+                vec![
+                    ("user_id".to_string(), id),
+                    ("balance".to_string(), bal),
+                    ("u".to_string(), "admin".to_string()),
+                    ("comment".to_string(), extra),
+                ]
+            })
+            .prop_shuffle()
+    }
+
+    proptest! {
+        #[test]
+        fn signing_ignores_the_order_parameters_are_given_in(pairs in arb_order(), secret in ".{0,16}") {
+            let m = method(Product::M4, "user_balance_update");
+            let given: Params = pairs.iter().cloned().collect();
+            let mut sorted_pairs = pairs.clone();
+            sorted_pairs.sort();
+            let sorted: Params = sorted_pairs.into_iter().collect();
+            let o = SignOptions::default();
+            prop_assert_eq!(sign(&m, &given, true, &secret, &o), sign(&m, &sorted, true, &secret, &o));
+        }
+
+        #[test]
+        fn signing_is_stable_and_verifies(id in "[0-9]{1,6}", bal in "[0-9]{1,4}", secret in "[ -~]{0,20}") {
+            let m = method(Product::M4, "user_balance_update");
+            let p = Params::new().with("user_id", id).with("balance", bal);
+            let o = SignOptions::default();
+            let d = sign(&m, &p, true, &secret, &o);
+            prop_assert_eq!(&d, &sign(&m, &p, true, &secret, &o));
+            prop_assert_eq!(d.len(), 40);
+            prop_assert!(verify(&m, &p, Some(&d), &secret, true, &VerifyOptions::default()).is_ok());
+        }
+    }
+}

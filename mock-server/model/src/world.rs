@@ -1,0 +1,921 @@
+//! The world a deployment holds: users, devices, providers, destinations, tariffs, calls,
+//! payments and currencies. A scenario describes (part of) a world with these types; the mock
+//! computes every answer from one.
+//!
+//! Money is fixed-point ([`Money`], millionths) so sums are exact: a thousand concurrent balance
+//! updates must add up to the cent. Times are UTC; a [`When`] is either absolute or relative to the
+//! clock's today, so a world written once stays "today" under a real clock.
+
+use std::fmt;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::catalogue::Role;
+
+/// An amount of money in millionths of a unit (six decimals: rates such as 3.734166 are exact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(pub i64);
+
+const SCALE: i64 = 1_000_000;
+
+impl Money {
+    /// Zero.
+    pub const ZERO: Money = Money(0);
+
+    /// From a whole number of units.
+    pub fn units(n: i64) -> Money {
+        Money(n * SCALE)
+    }
+
+    /// From a float (rounded to millionths); for derived values such as exchange conversions.
+    pub fn from_f64(v: f64) -> Money {
+        Money((v * SCALE as f64).round() as i64)
+    }
+
+    /// As a float.
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / SCALE as f64
+    }
+
+    /// Multiply by a rate given as money (for example a price per minute times minutes).
+    pub fn mul_f64(self, k: f64) -> Money {
+        Money((self.0 as f64 * k).round() as i64)
+    }
+
+    /// Checked addition.
+    pub fn checked_add(self, o: Money) -> Option<Money> {
+        self.0.checked_add(o.0).map(Money)
+    }
+
+    /// With exactly `digits` decimals (`60.0000`), as MOR formats balances.
+    pub fn fixed(self, digits: usize) -> String {
+        let v = self.0 as i128;
+        let neg = v < 0;
+        let a = v.unsigned_abs();
+        let int = a / SCALE as u128;
+        let frac = a % SCALE as u128;
+        let frac6 = format!("{frac:06}");
+        let mut s = String::new();
+        if neg {
+            s.push('-');
+        }
+        s.push_str(&int.to_string());
+        if digits > 0 {
+            s.push('.');
+            if digits <= 6 {
+                // Round half away from zero at `digits`.
+                let unit = 10u128.pow(6 - digits as u32);
+                let rounded = (a + unit / 2) / unit;
+                let p = 10u128.pow(digits as u32);
+                let (i, f) = (rounded / p, rounded % p);
+                s.clear();
+                if neg && rounded != 0 {
+                    s.push('-');
+                }
+                s.push_str(&i.to_string());
+                s.push('.');
+                s.push_str(&format!("{f:0width$}", width = digits));
+            } else {
+                s.push_str(&frac6);
+                s.push_str(&"0".repeat(digits - 6));
+            }
+        }
+        s
+    }
+}
+
+/// Ruby's `Float#to_s` look: trailing zeros trimmed, at least one decimal (`6.04`, `20.0`).
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.fixed(6);
+        let (int, frac) = s.split_once('.').unwrap_or((&s, "0"));
+        let frac = frac.trim_end_matches('0');
+        let frac = if frac.is_empty() { "0" } else { frac };
+        write!(f, "{int}.{frac}")
+    }
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, o: Money) -> Money {
+        Money(self.0.saturating_add(o.0))
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, o: Money) -> Money {
+        Money(self.0.saturating_sub(o.0))
+    }
+}
+
+impl std::ops::AddAssign for Money {
+    fn add_assign(&mut self, o: Money) {
+        *self = *self + o;
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, |a, b| a + b)
+    }
+}
+
+/// Why a text is not an amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadMoney(pub String);
+
+impl fmt::Display for BadMoney {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` is not an amount", self.0)
+    }
+}
+
+impl std::error::Error for BadMoney {}
+
+impl FromStr for Money {
+    type Err = BadMoney;
+    /// Decimal text with up to six decimals (more are rounded); an optional sign; no exponent.
+    fn from_str(s: &str) -> Result<Money, BadMoney> {
+        let bad = || BadMoney(s.to_string());
+        let t = s.trim();
+        let (neg, d) = match t.as_bytes().first() {
+            Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
+            _ => (false, t),
+        };
+        let (int, frac) = d.split_once('.').unwrap_or((d, ""));
+        if (int.is_empty() && frac.is_empty())
+            || !int.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+            || int.len() > 12
+        {
+            return Err(bad());
+        }
+        let i: i64 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| bad())?
+        };
+        let mut f6: String = frac.chars().take(6).collect();
+        while f6.len() < 6 {
+            f6.push('0');
+        }
+        let mut f: i64 = f6.parse().map_err(|_| bad())?;
+        if frac.len() > 6 && frac.as_bytes()[6] >= b'5' {
+            f += 1;
+        }
+        let v = i * SCALE + f;
+        Ok(Money(if neg { -v } else { v }))
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Money, D::Error> {
+        let v = Scalar::deserialize(d)?;
+        v.0.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Money {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An amount: a number or decimal text, up to six decimals.",
+            "type": ["number", "string"]
+        })
+    }
+}
+
+/// A scalar read from YAML as its text (numbers and booleans as written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(if v { "1" } else { "0" }.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A moment: `2026-11-23 10:00:00` (UTC), or relative to the clock's today:
+/// `today 10:00:00`, `today-3 08:15:00` (three days ago), `today+1 00:00:00`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+pub struct When(String);
+
+impl When {
+    /// Build from text, checking the form.
+    pub fn parse(s: &str) -> Result<When, String> {
+        let w = When(s.trim().to_string());
+        w.resolve(0)?;
+        Ok(w)
+    }
+
+    /// The Unix time, given the Unix time of today's 00:00:00.
+    pub fn resolve(&self, today_start: i64) -> Result<i64, String> {
+        let s = self.0.as_str();
+        let bad = || {
+            format!("`{s}` is not a time (expected `YYYY-MM-DD HH:MM:SS` or `today[-N] HH:MM:SS`)")
+        };
+        let (day, time) = s.split_once(' ').ok_or_else(bad)?;
+        let secs = parse_hms(time).ok_or_else(bad)?;
+        if let Some(rel) = day.strip_prefix("today") {
+            let offset: i64 = if rel.is_empty() {
+                0
+            } else {
+                rel.parse().map_err(|_| bad())?
+            };
+            return Ok(today_start + offset * 86_400 + secs);
+        }
+        let days = parse_ymd(day).ok_or_else(bad)?;
+        Ok(days * 86_400 + secs)
+    }
+
+    /// The text as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for When {
+    type Error = String;
+    fn try_from(s: String) -> Result<When, String> {
+        When::parse(&s)
+    }
+}
+
+impl From<When> for String {
+    fn from(w: When) -> String {
+        w.0
+    }
+}
+
+fn parse_hms(t: &str) -> Option<i64> {
+    let mut it = t.split(':');
+    let h: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let s: i64 = it.next().map(|x| x.parse().ok()).unwrap_or(Some(0))?;
+    if it.next().is_some()
+        || !(0..24).contains(&h)
+        || !(0..60).contains(&m)
+        || !(0..60).contains(&s)
+    {
+        return None;
+    }
+    Some(h * 3600 + m * 60 + s)
+}
+
+fn parse_ymd(d: &str) -> Option<i64> {
+    let mut it = d.split('-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: u32 = it.next()?.parse().ok()?;
+    let dd: u32 = it.next()?.parse().ok()?;
+    if it.next().is_some() || !(1..=12).contains(&m) || dd == 0 || dd > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, dd))
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count since 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of a Unix time (UTC), the format of MOR dates.
+pub fn format_datetime(t: i64) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
+    let s = t.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60
+    )
+}
+
+/// `YYYY-MM-DD` of a Unix time (UTC).
+pub fn format_date(t: i64) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Unix time of the first second of the month holding `t`.
+pub fn month_start(t: i64) -> i64 {
+    let (y, m, _) = civil_from_days(t.div_euclid(86_400));
+    days_from_civil(y, m, 1) * 86_400
+}
+
+/// A user account (admin, manager, reseller, accountant or simple user).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// Id (the System Admin is 0).
+    pub id: u64,
+    /// Login name (`u`).
+    pub username: String,
+    /// Password (user_login).
+    #[serde(default)]
+    pub password: String,
+    /// Role.
+    pub role: Role,
+    /// First name.
+    #[serde(default)]
+    pub first_name: String,
+    /// Last name.
+    #[serde(default)]
+    pub last_name: String,
+    /// Balance in the default currency.
+    #[serde(default)]
+    pub balance: Money,
+    /// The user's own currency.
+    #[serde(default = "usd")]
+    pub currency: String,
+    /// Owner: 0 for the admin's users, a reseller's id for his users.
+    #[serde(default)]
+    pub owner_id: u64,
+    /// The user's uniquehash (user_simple_balance_get `id`).
+    #[serde(default)]
+    pub uniquehash: String,
+    /// A reseller's own API secret key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_secret: Option<String>,
+    /// A reseller's own "Disable hash checking".
+    #[serde(default)]
+    pub hash_check_disabled: bool,
+    /// Permissions of managers and accountants (`quick_stats`, `connection_points`,
+    /// `currency_management`, `tariffs`, `data_stats`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
+    /// The user's tariff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tariff_id: Option<u64>,
+    /// Postpaid (true) or prepaid.
+    #[serde(default)]
+    pub postpaid: bool,
+    /// Credit limit; none means unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit: Option<Money>,
+    /// Blocked users cannot log in.
+    #[serde(default)]
+    pub blocked: bool,
+    /// E-mail.
+    #[serde(default)]
+    pub email: String,
+    /// Taxation country.
+    #[serde(default)]
+    pub country: String,
+    /// VAT percent applied to payments.
+    #[serde(default)]
+    pub vat_percent: Money,
+}
+
+fn usd() -> String {
+    "USD".to_string()
+}
+
+/// A device (origination point and/or termination point in M4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    /// Id.
+    pub id: u64,
+    /// Owner.
+    pub user_id: u64,
+    /// Name (extension).
+    #[serde(default)]
+    pub name: String,
+    /// `SIP`, `IAX2`, ...
+    #[serde(default = "sip")]
+    pub device_type: String,
+    /// Host.
+    #[serde(default)]
+    pub host: String,
+    /// IP address.
+    #[serde(default)]
+    pub ipaddr: String,
+    /// Port.
+    #[serde(default = "sip_port")]
+    pub port: u16,
+    /// SIP username.
+    #[serde(default)]
+    pub username: String,
+    /// SIP secret (a device credential, not the API secret).
+    #[serde(default)]
+    pub secret: String,
+    /// Caller id, e.g. `"103" <103>`.
+    #[serde(default)]
+    pub callerid: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Is an origination point.
+    #[serde(default)]
+    pub op: bool,
+    /// Is a termination point.
+    #[serde(default)]
+    pub tp: bool,
+    /// Origination point tariff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_tariff_id: Option<u64>,
+    /// Termination point tariff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tp_tariff_id: Option<u64>,
+    /// Hidden or blocked (MOR show_hidden_devices).
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+fn sip() -> String {
+    "SIP".to_string()
+}
+
+fn sip_port() -> u16 {
+    5060
+}
+
+/// A provider (MOR) or terminator (M4): where calls are terminated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Its termination device, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<u64>,
+    /// Its tariff (self cost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tariff_id: Option<u64>,
+}
+
+/// A destination prefix and its group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    /// Dialled prefix.
+    pub prefix: String,
+    /// Name, e.g. `Lithuania mobile`.
+    pub name: String,
+    /// Destination group, e.g. `Lithuania MOB`.
+    #[serde(default)]
+    pub group: String,
+    /// Direction (country).
+    #[serde(default)]
+    pub direction: String,
+}
+
+/// One rate of a tariff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    /// Prefix it applies to.
+    pub prefix: String,
+    /// Price per minute.
+    pub rate: Money,
+    /// Connection fee.
+    #[serde(default)]
+    pub con_fee: Money,
+    /// Billing increment in seconds.
+    #[serde(default = "one")]
+    pub increment: u32,
+    /// Minimal billed time in seconds.
+    #[serde(default)]
+    pub min_time: u32,
+    /// Start of validity in the day.
+    #[serde(default = "day_start")]
+    pub start_time: String,
+    /// End of validity in the day.
+    #[serde(default = "day_end")]
+    pub end_time: String,
+    /// `WD`, `FD` or empty for every day.
+    #[serde(default)]
+    pub daytype: String,
+}
+
+fn one() -> u32 {
+    1
+}
+fn day_start() -> String {
+    "00:00:00".into()
+}
+fn day_end() -> String {
+    "23:59:59".into()
+}
+
+/// A tariff with its rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tariff {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// `user`, `user_wholesale` or `provider`.
+    #[serde(default = "wholesale")]
+    pub purpose: String,
+    /// Currency of its rates.
+    #[serde(default = "usd")]
+    pub currency: String,
+    /// Owner (0 admin, or a reseller).
+    #[serde(default)]
+    pub owner_id: u64,
+    /// Rates.
+    #[serde(default)]
+    pub rates: Vec<Rate>,
+}
+
+fn wholesale() -> String {
+    "user_wholesale".into()
+}
+
+/// Call outcome as MOR stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum Disposition {
+    /// Answered.
+    #[serde(rename = "ANSWERED")]
+    Answered,
+    /// Not answered.
+    #[serde(rename = "NO ANSWER")]
+    NoAnswer,
+    /// Busy.
+    #[serde(rename = "BUSY")]
+    Busy,
+    /// Failed.
+    #[serde(rename = "FAILED")]
+    Failed,
+}
+
+impl Disposition {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Answered => "ANSWERED",
+            Disposition::NoAnswer => "NO ANSWER",
+            Disposition::Busy => "BUSY",
+            Disposition::Failed => "FAILED",
+        }
+    }
+
+    /// The `s_call_type` value that selects it.
+    pub fn call_type(self) -> &'static str {
+        match self {
+            Disposition::Answered => "answered",
+            Disposition::NoAnswer => "no answer",
+            Disposition::Busy => "busy",
+            Disposition::Failed => "failed",
+        }
+    }
+}
+
+/// One call detail record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Call {
+    /// Id.
+    pub id: u64,
+    /// When it started.
+    pub calldate: When,
+    /// Calling number.
+    #[serde(default)]
+    pub src: String,
+    /// Caller id shown.
+    #[serde(default)]
+    pub clid: String,
+    /// Dialled number.
+    pub dst: String,
+    /// Matched destination prefix (derived from `dst` when empty).
+    #[serde(default)]
+    pub prefix: String,
+    /// Originator (user).
+    pub user_id: u64,
+    /// Origination point (device).
+    #[serde(default)]
+    pub device_id: u64,
+    /// Provider / terminator.
+    #[serde(default)]
+    pub provider_id: u64,
+    /// Termination point (device of the terminator).
+    #[serde(default)]
+    pub tp_device_id: u64,
+    /// Reseller the user belongs to (0 none).
+    #[serde(default)]
+    pub reseller_id: u64,
+    /// Outcome.
+    pub disposition: Disposition,
+    /// Hangup cause code.
+    #[serde(default = "normal_clearing")]
+    pub hangupcause: u32,
+    /// Billed seconds.
+    #[serde(default)]
+    pub billsec: u32,
+    /// Real (unrounded) billed seconds.
+    #[serde(default)]
+    pub real_billsec: Option<u32>,
+    /// Total duration in seconds.
+    #[serde(default)]
+    pub duration: u32,
+    /// The user's rate per minute.
+    #[serde(default)]
+    pub user_rate: Money,
+    /// What the user pays.
+    #[serde(default)]
+    pub user_price: Money,
+    /// The provider's rate per minute.
+    #[serde(default)]
+    pub provider_rate: Money,
+    /// What the provider costs (self cost).
+    #[serde(default)]
+    pub provider_price: Money,
+    /// The reseller's rate.
+    #[serde(default)]
+    pub reseller_rate: Money,
+    /// What the reseller pays.
+    #[serde(default)]
+    pub reseller_price: Money,
+    /// DID the call came through.
+    #[serde(default)]
+    pub did: String,
+    /// DID prices.
+    #[serde(default)]
+    pub did_price: Money,
+    /// DID incoming price.
+    #[serde(default)]
+    pub did_inc_price: Money,
+    /// DID provider price.
+    #[serde(default)]
+    pub did_prov_price: Money,
+    /// Server that handled it.
+    #[serde(default = "one_u64")]
+    pub server_id: u64,
+}
+
+fn normal_clearing() -> u32 {
+    16
+}
+fn one_u64() -> u64 {
+    1
+}
+
+/// A call in progress (quickstats_get active calls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveCall {
+    /// Originator.
+    pub user_id: u64,
+    /// Answered yet.
+    #[serde(default)]
+    pub answered: bool,
+}
+
+/// A payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Payment {
+    /// Id.
+    pub id: u64,
+    /// Payer.
+    pub user_id: u64,
+    /// When it was added.
+    pub date: When,
+    /// Amount without tax, in `currency`.
+    pub amount: Money,
+    /// Tax.
+    #[serde(default)]
+    pub tax: Money,
+    /// Currency.
+    #[serde(default = "usd")]
+    pub currency: String,
+    /// Comment.
+    #[serde(default)]
+    pub comment: String,
+    /// Gateway name (`manual`, `paypal`, ...).
+    #[serde(default = "manual")]
+    pub paymenttype: String,
+    /// Transaction id.
+    #[serde(default)]
+    pub transaction: String,
+    /// Completed.
+    #[serde(default = "yes")]
+    pub completed: bool,
+    /// Confirmed by the admin.
+    #[serde(default = "yes")]
+    pub confirmed: bool,
+    /// Payment to a provider rather than from a client (M4).
+    #[serde(default)]
+    pub to_provider: bool,
+    /// Balance before.
+    #[serde(default)]
+    pub balance_before: Money,
+    /// Balance after.
+    #[serde(default)]
+    pub balance_after: Money,
+}
+
+fn manual() -> String {
+    "manual".into()
+}
+fn yes() -> bool {
+    true
+}
+
+/// A currency and its exchange rate against the default currency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Currency {
+    /// Code, e.g. `EUR` (case sensitive).
+    pub name: String,
+    /// Units of this currency per one unit of the default currency.
+    pub rate: Money,
+    /// Automatic update on (then exchange_rate_update refuses it).
+    #[serde(default)]
+    pub auto_update: bool,
+    /// Full name.
+    #[serde(default)]
+    pub full_name: String,
+}
+
+/// A whole world, or the part of one a scenario adds.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorldData {
+    /// Users (the admin has id 0).
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Devices.
+    #[serde(default)]
+    pub devices: Vec<Device>,
+    /// Providers / terminators.
+    #[serde(default)]
+    pub providers: Vec<Provider>,
+    /// Destinations.
+    #[serde(default)]
+    pub destinations: Vec<Destination>,
+    /// Tariffs.
+    #[serde(default)]
+    pub tariffs: Vec<Tariff>,
+    /// Calls.
+    #[serde(default)]
+    pub calls: Vec<Call>,
+    /// Calls in progress.
+    #[serde(default)]
+    pub active_calls: Vec<ActiveCall>,
+    /// Payments.
+    #[serde(default)]
+    pub payments: Vec<Payment>,
+    /// Currencies other than the default.
+    #[serde(default)]
+    pub currencies: Vec<Currency>,
+}
+
+impl WorldData {
+    /// Add or replace (by id or key) every record of `other`.
+    pub fn extend_with(&mut self, other: &WorldData) {
+        fn upsert<T: Clone>(into: &mut Vec<T>, from: &[T], same: impl Fn(&T, &T) -> bool) {
+            for x in from {
+                match into.iter().position(|y| same(x, y)) {
+                    Some(i) => into[i] = x.clone(),
+                    None => into.push(x.clone()),
+                }
+            }
+        }
+        upsert(&mut self.users, &other.users, |a, b| a.id == b.id);
+        upsert(&mut self.devices, &other.devices, |a, b| a.id == b.id);
+        upsert(&mut self.providers, &other.providers, |a, b| a.id == b.id);
+        upsert(&mut self.destinations, &other.destinations, |a, b| {
+            a.prefix == b.prefix
+        });
+        upsert(&mut self.tariffs, &other.tariffs, |a, b| a.id == b.id);
+        upsert(&mut self.calls, &other.calls, |a, b| a.id == b.id);
+        self.active_calls.extend(other.active_calls.iter().cloned());
+        upsert(&mut self.payments, &other.payments, |a, b| a.id == b.id);
+        upsert(&mut self.currencies, &other.currencies, |a, b| {
+            a.name == b.name
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn money_parses_and_formats_like_ruby_floats() {
+        let m: Money = "6.04".parse().unwrap();
+        assert_eq!(m.to_string(), "6.04");
+        assert_eq!("20".parse::<Money>().unwrap().to_string(), "20.0");
+        assert_eq!("3.734166".parse::<Money>().unwrap().to_string(), "3.734166");
+        assert_eq!("-0.5".parse::<Money>().unwrap().to_string(), "-0.5");
+        assert_eq!("60".parse::<Money>().unwrap().fixed(4), "60.0000");
+        assert_eq!("0.00005".parse::<Money>().unwrap().fixed(4), "0.0001");
+        assert!("1e5".parse::<Money>().is_err());
+        assert!("".parse::<Money>().is_err());
+        assert!(".".parse::<Money>().is_err());
+    }
+
+    #[test]
+    fn when_resolves_absolute_and_relative_times() {
+        let today = days_from_civil(2026, 11, 23) * 86_400;
+        assert_eq!(
+            When::parse("today 10:00:00")
+                .unwrap()
+                .resolve(today)
+                .unwrap(),
+            today + 36_000
+        );
+        assert_eq!(
+            When::parse("today-1 00:00:00")
+                .unwrap()
+                .resolve(today)
+                .unwrap(),
+            today - 86_400
+        );
+        assert_eq!(
+            When::parse("2026-11-23 00:00:01")
+                .unwrap()
+                .resolve(0)
+                .unwrap(),
+            today + 1
+        );
+        assert!(When::parse("yesterday 10:00").is_err());
+        assert!(When::parse("2026-02-30 10:00:00").is_err());
+        assert_eq!(format_datetime(today + 3661), "2026-11-23 01:01:01");
+        assert_eq!(format_date(month_start(today)), "2026-11-01");
+    }
+
+    proptest! {
+        #[test]
+        fn money_text_round_trips(v in -1_000_000_000_000i64..1_000_000_000_000i64) {
+            let m = Money(v);
+            prop_assert_eq!(m.to_string().parse::<Money>().unwrap(), m);
+        }
+
+        #[test]
+        fn civil_dates_round_trip(days in -100_000i64..100_000) {
+            let (y, m, d) = civil_from_days(days);
+            prop_assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+}

@@ -1,0 +1,858 @@
+//! XML answers: a small owned tree, rendering in the documented shapes, parsing, a canonical form
+//! for comparison, and a diff that names the path of the first difference.
+//!
+//! Canonical form (what snapshots store and checks compare): no declaration, comments or
+//! processing instructions; whitespace-only text between elements dropped; text trimmed;
+//! attributes sorted by name; two-space indentation. Values are left exactly as sent: `1.4475` and
+//! `1.44750` differ, because a client parsing the answer may see the difference.
+
+use std::fmt;
+use std::fmt::Write as _;
+
+use quick_xml::escape::escape;
+use quick_xml::events::Event;
+use quick_xml::Reader;
+use thiserror::Error;
+
+use crate::catalogue::Declaration;
+
+/// A node of an XML tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    /// A child element.
+    Element(Element),
+    /// Character data (unescaped).
+    Text(String),
+}
+
+/// An XML element with its attributes (in document order) and children.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element {
+    /// Tag name.
+    pub name: String,
+    /// Attributes, in order.
+    pub attrs: Vec<(String, String)>,
+    /// Child nodes, in order.
+    pub children: Vec<Node>,
+}
+
+impl Element {
+    /// An empty element.
+    pub fn new(name: impl Into<String>) -> Self {
+        Element {
+            name: name.into(),
+            attrs: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    /// Builder: add an attribute.
+    pub fn attr(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attrs.push((name.into(), value.into()));
+        self
+    }
+
+    /// Builder: add a child element.
+    pub fn child(mut self, el: Element) -> Self {
+        self.children.push(Node::Element(el));
+        self
+    }
+
+    /// Builder: add `<name>value</name>`.
+    pub fn leaf(mut self, name: impl Into<String>, value: impl fmt::Display) -> Self {
+        self.push_leaf(name, value);
+        self
+    }
+
+    /// Builder: add a text node.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.children.push(Node::Text(value.into()));
+        self
+    }
+
+    /// Append a child element.
+    pub fn push(&mut self, el: Element) {
+        self.children.push(Node::Element(el));
+    }
+
+    /// Append `<name>value</name>`.
+    pub fn push_leaf(&mut self, name: impl Into<String>, value: impl fmt::Display) {
+        let v = value.to_string();
+        let mut e = Element::new(name);
+        if !v.is_empty() {
+            e.children.push(Node::Text(v));
+        }
+        self.children.push(Node::Element(e));
+    }
+
+    /// Child elements, in order.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// The first child element called `name`.
+    pub fn find(&self, name: &str) -> Option<&Element> {
+        self.elements().find(|e| e.name == name)
+    }
+
+    /// The element at a slash-separated path below this one (`quickstats/today/calls`).
+    pub fn at(&self, path: &str) -> Option<&Element> {
+        path.split('/')
+            .filter(|s| !s.is_empty())
+            .try_fold(self, |e, seg| e.find(seg))
+    }
+
+    /// The concatenated text of this element's direct text children.
+    pub fn text_content(&self) -> String {
+        let mut s = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+
+    /// Whether it has child elements.
+    pub fn has_elements(&self) -> bool {
+        self.elements().next().is_some()
+    }
+}
+
+/// A whole XML answer: declaration and root element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The declaration line it starts with.
+    pub declaration: Declaration,
+    /// The root element.
+    pub root: Element,
+}
+
+/// Layout of rendered XML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Everything on one line.
+    Compact,
+    /// Two-space indentation; elements holding only text stay on one line (as Rails Builder does).
+    Pretty,
+}
+
+impl Document {
+    /// A document with the usual UTF-8 declaration.
+    pub fn new(root: Element) -> Self {
+        Document {
+            declaration: Declaration::Utf8,
+            root,
+        }
+    }
+
+    /// Render with a declaration line (if any) followed by the root.
+    pub fn render(&self, layout: Layout) -> String {
+        let mut out = String::with_capacity(256);
+        let decl = self.declaration.as_str();
+        if !decl.is_empty() {
+            out.push_str(decl);
+            out.push('\n');
+        }
+        render_element(&self.root, layout, 0, &mut out);
+        if layout == Layout::Pretty {
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Render one element (no declaration).
+pub fn render_element(el: &Element, layout: Layout, depth: usize, out: &mut String) {
+    let pretty = layout == Layout::Pretty;
+    if pretty {
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    }
+    out.push('<');
+    out.push_str(&el.name);
+    for (k, v) in &el.attrs {
+        let _ = write!(out, " {k}=\"{}\"", escape(v.as_str()));
+    }
+    if el.children.is_empty() {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    if el.has_elements() {
+        for n in &el.children {
+            match n {
+                Node::Element(c) => {
+                    if pretty {
+                        out.push('\n');
+                    }
+                    render_element(c, layout, depth + 1, out);
+                }
+                Node::Text(t) => {
+                    if !(pretty && t.trim().is_empty()) {
+                        out.push_str(&escape(t.as_str()));
+                    }
+                }
+            }
+        }
+        if pretty {
+            out.push('\n');
+            for _ in 0..depth {
+                out.push_str("  ");
+            }
+        }
+    } else {
+        for n in &el.children {
+            if let Node::Text(t) = n {
+                out.push_str(&escape(t.as_str()));
+            }
+        }
+    }
+    out.push_str("</");
+    out.push_str(&el.name);
+    out.push('>');
+}
+
+/// Why a body is not well-formed XML.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("not well-formed XML at byte {position}: {message}")]
+pub struct XmlError {
+    /// Byte offset where parsing stopped.
+    pub position: u64,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Parse an XML document. The declaration is recognised as one of the documented ones
+/// ([`Declaration::Utf8`] for any other declaration); comments, processing instructions and
+/// doctypes are dropped; exactly one root element is required.
+pub fn parse(text: &str) -> Result<Document, XmlError> {
+    let mut reader = Reader::from_str(text);
+    let mut declaration = Declaration::None;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let err = |r: &Reader<&[u8]>, m: String| XmlError {
+        position: r.buffer_position(),
+        message: m,
+    };
+    loop {
+        let ev = reader
+            .read_event()
+            .map_err(|e| err(&reader, e.to_string()))?;
+        match ev {
+            Event::Decl(d) => {
+                let standalone = d
+                    .standalone()
+                    .and_then(|s| s.ok())
+                    .is_some_and(|v| v.as_ref() == b"yes");
+                declaration = if standalone {
+                    Declaration::Standalone
+                } else {
+                    Declaration::Utf8
+                };
+            }
+            Event::Start(s) => {
+                if root.is_some() {
+                    return Err(err(&reader, "content after the root element".into()));
+                }
+                stack.push(start_element(&s).map_err(|m| err(&reader, m))?);
+            }
+            Event::Empty(s) => {
+                let el = start_element(&s).map_err(|m| err(&reader, m))?;
+                close(&mut stack, &mut root, el).map_err(|m| err(&reader, m))?;
+            }
+            Event::End(_) => {
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| err(&reader, "unexpected end tag".into()))?;
+                close(&mut stack, &mut root, el).map_err(|m| err(&reader, m))?;
+            }
+            Event::Text(t) => {
+                let s = t.xml_content().map_err(|e| err(&reader, e.to_string()))?;
+                push_text(&mut stack, &s, &reader)?;
+            }
+            Event::CData(t) => {
+                let s = t.decode().map_err(|e| err(&reader, e.to_string()))?;
+                push_text(&mut stack, &s, &reader)?;
+            }
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => {
+                        let name = r.decode().map_err(|e| err(&reader, e.to_string()))?;
+                        match name.as_ref() {
+                            "amp" => "&".into(),
+                            "lt" => "<".into(),
+                            "gt" => ">".into(),
+                            "quot" => "\"".into(),
+                            "apos" => "'".into(),
+                            other => {
+                                return Err(err(&reader, format!("unknown entity `&{other};`")))
+                            }
+                        }
+                    }
+                    Err(e) => return Err(err(&reader, e.to_string())),
+                };
+                push_text(&mut stack, &resolved, &reader)?;
+            }
+            Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(XmlError {
+            position: reader.buffer_position(),
+            message: format!("unclosed element <{}>", stack[stack.len() - 1].name),
+        });
+    }
+    let root = root.ok_or_else(|| XmlError {
+        position: reader.buffer_position(),
+        message: "no root element".into(),
+    })?;
+    Ok(Document { declaration, root })
+}
+
+fn push_text(stack: &mut [Element], s: &str, reader: &Reader<&[u8]>) -> Result<(), XmlError> {
+    match stack.last_mut() {
+        Some(top) => {
+            // Entity references arrive as separate events: join adjacent text.
+            if let Some(Node::Text(prev)) = top.children.last_mut() {
+                prev.push_str(s);
+            } else {
+                top.children.push(Node::Text(s.to_string()));
+            }
+            Ok(())
+        }
+        None if s.trim().is_empty() => Ok(()),
+        None => Err(XmlError {
+            position: reader.buffer_position(),
+            message: "text outside the root element".into(),
+        }),
+    }
+}
+
+fn start_element(s: &quick_xml::events::BytesStart<'_>) -> Result<Element, String> {
+    let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
+    let mut el = Element::new(name);
+    for a in s.attributes() {
+        let a = a.map_err(|e| e.to_string())?;
+        let k = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+        let v = a.unescape_value().map_err(|e| e.to_string())?.into_owned();
+        el.attrs.push((k, v));
+    }
+    Ok(el)
+}
+
+fn close(stack: &mut [Element], root: &mut Option<Element>, el: Element) -> Result<(), String> {
+    match stack.last_mut() {
+        Some(parent) => {
+            parent.children.push(Node::Element(el));
+            Ok(())
+        }
+        None if root.is_none() => {
+            *root = Some(el);
+            Ok(())
+        }
+        None => Err("more than one root element".into()),
+    }
+}
+
+/// The canonical tree of an element: text trimmed, whitespace-only text dropped, attributes
+/// sorted. Idempotent.
+pub fn canonicalize(el: &Element) -> Element {
+    let mut attrs = el.attrs.clone();
+    attrs.sort();
+    let mut children = Vec::with_capacity(el.children.len());
+    let mixed = el.has_elements();
+    for n in &el.children {
+        match n {
+            Node::Element(c) => children.push(Node::Element(canonicalize(c))),
+            Node::Text(t) => {
+                let t = t.trim();
+                if !t.is_empty() {
+                    if let Some(Node::Text(prev)) = children.last_mut() {
+                        prev.push_str(t);
+                    } else {
+                        children.push(Node::Text(t.to_string()));
+                    }
+                } else if !mixed {
+                    // Whitespace-only text in a leaf is kept as nothing: `<a> </a>` == `<a/>`.
+                }
+            }
+        }
+    }
+    Element {
+        name: el.name.clone(),
+        attrs,
+        children,
+    }
+}
+
+/// The canonical text of an XML document (see the module documentation).
+pub fn canonical(text: &str) -> Result<String, XmlError> {
+    let doc = parse(text)?;
+    Ok(canonical_element(&doc.root))
+}
+
+/// The canonical text of an element tree.
+pub fn canonical_element(el: &Element) -> String {
+    let mut out = String::new();
+    render_element(&canonicalize(el), Layout::Pretty, 0, &mut out);
+    out.push('\n');
+    out
+}
+
+/// A value placeholder usable in expected XML: `{{any}}`, `{{text}}`, `{{int}}`, `{{number}}`,
+/// `{{date}}`, `{{datetime}}`, `{{hex40}}`, and `{{subtree}}` (any content at all).
+pub fn placeholder_matches(placeholder: &str, actual: &str) -> Option<bool> {
+    let inner = placeholder.strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    Some(match inner {
+        "any" | "text" | "subtree" => true,
+        "int" => is_int(actual),
+        "number" => is_number(actual),
+        "date" => is_date(actual),
+        "datetime" => is_datetime(actual),
+        "hex40" => actual.len() == 40 && actual.bytes().all(|b| b.is_ascii_hexdigit()),
+        _ => return None,
+    })
+}
+
+fn is_int(s: &str) -> bool {
+    let d = s.strip_prefix('-').unwrap_or(s);
+    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_number(s: &str) -> bool {
+    let d = s.strip_prefix('-').unwrap_or(s);
+    let mut parts = d.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    let ok_int = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit());
+    match frac {
+        None => ok_int,
+        Some(f) => ok_int && !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()),
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+fn is_datetime(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 19
+        && is_date(&s[..10])
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[11..]
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
+}
+
+/// The type of a value, as structural checks see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    /// No text.
+    Empty,
+    /// A number (integer or decimal).
+    Number,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// `YYYY-MM-DD HH:MM:SS`.
+    DateTime,
+    /// Anything else.
+    Text,
+}
+
+impl ValueType {
+    /// Classify a value.
+    pub fn of(s: &str) -> ValueType {
+        let s = s.trim();
+        if s.is_empty() {
+            ValueType::Empty
+        } else if is_number(s) {
+            ValueType::Number
+        } else if is_datetime(s) {
+            ValueType::DateTime
+        } else if is_date(s) {
+            ValueType::Date
+        } else {
+            ValueType::Text
+        }
+    }
+
+    /// The placeholder that accepts values of this type.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            ValueType::Empty | ValueType::Text => "{{any}}",
+            ValueType::Number => "{{number}}",
+            ValueType::Date => "{{date}}",
+            ValueType::DateTime => "{{datetime}}",
+        }
+    }
+}
+
+/// The shape of a tree: every value replaced by its type's placeholder (attributes too).
+pub fn shape(el: &Element) -> Element {
+    let el = canonicalize(el);
+    fn go(el: &Element) -> Element {
+        Element {
+            name: el.name.clone(),
+            attrs: el
+                .attrs
+                .iter()
+                .map(|(k, v)| (k.clone(), ValueType::of(v).placeholder().to_string()))
+                .collect(),
+            children: if el.has_elements() {
+                el.elements().map(|c| Node::Element(go(c))).collect()
+            } else {
+                vec![Node::Text(
+                    ValueType::of(&el.text_content()).placeholder().to_string(),
+                )]
+            },
+        }
+    }
+    go(&el)
+}
+
+/// How two trees are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffMode {
+    /// Same elements in the same order with the same values (placeholders in the expected tree
+    /// match by type).
+    Exact,
+    /// Same element names and nesting with values of the same type; the children of a list
+    /// element (one whose children all share a name) may differ in number, each compared against
+    /// the first expected child.
+    Structure,
+}
+
+/// The first difference between two trees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// Path of the differing node: `/page/calls/call[2]/dst`, `/page/payment/@currency`.
+    pub path: String,
+    /// What was expected there.
+    pub expected: String,
+    /// What was found.
+    pub actual: String,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.path, self.expected, self.actual
+        )
+    }
+}
+
+/// Compare two trees in canonical form; `None` when they agree.
+pub fn diff(expected: &Element, actual: &Element, mode: DiffMode) -> Option<Difference> {
+    let e = canonicalize(expected);
+    let a = canonicalize(actual);
+    if e.name != a.name {
+        return Some(Difference {
+            path: "/".into(),
+            expected: format!("root <{}>", e.name),
+            actual: format!("root <{}>", a.name),
+        });
+    }
+    diff_el(&e, &a, &format!("/{}", e.name), mode)
+}
+
+fn value_matches(expected: &str, actual: &str, mode: DiffMode) -> bool {
+    if let Some(m) = placeholder_matches(expected, actual) {
+        return m;
+    }
+    match mode {
+        DiffMode::Exact => expected == actual,
+        DiffMode::Structure => {
+            let (te, ta) = (ValueType::of(expected), ValueType::of(actual));
+            te == ta || te == ValueType::Empty || ta == ValueType::Empty
+        }
+    }
+}
+
+fn show(v: &str) -> String {
+    if v.is_empty() {
+        "nothing".into()
+    } else {
+        v.to_string()
+    }
+}
+
+fn diff_el(e: &Element, a: &Element, path: &str, mode: DiffMode) -> Option<Difference> {
+    for (k, ev) in &e.attrs {
+        let p = format!("{path}/@{k}");
+        match a.attrs.iter().find(|(ak, _)| ak == k) {
+            None => {
+                return Some(Difference {
+                    path: p,
+                    expected: show(ev),
+                    actual: "no attribute".into(),
+                })
+            }
+            Some((_, av)) if !value_matches(ev, av, mode) => {
+                return Some(Difference {
+                    path: p,
+                    expected: show(ev),
+                    actual: show(av),
+                })
+            }
+            _ => {}
+        }
+    }
+    if mode == DiffMode::Exact {
+        if let Some((k, v)) = a
+            .attrs
+            .iter()
+            .find(|(k, _)| !e.attrs.iter().any(|(ek, _)| ek == k))
+        {
+            return Some(Difference {
+                path: format!("{path}/@{k}"),
+                expected: "no attribute".into(),
+                actual: show(v),
+            });
+        }
+    }
+    let et = e.text_content();
+    if et.trim() == "{{subtree}}" {
+        return None;
+    }
+    if !e.has_elements() && !a.has_elements() {
+        let at = a.text_content();
+        if !value_matches(&et, &at, mode) {
+            return Some(Difference {
+                path: path.into(),
+                expected: show(&et),
+                actual: show(&at),
+            });
+        }
+        return None;
+    }
+    let ec: Vec<&Element> = e.elements().collect();
+    let ac: Vec<&Element> = a.elements().collect();
+    if ec.is_empty() {
+        return Some(Difference {
+            path: path.into(),
+            expected: show(&et),
+            actual: format!("element <{}>", ac[0].name),
+        });
+    }
+    let is_list = mode == DiffMode::Structure && ec.iter().all(|c| c.name == ec[0].name);
+    if is_list {
+        if let Some(bad) = ac.iter().find(|c| c.name != ec[0].name) {
+            return Some(Difference {
+                path: format!("{path}/{}", bad.name),
+                expected: format!("only <{}> elements", ec[0].name),
+                actual: format!("element <{}>", bad.name),
+            });
+        }
+        for (i, c) in ac.iter().enumerate() {
+            let p = child_path(path, &ac, i);
+            if let Some(d) = diff_el(ec[0], c, &p, mode) {
+                return Some(d);
+            }
+        }
+        return None;
+    }
+    for i in 0..ec.len().max(ac.len()) {
+        match (ec.get(i), ac.get(i)) {
+            (Some(x), Some(y)) if x.name == y.name => {
+                if let Some(d) = diff_el(x, y, &child_path(path, &ec, i), mode) {
+                    return Some(d);
+                }
+            }
+            (Some(x), Some(y)) => {
+                return Some(Difference {
+                    path: child_path(path, &ec, i),
+                    expected: format!("element <{}>", x.name),
+                    actual: format!("element <{}>", y.name),
+                })
+            }
+            (Some(x), None) => {
+                return Some(Difference {
+                    path: child_path(path, &ec, i),
+                    expected: format!("element <{}>", x.name),
+                    actual: "nothing".into(),
+                })
+            }
+            (None, Some(y)) => {
+                return Some(Difference {
+                    path: child_path(path, &ac, i),
+                    expected: "nothing".into(),
+                    actual: format!("element <{}>", y.name),
+                })
+            }
+            (None, None) => {}
+        }
+    }
+    None
+}
+
+/// `/parent/name` or `/parent/name[k]` (1-based, XPath style) when siblings share the name.
+fn child_path(parent: &str, siblings: &[&Element], i: usize) -> String {
+    let name = &siblings[i].name;
+    let same = siblings.iter().filter(|s| &s.name == name).count();
+    if same > 1 {
+        let k = siblings[..=i].iter().filter(|s| &s.name == name).count();
+        format!("{parent}/{name}[{k}]")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const QUICKSTATS: &str = r#"<?xml version="1.0" encoding="UTF-8"?> <page> <quickstats> <today> <calls>4</calls> <duration>345</duration> <revenue>1.4475</revenue> </today> </quickstats> </page>"#;
+
+    #[test]
+    fn the_diff_names_the_path_of_the_first_difference() {
+        let e = parse(QUICKSTATS).unwrap().root;
+        let a = parse(&QUICKSTATS.replace("1.4475", "1.4476")).unwrap().root;
+        let d = diff(&e, &a, DiffMode::Exact).unwrap();
+        assert_eq!(
+            d.to_string(),
+            "/page/quickstats/today/revenue: expected 1.4475, got 1.4476"
+        );
+    }
+
+    #[test]
+    fn canonical_form_ignores_whitespace_attribute_order_and_declaration() {
+        let a = r#"<?xml version="1.0" encoding="UTF-8"?><page><p b="2" a="1"> x </p></page>"#;
+        let b = "<page>\n  <p a=\"1\" b=\"2\">x</p>\n</page>";
+        assert_eq!(canonical(a).unwrap(), canonical(b).unwrap());
+    }
+
+    #[test]
+    fn number_formatting_is_left_exact() {
+        assert_ne!(
+            canonical("<a>1.4475</a>").unwrap(),
+            canonical("<a>1.44750</a>").unwrap()
+        );
+    }
+
+    #[test]
+    fn placeholders_match_by_type() {
+        let e = parse("<page><n>{{number}}</n><d>{{datetime}}</d></page>")
+            .unwrap()
+            .root;
+        let ok = parse("<page><n>-1.5</n><d>2026-11-23 10:00:00</d></page>")
+            .unwrap()
+            .root;
+        let bad = parse("<page><n>abc</n><d>2026-11-23 10:00:00</d></page>")
+            .unwrap()
+            .root;
+        assert_eq!(diff(&e, &ok, DiffMode::Exact), None);
+        assert_eq!(diff(&e, &bad, DiffMode::Exact).unwrap().path, "/page/n");
+    }
+
+    #[test]
+    fn repeated_siblings_are_indexed_in_paths() {
+        let e = parse("<calls><call><dst>1</dst></call><call><dst>2</dst></call></calls>").unwrap();
+        let a = parse("<calls><call><dst>1</dst></call><call><dst>3</dst></call></calls>").unwrap();
+        let d = diff(&e.root, &a.root, DiffMode::Exact).unwrap();
+        assert_eq!(d.path, "/calls/call[2]/dst");
+    }
+
+    #[test]
+    fn structure_mode_accepts_other_values_and_list_lengths() {
+        let e =
+            parse("<page><calls><call><dst>1</dst></call></calls><total>2</total></page>").unwrap();
+        let a = parse("<page><calls><call><dst>7</dst></call><call><dst>8</dst></call></calls><total>9.5</total></page>").unwrap();
+        assert_eq!(diff(&e.root, &a.root, DiffMode::Structure), None);
+        let wrong = parse("<page><calls/><total>x</total></page>").unwrap();
+        assert_eq!(
+            diff(&e.root, &wrong.root, DiffMode::Structure)
+                .unwrap()
+                .path,
+            "/page/total"
+        );
+    }
+
+    #[test]
+    fn entities_and_declarations_are_parsed() {
+        let d = parse("<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\"?><a>&quot;103&quot; &lt;103&gt;</a>").unwrap();
+        assert_eq!(d.declaration, Declaration::Standalone);
+        assert_eq!(d.root.text_content(), "\"103\" <103>");
+        assert!(parse("<a><b></a>").is_err());
+        assert!(parse("plain text").is_err());
+        assert!(parse("<a/><b/>").is_err());
+    }
+
+    fn arb_element() -> impl Strategy<Value = Element> {
+        let leaf = (
+            "[a-z][a-z_]{0,6}",
+            "[ -~]{0,8}",
+            proptest::collection::vec(("[a-z]{1,4}", "[ -~]{0,5}"), 0..2),
+        )
+            .prop_map(|(n, t, attrs)| {
+                let mut e = Element::new(n);
+                let mut seen = std::collections::BTreeSet::new();
+                for (k, v) in attrs {
+                    if seen.insert(k.clone()) {
+                        e.attrs.push((k, v));
+                    }
+                }
+                if !t.trim().is_empty() {
+                    e.children.push(Node::Text(t.trim().to_string()));
+                }
+                e
+            });
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            ("[a-z][a-z_]{0,6}", proptest::collection::vec(inner, 1..4)).prop_map(|(n, kids)| {
+                let mut e = Element::new(n);
+                for k in kids {
+                    e.push(k);
+                }
+                e
+            })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn render_then_parse_is_identity(root in arb_element(), pretty in any::<bool>()) {
+            let doc = Document::new(canonicalize(&root));
+            let text = doc.render(if pretty { Layout::Pretty } else { Layout::Compact });
+            let back = parse(&text).unwrap();
+            prop_assert_eq!(canonicalize(&back.root), doc.root);
+            prop_assert_eq!(back.declaration, Declaration::Utf8);
+        }
+
+        #[test]
+        fn canonical_form_is_idempotent(root in arb_element()) {
+            let once = canonical_element(&root);
+            let twice = canonical(&once).unwrap();
+            prop_assert_eq!(once, twice);
+        }
+
+        #[test]
+        fn a_tree_has_no_difference_with_itself(root in arb_element()) {
+            prop_assert_eq!(diff(&root, &root, DiffMode::Exact), None);
+            prop_assert_eq!(diff(&shape(&root), &root, DiffMode::Structure), None);
+        }
+
+        #[test]
+        fn parsing_arbitrary_text_never_panics(s in ".{0,64}") {
+            let _ = parse(&s);
+        }
+    }
+}
