@@ -374,6 +374,10 @@ pub struct Method {
     /// the user's uniquehash).
     #[serde(default = "yes")]
     pub requires_login: bool,
+    /// The error answered when `u` is missing or unknown, where the method page documents one
+    /// other than the general `Bad login` (MOR user_calls_get and quickstats_get: `Access Denied`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bad_login_error: Option<String>,
     /// A setting that must be on, else the feature error is answered (for example
     /// `balance_over_http`, `api_allow_payments`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
