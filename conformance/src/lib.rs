@@ -1,1 +1,12 @@
-//! placeholder
+//! `mor-conformance`: checks any MOR / M2 / M4 API endpoint against the scenario suite,
+//! generated signature properties and XML snapshots, and reports like a CI tool.
+//!
+//! The flow of `run`: `plan` (load and select scenarios) -> `client` (sign from the catalogue
+//! and send) -> `check` (exact, structural, invariant, protocol and policy checks) -> `report`
+//! (terminal, JUnit, JSON). `hash` and `schema` expose the shared model directly.
+
+pub mod exit;
+pub mod hash;
+pub mod secret;
+
+pub use model;

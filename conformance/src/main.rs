@@ -1,1 +1,62 @@
-fn main() {}
+//! The `mor-conformance` command line: a thin layer over the library, with exit codes mapped in
+//! one place (see `exit`).
+
+use clap::{Parser, Subcommand};
+use conformance::{exit, hash};
+
+/// Check a Kolmisoft MOR / M2 / M4 API endpoint against the scenario suite.
+#[derive(Debug, Parser)]
+#[command(name = "mor-conformance", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a method's hash string (secret masked) and its digest on the last line.
+    Hash(hash::HashArgs),
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::PASS
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Hash(args) => match hash::run(&args) {
+            Ok(text) => {
+                print!("{text}");
+                exit::PASS
+            }
+            Err(f) => {
+                eprintln!("mor-conformance: {}", f.message);
+                f.code
+            }
+        },
+        Command::Schema => {
+            let schema = model::scenario::json_schema();
+            match serde_json::to_string_pretty(&schema) {
+                Ok(s) => {
+                    println!("{s}");
+                    exit::PASS
+                }
+                Err(e) => {
+                    eprintln!("mor-conformance: cannot render the schema: {e}");
+                    exit::RUNTIME
+                }
+            }
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,170 @@
+//! `mor-conformance hash`: the signer on the command line. Prints the hash string with the secret
+//! masked, then the 40-hex digest on its last line.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use model::catalogue::{Catalogue, Product};
+use model::params::Params;
+use model::quirks::{AbsentParams, HashOrder};
+use model::sign::{plan, SignOptions};
+
+use crate::secret;
+
+/// Arguments of `hash`.
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    /// Product: mor, m4 (m2 is an alias of m4).
+    #[arg(long, env = "MOR_PRODUCT")]
+    pub product: Product,
+    /// Method name or alias.
+    #[arg(long)]
+    pub method: String,
+    /// Environment variable holding the API secret.
+    #[arg(long, conflicts_with = "secret_file")]
+    pub secret_env: Option<String>,
+    /// File holding the API secret.
+    #[arg(long)]
+    pub secret_file: Option<PathBuf>,
+    /// Whether the caller is the System Admin (matters where `u` is hashed only for others, as in
+    /// quickstats_get). Default: admin when `u` is absent or `admin`.
+    #[arg(long, value_parser = ["admin", "other"])]
+    pub caller: Option<String>,
+    /// Absent optional hashed parameters: skip them or fill their defaults.
+    #[arg(long, value_enum, default_value = "skip")]
+    pub absent: AbsentArg,
+    /// Concatenation order: the catalogue's or the request line's.
+    #[arg(long, value_enum, default_value = "catalogue")]
+    pub order: OrderArg,
+    /// A named hash variant of the method (see the catalogue's `hash_variants`).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Today's date for `@today_*` defaults, as a Unix time of any second of that day
+    /// (default: now).
+    #[arg(long)]
+    pub today: Option<i64>,
+    /// An extra catalogue file that adds or overrides methods.
+    #[arg(long)]
+    pub catalogue: Option<PathBuf>,
+    /// Parameters as key=value, in request order.
+    #[arg(value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+}
+
+/// `--absent` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AbsentArg {
+    /// Only parameters sent are hashed.
+    Skip,
+    /// Absent parameters contribute their documented defaults.
+    Defaults,
+}
+
+/// `--order` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OrderArg {
+    /// The documented per-method order.
+    Catalogue,
+    /// The order given on the command line.
+    RequestLine,
+}
+
+/// What went wrong, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code.
+    pub code: i32,
+    /// Message.
+    pub message: String,
+}
+
+/// Run `hash`; returns the text to print.
+pub fn run(args: &HashArgs) -> Result<String, Failure> {
+    let usage = |m: String| Failure {
+        code: crate::exit::USAGE,
+        message: m,
+    };
+    let secret = match (&args.secret_env, &args.secret_file) {
+        (Some(v), _) => secret::from_env(v),
+        (None, Some(f)) => secret::from_file(f),
+        (None, None) => {
+            return Err(usage(
+                "give the secret with --secret-env VAR or --secret-file FILE".into(),
+            ))
+        }
+    }
+    .map_err(|e| usage(e.to_string()))?;
+    let catalogue = match &args.catalogue {
+        Some(f) => Catalogue::embedded()
+            .clone()
+            .with_file(f)
+            .map_err(|e| Failure {
+                code: crate::exit::INVALID_SCENARIO,
+                message: e.to_string(),
+            })?,
+        None => Catalogue::embedded().clone(),
+    };
+    let method = catalogue
+        .method(args.product, &args.method)
+        .ok_or_else(|| {
+            usage(format!(
+                "unknown method `{}` for {}",
+                args.method, args.product
+            ))
+        })?;
+    let mut params = Params::new();
+    for kv in &args.params {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| usage(format!("parameter `{kv}` is not KEY=VALUE")))?;
+        params.push(k, v);
+    }
+    let is_admin = match args.caller.as_deref() {
+        Some("admin") => true,
+        Some(_) => false,
+        None => params.get("u").is_none_or(|u| u == "admin"),
+    };
+    let now = args.today.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    });
+    let start = now.div_euclid(86_400) * 86_400;
+    if let Some(v) = &args.variant {
+        if !method.hash_variants.contains_key(v) {
+            return Err(usage(format!(
+                "method {} has no hash variant `{v}` (known: {})",
+                method.name,
+                method
+                    .hash_variants
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let opts = SignOptions {
+        absent: match args.absent {
+            AbsentArg::Skip => AbsentParams::Skip,
+            AbsentArg::Defaults => AbsentParams::Defaults,
+        },
+        order: match args.order {
+            OrderArg::Catalogue => HashOrder::Catalogue,
+            OrderArg::RequestLine => HashOrder::RequestLine,
+        },
+        variant: args.variant.clone(),
+        today: (start, start + 86_399),
+    };
+    let p = plan(method, &params, is_admin, &opts);
+    let order = p.order().join(", ");
+    Ok(format!(
+        "method: {} ({})\norder: [{}]\nhash string: {}\n{}\n",
+        method.name,
+        args.product,
+        order,
+        p.masked(),
+        p.digest(&secret)
+    ))
+}

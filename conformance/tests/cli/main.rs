@@ -1,0 +1,17 @@
+//! The integration tests of `mor-conformance`, one binary: each module covers a subcommand,
+//! running the real executable.
+
+mod hash;
+mod schema;
+
+use std::process::{Command, Output};
+
+/// Run `mor-conformance` with these arguments and extra environment.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mor-conformance"));
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("mor-conformance runs")
+}
