@@ -3,6 +3,7 @@
 
 mod hash;
 mod schema;
+mod suite;
 
 use std::process::{Command, Output};
 
