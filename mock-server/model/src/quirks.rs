@@ -172,3 +172,29 @@ impl Quirks {
         self.hash_variants.get(method).map(String::as_str)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_quirk_is_in_the_readme_table() {
+        let readme = include_str!("../../../README.md");
+        let fields = serde_json::to_value(Quirks::default()).unwrap();
+        for name in fields.as_object().unwrap().keys() {
+            assert!(
+                readme.contains(&format!("| `{name}` |")),
+                "README quirk table lacks `{name}`"
+            );
+        }
+    }
+
+    #[test]
+    fn a_patch_changes_only_the_fields_it_names() {
+        let mut q = Quirks::default();
+        let p: QuirksPatch = serde_json::from_str(r#"{"balance_update":"set"}"#).unwrap();
+        q.apply(&p);
+        assert_eq!(q.balance_update, BalanceUpdate::Set);
+        assert_eq!(q.hash_hex_case, HexCase::Lower);
+    }
+}
