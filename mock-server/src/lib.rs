@@ -4,11 +4,41 @@
 //! parameters merged as Rails does) -> `overlay` (canned answers and faults) -> `dispatch`
 //! (API and GET settings, login, hash, role and permission, in the documented order) ->
 //! `methods/<one file per method>` (answers computed from the `world`) -> `render` (wrappers,
-//! declarations, gzip, XML extension).
+//! declarations, gzip, XML extension) -> `journal` (the last requests, counts per outcome).
+//!
+//! Around it: `config` (what an instance starts from: product, settings and quirks patches,
+//! scenarios, seed, clock), `state` (the shared live world, settings, quirks, overlay and the
+//! start state for reset), `auth` (login, secrets, hash verification), `admin` (the `/__admin/`
+//! API) and `server` (the in-process [`server::handle`] entry, the hyper listener and
+//! [`MockServer`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), mock_server::ConfigError> {
+//! let server = mock_server::MockServer::start(mock_server::MockConfig::new(model::Product::M4)).await?;
+//! let base = server.url(); // http://127.0.0.1:PORT, serving /billing/api/<method>
+//! # let _ = base;
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
 
 pub mod clock;
 pub mod generate;
 pub mod methods;
 pub mod world;
 
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod dispatch;
+pub mod journal;
+pub mod overlay;
+pub mod render;
+pub mod request;
+pub mod router;
+pub mod server;
+pub mod state;
+
+pub use config::{ConfigError, MockConfig};
 pub use model;
+pub use server::{handle, Answer, Delivery, MockServer};
+pub use state::Shared;

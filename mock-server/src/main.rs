@@ -1,1 +1,189 @@
-fn main() {}
+//! `mor-mock`: the command line over the `mock_server` library. Parses the fixed flags of
+//! PRODUCT.md, loads scenario files (a bad one prints `file:line: ...` and exits 2), serves until
+//! Ctrl-C, and reloads scenario files when they change on disk (a bad edit keeps the old state).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use clap::Parser;
+use mock_server::config::{parse_clock, ConfigError};
+use mock_server::model::catalogue::{Catalogue, Product};
+use mock_server::model::scenario::Scenario;
+use mock_server::model::settings::SettingsPatch;
+use mock_server::{MockConfig, MockServer, Shared};
+
+/// Exit code: the command line is wrong.
+const EXIT_USAGE: u8 = 1;
+/// Exit code: a scenario or catalogue file is invalid.
+const EXIT_INVALID: u8 = 2;
+/// Exit code: the server could not start (address in use, ...).
+const EXIT_RUNTIME: u8 = 3;
+
+/// A local twin of the Kolmisoft MOR / M2 / M4 legacy XML billing API.
+#[derive(Debug, Parser)]
+#[command(name = "mor-mock", version)]
+struct Cli {
+    /// Address to listen on; port 0 picks a free port (the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Product to mock: mor, m4 (m2 is an alias of m4).
+    #[arg(long, default_value = "m4")]
+    product: Product,
+    /// The admin's API Secret Key.
+    #[arg(
+        long,
+        default_value = "secret",
+        env = "MOR_MOCK_API_SECRET",
+        hide_env_values = true
+    )]
+    api_secret: String,
+    /// Turn "Allow GET API" on.
+    #[arg(long)]
+    allow_get: bool,
+    /// Turn "Allow API globally" off.
+    #[arg(long)]
+    disable_api: bool,
+    /// Turn "Disable hash checking" on.
+    #[arg(long)]
+    disable_hash_check: bool,
+    /// Scenario file laid over the defaults (repeatable, applied in order; reloaded on change).
+    #[arg(long = "scenario", value_name = "FILE")]
+    scenarios: Vec<PathBuf>,
+    /// Seed of the generated default world.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Pin the clock: "YYYY-MM-DD HH:MM:SS" (UTC).
+    #[arg(long)]
+    clock: Option<String>,
+    /// Explain hash mismatches in an X-Mor-Mock-Explain response header.
+    #[arg(long)]
+    explain: bool,
+    /// An extra catalogue file adding or replacing methods.
+    #[arg(long, value_name = "FILE")]
+    catalogue: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mor-mock: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    runtime.block_on(serve(cli))
+}
+
+fn config_of(cli: &Cli) -> Result<(MockConfig, Catalogue), ConfigError> {
+    let mut config = MockConfig::new(cli.product).bind(cli.bind);
+    config.settings = SettingsPatch {
+        api_secret: Some(cli.api_secret.clone()),
+        allow_get: cli.allow_get.then_some(true),
+        api_enabled: cli.disable_api.then_some(false),
+        hash_check: cli.disable_hash_check.then_some(false),
+        ..SettingsPatch::default()
+    };
+    config.seed = cli.seed;
+    config.clock = cli.clock.as_deref().map(parse_clock).transpose()?;
+    config.explain = cli.explain;
+    config.catalogue_file = cli.catalogue.clone();
+    let catalogue = config.catalogue()?;
+    config.scenarios = load_all(&cli.scenarios, &catalogue)?;
+    Ok((config, catalogue))
+}
+
+fn load_all(paths: &[PathBuf], catalogue: &Catalogue) -> Result<Vec<Scenario>, ConfigError> {
+    paths
+        .iter()
+        .map(|p| MockConfig::load_scenario(p, catalogue))
+        .collect()
+}
+
+async fn serve(cli: Cli) -> ExitCode {
+    let (config, catalogue) = match config_of(&cli) {
+        Ok(x) => x,
+        Err(e @ ConfigError::Clock(_)) => {
+            eprintln!("mor-mock: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(e) => {
+            eprintln!("mor-mock: {e}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let product = config.product;
+    let server = match MockServer::start(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mor-mock: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    // The one line tools wait for; the socket already accepts connections.
+    println!("mor-mock listening on {} (product {product})", server.url());
+    if !cli.scenarios.is_empty() {
+        tokio::spawn(watch(
+            cli.scenarios.clone(),
+            catalogue,
+            server.shared().clone(),
+        ));
+    }
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => tracing::info!("Ctrl-C: shutting down"),
+        Err(e) => tracing::error!(error = %e, "cannot listen for Ctrl-C; shutting down"),
+    }
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+fn mtimes(paths: &[PathBuf]) -> Vec<Option<SystemTime>> {
+    paths
+        .iter()
+        .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .collect()
+}
+
+/// Poll the scenario files' modification times every second; rebuild the state when one
+/// changes. A file that no longer loads is reported and the old state kept.
+async fn watch(paths: Vec<PathBuf>, catalogue: Catalogue, shared: Arc<Shared>) {
+    let mut seen = mtimes(&paths);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = mtimes(&paths);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match load_all(&paths, &catalogue).and_then(|s| shared.reload(s)) {
+            Ok(()) => tracing::info!("scenario files changed: state rebuilt"),
+            Err(e) => {
+                tracing::error!("scenario files changed but not reloaded (old state kept): {e}")
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! How a mock instance is configured: product, settings and quirks patches, scenarios, seed, clock,
+//! explain flag, an extra catalogue file and the address to bind. Built by `main` from the command
+//! line and by the conformance runner and tests directly; turned into the running state by
+//! `state::Shared::new`.
+//!
+//! Layering, lowest first: defaults <- the patches given here (command-line flags) <- each
+//! scenario that applies to the product, in order. The world is the generated default world
+//! (seed 1 unless given), replaced or extended by each scenario's `world` in order.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use model::catalogue::{Catalogue, Product};
+use model::quirks::QuirksPatch;
+use model::scenario::Scenario;
+use model::settings::SettingsPatch;
+use model::world::When;
+use model::LoadError;
+use thiserror::Error;
+
+/// Why a mock could not be configured or started.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The extra catalogue file is unreadable or invalid.
+    #[error("catalogue: {0}")]
+    Catalogue(#[source] LoadError),
+    /// A scenario file is unreadable or invalid (the message names file and line).
+    #[error("{0}")]
+    Scenario(#[source] LoadError),
+    /// A clock value is not a time.
+    #[error("clock: {0}")]
+    Clock(String),
+    /// The address could not be bound.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Everything that decides how a mock instance starts.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Address to listen on (`127.0.0.1:0` by default here; the binary defaults to
+    /// `127.0.0.1:8080`).
+    pub bind: SocketAddr,
+    /// The product mocked.
+    pub product: Product,
+    /// Settings changed from the defaults (the command-line flags).
+    pub settings: SettingsPatch,
+    /// Quirks changed from the defaults.
+    pub quirks: QuirksPatch,
+    /// Scenarios laid over the defaults and the patches, in order (those for another product are
+    /// skipped).
+    pub scenarios: Vec<Scenario>,
+    /// Seed of the generated default world (1 when absent).
+    pub seed: Option<u64>,
+    /// A pinned clock (Unix seconds); real time when absent. A scenario's `clock` overrides it.
+    pub clock: Option<i64>,
+    /// Explain hash mismatches in an `X-Mor-Mock-Explain` response header.
+    pub explain: bool,
+    /// An extra catalogue file adding or replacing methods.
+    pub catalogue_file: Option<PathBuf>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            product: Product::M4,
+            settings: SettingsPatch::default(),
+            quirks: QuirksPatch::default(),
+            scenarios: Vec::new(),
+            seed: None,
+            clock: None,
+            explain: false,
+            catalogue_file: None,
+        }
+    }
+}
+
+impl MockConfig {
+    /// The defaults for `product`, bound to `127.0.0.1:0`.
+    pub fn new(product: Product) -> Self {
+        MockConfig {
+            product,
+            ..MockConfig::default()
+        }
+    }
+
+    /// Builder: add a scenario (layered after those already added).
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.scenarios.push(scenario);
+        self
+    }
+
+    /// Builder: layer a settings patch over the one held.
+    pub fn settings(mut self, patch: SettingsPatch) -> Self {
+        self.settings.merge(&patch);
+        self
+    }
+
+    /// Builder: layer a quirks patch over the one held.
+    pub fn quirks(mut self, patch: QuirksPatch) -> Self {
+        self.quirks.merge(&patch);
+        self
+    }
+
+    /// Builder: pin the clock.
+    pub fn clock(mut self, unix: i64) -> Self {
+        self.clock = Some(unix);
+        self
+    }
+
+    /// Builder: the world seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Builder: explain hash mismatches in a response header.
+    pub fn explain(mut self, on: bool) -> Self {
+        self.explain = on;
+        self
+    }
+
+    /// Builder: the address to bind.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// The catalogue in force: the embedded one plus the extra file, if any.
+    pub fn catalogue(&self) -> Result<Catalogue, ConfigError> {
+        let base = Catalogue::embedded().clone();
+        match &self.catalogue_file {
+            Some(path) => base.with_file(path).map_err(ConfigError::Catalogue),
+            None => Ok(base),
+        }
+    }
+
+    /// Load a scenario file against `catalogue` (errors name file and line).
+    pub fn load_scenario(path: &Path, catalogue: &Catalogue) -> Result<Scenario, ConfigError> {
+        model::scenario::load(path, catalogue)
+            .map(|l| l.scenario)
+            .map_err(ConfigError::Scenario)
+    }
+}
+
+/// Parse a `--clock` value (`YYYY-MM-DD HH:MM:SS`, UTC) into Unix seconds.
+pub fn parse_clock(text: &str) -> Result<i64, ConfigError> {
+    When::parse(text)
+        .and_then(|w| w.resolve(0))
+        .map_err(ConfigError::Clock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clock_flag_parses_as_utc() {
+        assert_eq!(parse_clock("1970-01-02 00:00:01").ok(), Some(86_401));
+        assert!(parse_clock("tomorrow").is_err());
+    }
+}

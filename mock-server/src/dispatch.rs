@@ -1,0 +1,454 @@
+//! The gate between a parsed request and a method handler: checks in the documented order of
+//! precedence (API-REFERENCE.md 1.7; INF from the error lists of quickstats_get and users_get),
+//! then the handler under the right lock, then `render`.
+//!
+//! 1. API disabled (`settings.api_enabled`) -> `API Requests are disabled`;
+//! 2. GET while Allow GET API is off, or GET on a POST-only method -> `GET Requests are disabled`;
+//! 3. login then hash (quirk `error_precedence: login_first`, the default) or hash then login
+//!    (`hash_first`): `u` missing, unknown or blocked -> the method's `bad_login_error` or
+//!    `Bad login`; hash missing or wrong -> `Incorrect hash`;
+//! 4. the caller's role is not in the method's `access` -> `Access Denied`;
+//! 5. a permission the role needs is missing -> the access rule's `permission_error` or `You are
+//!    not authorized to use this functionality`;
+//! 6. the method's feature setting is off -> `Feature disabled`;
+//! 7. the handler (or, for a method without one, its catalogue sample with plausible values).
+//!
+//! Every error takes the wrapper of the method's own `errors` entry with the same text, else the
+//! general one. Methods with `requires_login: false` (user_simple_balance_get) skip the login and
+//! role steps and check a hash only when their hash list in force is non-empty.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use bytes::Bytes;
+use http::{HeaderValue, Response};
+use model::catalogue::{ErrorSpec, HttpVerb, Method, ProductCatalogue, Wrapper};
+use model::params::Params;
+use model::world::{format_date, format_datetime, User};
+use model::xml::{self, Document};
+use model::{Role, Settings};
+
+use crate::auth;
+use crate::clock::today_bounds;
+use crate::methods::{self, Ctx, Handler, Reply};
+use crate::render;
+use crate::state::{Live, Shared};
+
+/// The response header that explains a hash mismatch when `--explain` is on.
+pub const EXPLAIN_HEADER: &str = "x-mor-mock-explain";
+
+/// The text of the Elasticsearch fault (M4 quickstats_get page).
+pub const ELASTICSEARCH: &str = "Cannot connect to Elasticsearch";
+
+/// The outcome of an API request.
+#[derive(Debug)]
+pub struct Dispatched {
+    /// The rendered answer.
+    pub response: Response<Bytes>,
+    /// The canonical method, when the path named a known one.
+    pub method: Option<String>,
+    /// `ok`, or the error text answered.
+    pub outcome: String,
+}
+
+/// A failed check: the error and, for a hash mismatch, its explanation.
+struct Refusal<'c> {
+    method: Option<&'c Method>,
+    reply: Reply,
+    explain: Option<String>,
+    status: Option<http::StatusCode>,
+}
+
+/// The reply of a general error spec, in the method's wrapper for that text if it has one.
+pub fn general_error(method: Option<&Method>, spec: &ErrorSpec) -> Reply {
+    Reply::Error {
+        text: spec.text.clone(),
+        wrapper: method
+            .and_then(|m| m.error(&spec.text))
+            .map_or(spec.wrapper, |e| e.wrapper),
+    }
+}
+
+fn text_error(cat: &ProductCatalogue, method: &Method, text: &str) -> Reply {
+    let g = &cat.general;
+    let wrapper = method
+        .error(text)
+        .map(|e| e.wrapper)
+        .or_else(|| {
+            [&g.bad_login, &g.access_denied, &g.not_authorized]
+                .into_iter()
+                .find(|s| s.text == text)
+                .map(|s| s.wrapper)
+        })
+        .unwrap_or(Wrapper::Page);
+    Reply::Error {
+        text: text.to_string(),
+        wrapper,
+    }
+}
+
+/// Dispatch an API request for the path name `name`. `elasticsearch` replaces the handler's
+/// answer by the Elasticsearch error once every check has passed (overlay fault).
+pub fn dispatch(
+    shared: &Shared,
+    verb: HttpVerb,
+    name: &str,
+    params: &Params,
+    elasticsearch: bool,
+) -> Dispatched {
+    let cat = shared.methods();
+    let writes = cat
+        .method(name)
+        .is_some_and(|m| m.writes || matches!(methods::handler(&m.name), Some(Handler::Write(_))));
+    let run = |live: &mut Access<'_>| run(shared, cat, live, verb, name, params, elasticsearch);
+    let result = if writes {
+        let mut guard = shared.write();
+        catch_unwind(AssertUnwindSafe(|| run(&mut Access::Write(&mut guard))))
+    } else {
+        let guard = shared.read();
+        catch_unwind(AssertUnwindSafe(|| run(&mut Access::Read(&guard))))
+    };
+    match result {
+        Ok(d) => d,
+        Err(_) => {
+            tracing::error!(method = name, "a method handler panicked; answered 500");
+            Dispatched {
+                response: render::html_status(500),
+                method: cat.method(name).map(|m| m.name.clone()),
+                outcome: "panic".to_string(),
+            }
+        }
+    }
+}
+
+enum Access<'a> {
+    Read(&'a Live),
+    Write(&'a mut Live),
+}
+
+impl Access<'_> {
+    fn live(&self) -> &Live {
+        match self {
+            Access::Read(l) => l,
+            Access::Write(l) => l,
+        }
+    }
+}
+
+fn run(
+    shared: &Shared,
+    cat: &ProductCatalogue,
+    access: &mut Access<'_>,
+    verb: HttpVerb,
+    name: &str,
+    params: &Params,
+    elasticsearch: bool,
+) -> Dispatched {
+    let live = access.live();
+    let (method, caller) = match gate(cat, live, verb, name, params) {
+        Ok(pass) => pass,
+        Err(refusal) => {
+            let outcome = match &refusal.reply {
+                Reply::Error { text, .. } => text.clone(),
+                _ => "error".to_string(),
+            };
+            let mut response = match refusal.status {
+                Some(status) => match &refusal.reply {
+                    Reply::Error { text, wrapper } => render::error(
+                        text,
+                        *wrapper,
+                        refusal.method,
+                        status,
+                        &live.settings,
+                        &live.quirks,
+                    ),
+                    other => render::render(other, refusal.method, &live.settings, &live.quirks),
+                },
+                None => {
+                    render::render(&refusal.reply, refusal.method, &live.settings, &live.quirks)
+                }
+            };
+            if let (true, Some(text)) = (shared.explain, refusal.explain) {
+                if let Ok(v) = HeaderValue::from_str(&text) {
+                    response.headers_mut().insert(EXPLAIN_HEADER, v);
+                }
+            }
+            return Dispatched {
+                response,
+                method: refusal.method.map(|m| m.name.clone()),
+                outcome,
+            };
+        }
+    };
+    let now = live.clock.now();
+    let today = today_bounds(now);
+    let reply = if elasticsearch {
+        Reply::Error {
+            text: ELASTICSEARCH.to_string(),
+            wrapper: method
+                .error(ELASTICSEARCH)
+                .map_or(Wrapper::Status, |e| e.wrapper),
+        }
+    } else {
+        match (methods::handler(&method.name), &mut *access) {
+            (Some(Handler::Write(f)), Access::Write(live)) => {
+                let Live {
+                    world,
+                    settings,
+                    quirks,
+                    ..
+                } = &mut **live;
+                let ctx = Ctx {
+                    product: shared.product,
+                    method,
+                    params,
+                    caller: caller.as_ref(),
+                    settings,
+                    quirks,
+                    now,
+                    today,
+                };
+                f(&ctx, world)
+            }
+            (Some(Handler::Read(f)), access) => {
+                let live = access.live();
+                let ctx = Ctx {
+                    product: shared.product,
+                    method,
+                    params,
+                    caller: caller.as_ref(),
+                    settings: &live.settings,
+                    quirks: &live.quirks,
+                    now,
+                    today,
+                };
+                f(&ctx, &live.world)
+            }
+            (Some(Handler::Write(_)), Access::Read(_)) => {
+                // Unreachable by construction (writers take the write lock); answer like a
+                // crashed app server rather than panic.
+                tracing::error!(method = %method.name, "write handler reached without the write lock");
+                return Dispatched {
+                    response: render::html_status(500),
+                    method: Some(method.name.clone()),
+                    outcome: "internal error".into(),
+                };
+            }
+            (None, _) => sample_reply(method, now),
+        }
+    };
+    let live = access.live();
+    let outcome = match &reply {
+        Reply::Error { text, .. } => text.clone(),
+        _ => "ok".to_string(),
+    };
+    Dispatched {
+        response: render::render(&reply, Some(method), &live.settings, &live.quirks),
+        method: Some(method.name.clone()),
+        outcome,
+    }
+}
+
+/// Run every check; on success the method and the (cloned) caller.
+fn gate<'c>(
+    cat: &'c ProductCatalogue,
+    live: &Live,
+    verb: HttpVerb,
+    name: &str,
+    params: &Params,
+) -> Result<(&'c Method, Option<User>), Refusal<'c>> {
+    let g = &cat.general;
+    let Some(method) = crate::router::resolve(cat, &live.quirks, name) else {
+        return Err(Refusal {
+            method: None,
+            reply: general_error(None, &g.unknown_method),
+            explain: None,
+            status: Some(http::StatusCode::NOT_FOUND),
+        });
+    };
+    let refuse = |reply: Reply| Refusal {
+        method: Some(method),
+        reply,
+        explain: None,
+        status: None,
+    };
+    let settings = &live.settings;
+    if !settings.api_enabled {
+        return Err(refuse(general_error(Some(method), &g.api_disabled)));
+    }
+    if verb == HttpVerb::Get && (!settings.allow_get || !method.http.contains(&HttpVerb::Get)) {
+        return Err(refuse(general_error(Some(method), &g.get_disabled)));
+    }
+    let world = &live.world;
+    let today = live.clock.today();
+
+    if !method.requires_login {
+        let hashed = !method
+            .hash_order(live.quirks.hash_variant(&method.name))
+            .is_empty();
+        if hashed && settings.hash_check {
+            let owner = params.get("id").and_then(|id| world.user_by_uniquehash(id));
+            let secret = auth::secret_for(owner, world, settings, &live.quirks);
+            if let Err(m) = auth::verify(method, params, owner, secret, &live.quirks, today) {
+                return Err(hash_refusal(method, g, m));
+            }
+        }
+        return feature(method, g, settings)
+            .map(|()| (method, None))
+            .map_err(refuse);
+    }
+
+    let caller = auth::login(world, params);
+    let bad_login = || match &method.bad_login_error {
+        Some(text) => text_error(cat, method, text),
+        None => general_error(Some(method), &g.bad_login),
+    };
+    let check_hash = |caller: Option<&User>| -> Result<(), Refusal<'c>> {
+        if !auth::hash_required(caller, settings) {
+            return Ok(());
+        }
+        let secret = auth::secret_for(caller, world, settings, &live.quirks);
+        auth::verify(method, params, caller, secret, &live.quirks, today)
+            .map_err(|m| hash_refusal(method, g, m))
+    };
+    match live.quirks.error_precedence {
+        model::quirks::Precedence::LoginFirst => {
+            let Some(c) = caller else {
+                return Err(refuse(bad_login()));
+            };
+            check_hash(Some(c))?;
+        }
+        model::quirks::Precedence::HashFirst => {
+            check_hash(caller)?;
+            if caller.is_none() {
+                return Err(refuse(bad_login()));
+            }
+        }
+    }
+    let Some(caller) = caller else {
+        return Err(refuse(bad_login()));
+    };
+    let Some(rule) = method.access_for(caller.role) else {
+        return Err(refuse(general_error(Some(method), &g.access_denied)));
+    };
+    if let Some(perm) = &rule.permission {
+        // The System Admin holds every permission.
+        if caller.role != Role::Admin && !caller.permissions.iter().any(|p| p == perm) {
+            let reply = match &rule.permission_error {
+                Some(text) => text_error(cat, method, text),
+                None => general_error(Some(method), &g.not_authorized),
+            };
+            return Err(refuse(reply));
+        }
+    }
+    feature(method, g, settings).map_err(refuse)?;
+    Ok((method, Some(caller.clone())))
+}
+
+fn hash_refusal<'c>(
+    method: &'c Method,
+    g: &model::catalogue::General,
+    m: model::sign::HashMismatch,
+) -> Refusal<'c> {
+    let why = m.to_string();
+    tracing::info!(method = %method.name, "{why}");
+    Refusal {
+        method: Some(method),
+        reply: general_error(Some(method), &g.incorrect_hash),
+        explain: Some(why),
+        status: None,
+    }
+}
+
+fn feature(
+    method: &Method,
+    g: &model::catalogue::General,
+    settings: &Settings,
+) -> Result<(), Reply> {
+    let Some(name) = &method.feature else {
+        return Ok(());
+    };
+    if feature_on(settings, name) {
+        Ok(())
+    } else {
+        Err(general_error(Some(method), &g.feature_disabled))
+    }
+}
+
+/// Whether the Settings bool field `name` is on (an unknown name counts as on, and is logged).
+pub fn feature_on(settings: &Settings, name: &str) -> bool {
+    match name {
+        "balance_over_http" => settings.balance_over_http,
+        "api_allow_payments" => settings.api_allow_payments,
+        other => match serde_json::to_value(settings)
+            .ok()
+            .and_then(|v| v.get(other).and_then(serde_json::Value::as_bool))
+        {
+            Some(on) => on,
+            None => {
+                tracing::warn!(
+                    feature = other,
+                    "catalogue feature names no boolean setting; treated as on"
+                );
+                true
+            }
+        },
+    }
+}
+
+/// The answer of a method without a handler: its catalogue sample with placeholders filled by
+/// plausible values.
+pub fn sample_reply(method: &Method, now: i64) -> Reply {
+    let filled = fill_placeholders(&method.response.sample, now);
+    if method.response.body == model::catalogue::BodyKind::Text {
+        return Reply::Text(filled);
+    }
+    match xml::parse(&filled) {
+        Ok(doc) => Reply::Xml(Document {
+            declaration: method.response.declaration,
+            root: doc.root,
+        }),
+        Err(e) => {
+            tracing::warn!(method = %method.name, error = %e, "catalogue sample is not XML; sent as text");
+            Reply::Text(filled)
+        }
+    }
+}
+
+/// Replace `{{int}}`, `{{number}}`, `{{text}}`, `{{datetime}}`, `{{date}}` and `{{any}}`.
+pub fn fill_placeholders(sample: &str, now: i64) -> String {
+    let mut out = String::with_capacity(sample.len());
+    let mut rest = sample;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(j) = after.find("}}") else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        let value = match after[..j].trim() {
+            "int" => "1".to_string(),
+            "number" => "1.0".to_string(),
+            "datetime" => format_datetime(now),
+            "date" => format_date(now),
+            "text" | "any" => "text".to_string(),
+            other => other.to_string(),
+        };
+        out.push_str(&value);
+        rest = &after[j + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_with_plausible_values() {
+        assert_eq!(
+            fill_placeholders("<a>{{int}}</a><b>{{number}}</b><c>{{date}}</c>{{", 86_400),
+            "<a>1</a><b>1.0</b><c>1970-01-02</c>{{"
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! The state of one mock instance, shared by every connection: the product, the catalogue, the
+//! live world with its settings, quirks, clock and overlay behind one lock, the journal, and the
+//! start state that `/__admin/reset` returns to.
+//!
+//! Locking: API reads take the read lock for the whole of their checks and answer; write
+//! methods (catalogue `writes: true`, or a handler that writes) take the write lock, so a write
+//! is atomic and seen by every later read. No lock is held across an `.await`.
+
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use model::catalogue::{Catalogue, Product, ProductCatalogue};
+use model::scenario::{Overlay, Scenario, WorldBase};
+use model::world::WorldData;
+use model::{Quirks, Settings};
+
+use crate::clock::Clock;
+use crate::config::{ConfigError, MockConfig};
+use crate::generate;
+use crate::journal::Journal;
+use crate::overlay::OverlayState;
+use crate::world::World;
+
+/// The part of the state that requests read and write methods change.
+#[derive(Debug)]
+pub struct Live {
+    /// The world methods compute from.
+    pub world: World,
+    /// Settings in force.
+    pub settings: Settings,
+    /// Quirks in force.
+    pub quirks: Quirks,
+    /// The clock.
+    pub clock: Clock,
+    /// Canned answers and faults.
+    pub overlay: OverlayState,
+}
+
+/// What `/__admin/reset` goes back to.
+#[derive(Debug, Clone)]
+struct Start {
+    world: World,
+    settings: Settings,
+    quirks: Quirks,
+    clock: Clock,
+    overlay: Overlay,
+}
+
+/// Everything a request needs; one per mock instance, behind an `Arc`.
+#[derive(Debug)]
+pub struct Shared {
+    /// The product mocked.
+    pub product: Product,
+    /// The catalogue in force (embedded plus the extra file).
+    pub catalogue: Catalogue,
+    /// Whether hash mismatches are explained in a response header.
+    pub explain: bool,
+    /// The live state.
+    pub live: RwLock<Live>,
+    /// The request journal.
+    pub journal: Journal,
+    start: Mutex<Start>,
+    config: Mutex<MockConfig>,
+}
+
+impl Shared {
+    /// Build the state a configuration describes (no socket involved).
+    pub fn new(config: MockConfig) -> Result<Shared, ConfigError> {
+        let catalogue = config.catalogue()?;
+        let start = build_start(&config, catalogue.product(config.product))?;
+        let live = start.to_live(catalogue.product(config.product));
+        Ok(Shared {
+            product: config.product,
+            catalogue,
+            explain: config.explain,
+            live: RwLock::new(live),
+            journal: Journal::new(),
+            start: Mutex::new(start),
+            config: Mutex::new(config),
+        })
+    }
+
+    /// The catalogue of the mocked product.
+    pub fn methods(&self) -> &ProductCatalogue {
+        self.catalogue.product(self.product)
+    }
+
+    /// The live state, to read. A panic in another request cannot leave the state half-written
+    /// (writes build their result before storing it), so a poisoned lock is taken over.
+    pub fn read(&self) -> RwLockReadGuard<'_, Live> {
+        self.live.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The live state, to change.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Live> {
+        self.live.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Go back to the start world, settings, quirks, clock and overlay (the journal is kept).
+    pub fn reset(&self) {
+        let start = self.start.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let live = start.to_live(self.methods());
+        *self.write() = live;
+    }
+
+    /// Lay one more scenario over the live state (`/__admin/scenario`). The start state is not
+    /// changed: a reset forgets it.
+    pub fn apply_scenario(&self, scenario: &Scenario) -> Result<(), ConfigError> {
+        let mut live = self.write();
+        let mut data = Some(std::mem::take(&mut live.world.data));
+        let mut overlay = live.overlay.rules().clone();
+        let mut clock = live.clock;
+        let mut settings = live.settings.clone();
+        let mut quirks = live.quirks.clone();
+        let seed = self.config.lock().unwrap_or_else(|e| e.into_inner()).seed;
+        let result = layer(
+            self.product,
+            seed,
+            scenario,
+            &mut data,
+            &mut settings,
+            &mut quirks,
+            &mut clock,
+            &mut overlay,
+        );
+        let now = clock.now();
+        let data =
+            data.unwrap_or_else(|| generate::default_world(self.product, seed.unwrap_or(1), now));
+        live.world = World::new(data);
+        if result.is_ok() {
+            live.settings = settings;
+            live.quirks = quirks;
+            live.clock = clock;
+            live.overlay = OverlayState::new(overlay, self.methods());
+        }
+        result
+    }
+
+    /// Rebuild everything from the configuration with these scenarios (files changed on disk).
+    /// On error the old state is kept.
+    pub fn reload(&self, scenarios: Vec<Scenario>) -> Result<(), ConfigError> {
+        let mut config = self
+            .config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        config.scenarios = scenarios;
+        let start = build_start(&config, self.methods())?;
+        let live = start.to_live(self.methods());
+        *self.start.lock().unwrap_or_else(|e| e.into_inner()) = start;
+        *self.write() = live;
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
+        Ok(())
+    }
+}
+
+impl Start {
+    fn to_live(&self, catalogue: &ProductCatalogue) -> Live {
+        Live {
+            world: self.world.clone(),
+            settings: self.settings.clone(),
+            quirks: self.quirks.clone(),
+            clock: self.clock,
+            overlay: OverlayState::new(self.overlay.clone(), catalogue),
+        }
+    }
+}
+
+fn build_start(config: &MockConfig, _catalogue: &ProductCatalogue) -> Result<Start, ConfigError> {
+    let mut settings = Settings::default();
+    settings.apply(&config.settings);
+    let mut quirks = Quirks::default();
+    quirks.apply(&config.quirks);
+    let mut clock = config.clock.map_or(Clock::Real, Clock::Pinned);
+    let mut overlay = Overlay::default();
+    // The default world is generated only if no scenario replaces it first.
+    let mut data: Option<WorldData> = None;
+    for s in config
+        .scenarios
+        .iter()
+        .filter(|s| s.applies_to(config.product))
+    {
+        layer(
+            config.product,
+            config.seed,
+            s,
+            &mut data,
+            &mut settings,
+            &mut quirks,
+            &mut clock,
+            &mut overlay,
+        )?;
+    }
+    let data = data.unwrap_or_else(|| {
+        generate::default_world(config.product, config.seed.unwrap_or(1), clock.now())
+    });
+    Ok(Start {
+        world: World::new(data),
+        settings,
+        quirks,
+        clock,
+        overlay,
+    })
+}
+
+/// Lay one scenario over the parts of a state.
+#[allow(clippy::too_many_arguments)]
+fn layer(
+    product: Product,
+    seed: Option<u64>,
+    s: &Scenario,
+    data: &mut Option<WorldData>,
+    settings: &mut Settings,
+    quirks: &mut Quirks,
+    clock: &mut Clock,
+    overlay: &mut Overlay,
+) -> Result<(), ConfigError> {
+    if let Some(w) = &s.clock {
+        let t = w.resolve(clock.today().0).map_err(ConfigError::Clock)?;
+        *clock = Clock::Pinned(t);
+    }
+    if let Some(p) = &s.settings {
+        settings.apply(p);
+    }
+    if let Some(p) = &s.quirks {
+        quirks.apply(p);
+    }
+    if let Some(w) = &s.world {
+        let now = clock.now();
+        match (w.base, w.seed) {
+            (WorldBase::Empty, _) => {
+                *data = Some(WorldData {
+                    users: vec![generate::admin()],
+                    ..WorldData::default()
+                });
+            }
+            (WorldBase::Default, Some(seed)) => {
+                *data = Some(generate::default_world(product, seed, now));
+            }
+            (WorldBase::Default, None) => {
+                if data.is_none() {
+                    *data = Some(generate::default_world(product, seed.unwrap_or(1), now));
+                }
+            }
+        }
+        if let Some(d) = data.as_mut() {
+            d.extend_with(&w.data);
+        }
+    }
+    if let Some(o) = &s.overlay {
+        overlay.seed = o.seed;
+        overlay.responses.extend(o.responses.iter().cloned());
+        overlay.faults.extend(o.faults.iter().cloned());
+    }
+    Ok(())
+}
