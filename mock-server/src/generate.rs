@@ -1,15 +1,112 @@
-//! The embedded default world, generated deterministically from a seed relative to the clock.
+//! The embedded default world, generated deterministically from a seed relative to the clock, so
+//! "today" and "this month" always have calls whatever the date.
+//!
+//! # Accounts of the default world
+//!
+//! Passwords equal usernames except where noted. Uniquehashes are used by
+//! `user_simple_balance_get?id=`.
+//!
+//! | id | username | password | role | uniquehash | notes |
+//! |---|---|---|---|---|---|
+//! | 0 | `admin` | `admin` | System Admin | `adm1nun1q` | secret = the `--api-secret` (default `secret`) |
+//! | 1 | `user1` | `user1` | simple user | `user1uniq` | balance 60.0 USD, VAT 21 %, tariff 1 |
+//! | 2 | `user2` | `user2` | simple user | `user2uniq` | balance -12.5, currency EUR, prepaid |
+//! | 3 | `user3` | `user3` | simple user | `user3uniq` | balance 250.0, credit 100.0 |
+//! | 4 | `manager` (M4) | `manager` | manager | `managuniq` | permissions quick_stats, connection_points, currency_management, tariffs |
+//! | 5 | `manager2` (M4) | `manager2` | manager | `mana2uniq` | no permissions |
+//! | 4 | `reseller` (MOR) | `reseller` | reseller | `resuniq01` | own API secret `reseller_secret`; owns 7 and 8 |
+//! | 5 | `reseller_pro` (MOR) | `reseller_pro` | reseller PRO | `respuniq1` | own API secret `reseller_pro_secret`; owns 9 |
+//! | 6 | `accountant` (MOR) | `accountant` | accountant | `accuniq01` | permission data_stats |
+//! | 7 | `ruser1` (MOR) | `ruser1` | simple user of `reseller` | `ruser1uni` | |
+//! | 8 | `ruser2` (MOR) | `ruser2` | simple user of `reseller` | `ruser2uni` | |
+//! | 9 | `rpuser1` (MOR) | `rpuser1` | simple user of `reseller_pro` | `rpuser1un` | |
+//!
+//! Devices: two per simple user (ids from 1; M4: origination points with the user's tariff),
+//! and one termination point per provider (ids from 101, owned by the admin). Providers
+//! (terminators) 1 `Test Provider`, 2 `Carrier Two`, 3 `Budget Route`. Tariffs: 1 `Retail USD`
+//! (user), 2 `Wholesale EUR` (user_wholesale), 3/4/5 provider tariffs, 6 `Reseller Retail`
+//! (MOR, owned by `reseller`). Currencies: EUR 0.92, GBP 0.79, AMD 404.5 (manual) and JPY
+//! (automatically updated, so exchange_rate_update refuses it). Calls: about
+//! [`DEFAULT_CALLS`] spread over this month up to now, at least 12 of them today; 4 active
+//! calls; a few payments.
 
 use model::catalogue::{Product, Role};
-use model::world::{User, WorldData};
+use model::world::{
+    ActiveCall, Call, Currency, Destination, Device, Disposition, Money, Payment, Provider, Rate,
+    Tariff, User, When, WorldData,
+};
+
+use crate::world::mul_money;
+
+/// Number of calls in the default world.
+pub const DEFAULT_CALLS: usize = 400;
 
 /// The default world of `product` for `seed`, with "today" and "this month" relative to `now`.
 pub fn default_world(product: Product, seed: u64, now: i64) -> WorldData {
-    let _ = (product, seed, now);
-    WorldData {
-        users: vec![admin()],
-        ..WorldData::default()
+    let mut w = skeleton(product);
+    w.calls = make_calls(&w, product, seed, now, DEFAULT_CALLS, 12);
+    w.active_calls = vec![
+        ActiveCall {
+            user_id: 1,
+            answered: true,
+        },
+        ActiveCall {
+            user_id: 2,
+            answered: false,
+        },
+        ActiveCall {
+            user_id: 1,
+            answered: true,
+        },
+        ActiveCall {
+            user_id: if product == Product::Mor { 7 } else { 3 },
+            answered: true,
+        },
+    ];
+    w.payments = make_payments(&w, now);
+    w
+}
+
+/// The default world with `n` generated calls instead (for the aggregate benchmark): the same
+/// users, tariffs and destinations, calls spread over this month up to `now`.
+pub fn generated_calls(product: Product, seed: u64, now: i64, n: usize) -> WorldData {
+    let mut w = skeleton(product);
+    w.calls = make_calls(&w, product, seed, now, n, n.min(12));
+    w
+}
+
+/// splitmix64: small, fast and deterministic.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
+
+    /// Uniform in `0..n` (0 when n is 0).
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        if hi <= lo {
+            lo
+        } else {
+            lo + self.below((hi - lo + 1) as u64) as i64
+        }
+    }
+}
+
+fn money(s: &str) -> Money {
+    s.parse().unwrap_or(Money::ZERO)
 }
 
 /// The System Admin (id 0).
@@ -34,6 +131,684 @@ pub fn admin() -> User {
         blocked: false,
         email: String::new(),
         country: String::new(),
-        vat_percent: Default::default(),
+        vat_percent: money("18"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn user(
+    id: u64,
+    name: &str,
+    role: Role,
+    first: &str,
+    last: &str,
+    hash: &str,
+    owner: u64,
+    balance: &str,
+) -> User {
+    User {
+        id,
+        username: name.into(),
+        password: name.into(),
+        role,
+        first_name: first.into(),
+        last_name: last.into(),
+        balance: money(balance),
+        currency: "USD".into(),
+        owner_id: owner,
+        uniquehash: hash.into(),
+        api_secret: None,
+        hash_check_disabled: false,
+        permissions: Vec::new(),
+        tariff_id: None,
+        postpaid: true,
+        credit: None,
+        blocked: false,
+        email: format!("{name}@example.com"),
+        country: "Lithuania".into(),
+        vat_percent: Money::ZERO,
+    }
+}
+
+/// (prefix, name, group, direction, retail rate per minute, increment seconds)
+const DESTINATIONS: [(&str, &str, &str, &str, &str, u32); 13] = [
+    (
+        "370",
+        "Lithuania fixed",
+        "Lithuania FIX",
+        "Lithuania",
+        "0.04",
+        1,
+    ),
+    (
+        "3706",
+        "Lithuania mobile",
+        "Lithuania MOB",
+        "Lithuania",
+        "0.12",
+        1,
+    ),
+    ("98", "Iran fixed", "Iran - Fixed", "Iran", "0.15", 1),
+    ("989", "Iran mobile", "Iran - Mobile", "Iran", "0.24", 60),
+    ("7", "Russia fixed", "Russia - Fixed", "Russia", "0.05", 1),
+    (
+        "79",
+        "Russia mobile",
+        "Russia - Mobile",
+        "Russia",
+        "0.11",
+        1,
+    ),
+    (
+        "44",
+        "United Kingdom fixed",
+        "UK - Fixed",
+        "United Kingdom",
+        "0.02",
+        1,
+    ),
+    (
+        "447",
+        "United Kingdom mobile",
+        "UK - Mobile",
+        "United Kingdom",
+        "0.09",
+        1,
+    ),
+    ("1", "USA", "USA", "United States", "0.01", 6),
+    (
+        "49",
+        "Germany fixed",
+        "Germany - Fixed",
+        "Germany",
+        "0.03",
+        1,
+    ),
+    (
+        "4915",
+        "Germany mobile",
+        "Germany - Mobile",
+        "Germany",
+        "0.14",
+        1,
+    ),
+    ("33", "France fixed", "France - Fixed", "France", "0.03", 1),
+    (
+        "336",
+        "France mobile",
+        "France - Mobile",
+        "France",
+        "0.13",
+        30,
+    ),
+];
+
+fn rates(percent_of_retail: i64, con_fee: &str) -> Vec<Rate> {
+    DESTINATIONS
+        .iter()
+        .map(|&(prefix, _, _, _, r, inc)| Rate {
+            prefix: prefix.into(),
+            rate: Money(money(r).0 * percent_of_retail / 100),
+            con_fee: money(con_fee),
+            increment: inc,
+            min_time: if inc > 1 { inc } else { 0 },
+            start_time: "00:00:00".into(),
+            end_time: "23:59:59".into(),
+            daytype: String::new(),
+        })
+        .collect()
+}
+
+fn tariff(id: u64, name: &str, purpose: &str, currency: &str, owner: u64, r: Vec<Rate>) -> Tariff {
+    Tariff {
+        id,
+        name: name.into(),
+        purpose: purpose.into(),
+        currency: currency.into(),
+        owner_id: owner,
+        rates: r,
+    }
+}
+
+/// Everything but calls, active calls and payments.
+fn skeleton(product: Product) -> WorldData {
+    let mut users = vec![admin()];
+    let mut u1 = user(
+        1,
+        "user1",
+        Role::User,
+        "Test",
+        "User 1",
+        "user1uniq",
+        0,
+        "60",
+    );
+    u1.vat_percent = money("21");
+    u1.tariff_id = Some(1);
+    let mut u2 = user(
+        2,
+        "user2",
+        Role::User,
+        "Test",
+        "User 2",
+        "user2uniq",
+        0,
+        "-12.5",
+    );
+    u2.currency = "EUR".into();
+    u2.postpaid = false;
+    u2.tariff_id = Some(2);
+    u2.country = "Germany".into();
+    let mut u3 = user(
+        3,
+        "user3",
+        Role::User,
+        "Test",
+        "User 3",
+        "user3uniq",
+        0,
+        "250",
+    );
+    u3.credit = Some(money("100"));
+    u3.tariff_id = Some(1);
+    users.extend([u1, u2, u3]);
+    match product {
+        Product::M4 => {
+            let mut m = user(
+                4,
+                "manager",
+                Role::Manager,
+                "Mary",
+                "Manager",
+                "managuniq",
+                0,
+                "0",
+            );
+            m.permissions = [
+                "quick_stats",
+                "connection_points",
+                "currency_management",
+                "tariffs",
+            ]
+            .map(String::from)
+            .to_vec();
+            users.push(m);
+            users.push(user(
+                5,
+                "manager2",
+                Role::Manager,
+                "Max",
+                "Manager",
+                "mana2uniq",
+                0,
+                "0",
+            ));
+        }
+        Product::Mor => {
+            let mut r = user(
+                4,
+                "reseller",
+                Role::Reseller,
+                "Rita",
+                "Reseller",
+                "resuniq01",
+                0,
+                "500",
+            );
+            r.api_secret = Some("reseller_secret".into());
+            r.tariff_id = Some(2);
+            let mut rp = user(
+                5,
+                "reseller_pro",
+                Role::ResellerPro,
+                "Paul",
+                "Pro",
+                "respuniq1",
+                0,
+                "800",
+            );
+            rp.api_secret = Some("reseller_pro_secret".into());
+            rp.tariff_id = Some(2);
+            let mut a = user(
+                6,
+                "accountant",
+                Role::Accountant,
+                "Anna",
+                "Accountant",
+                "accuniq01",
+                0,
+                "0",
+            );
+            a.permissions = vec!["data_stats".into()];
+            let mut r1 = user(
+                7,
+                "ruser1",
+                Role::User,
+                "Resold",
+                "User 1",
+                "ruser1uni",
+                4,
+                "30",
+            );
+            r1.tariff_id = Some(6);
+            let mut r2 = user(
+                8,
+                "ruser2",
+                Role::User,
+                "Resold",
+                "User 2",
+                "ruser2uni",
+                4,
+                "5.5",
+            );
+            r2.tariff_id = Some(6);
+            let mut rp1 = user(
+                9,
+                "rpuser1",
+                Role::User,
+                "Pro",
+                "Customer",
+                "rpuser1un",
+                5,
+                "75",
+            );
+            rp1.tariff_id = Some(6);
+            users.extend([r, rp, a, r1, r2, rp1]);
+        }
+    }
+    let callers: Vec<u64> = users
+        .iter()
+        .filter(|u| u.role == Role::User)
+        .map(|u| u.id)
+        .collect();
+    let mut devices = Vec::new();
+    let mut next = 1u64;
+    for &uid in &callers {
+        let tariff_id = users.iter().find(|u| u.id == uid).and_then(|u| u.tariff_id);
+        for k in 0..2u64 {
+            let ext = 100 + next;
+            devices.push(Device {
+                id: next,
+                user_id: uid,
+                name: ext.to_string(),
+                device_type: if k == 0 { "SIP" } else { "IAX2" }.into(),
+                host: if k == 0 {
+                    format!("10.0.{uid}.{next}")
+                } else {
+                    "dynamic".into()
+                },
+                ipaddr: format!("10.0.{uid}.{next}"),
+                port: if k == 0 { 5060 } else { 4569 },
+                username: ext.to_string(),
+                secret: format!("dev{next}pw"),
+                callerid: format!("\"{ext}\" <{ext}>"),
+                description: format!("Device {k} of user {uid}"),
+                op: product == Product::M4,
+                tp: false,
+                op_tariff_id: if product == Product::M4 {
+                    tariff_id
+                } else {
+                    None
+                },
+                tp_tariff_id: None,
+                hidden: k == 1 && uid == 3,
+            });
+            next += 1;
+        }
+    }
+    let providers: Vec<Provider> = [
+        (1, "Test Provider", 3),
+        (2, "Carrier Two", 4),
+        (3, "Budget Route", 5),
+    ]
+    .iter()
+    .map(|&(id, name, tariff_id)| {
+        let dev = 100 + id;
+        devices.push(Device {
+            id: dev,
+            user_id: 0,
+            name: format!("tp{id}"),
+            device_type: "SIP".into(),
+            host: format!("192.0.2.{id}"),
+            ipaddr: format!("192.0.2.{id}"),
+            port: 5060,
+            username: String::new(),
+            secret: String::new(),
+            callerid: String::new(),
+            description: format!("Termination point of {name}"),
+            op: false,
+            tp: true,
+            op_tariff_id: None,
+            tp_tariff_id: Some(tariff_id),
+            hidden: false,
+        });
+        Provider {
+            id,
+            name: name.into(),
+            device_id: Some(dev),
+            tariff_id: Some(tariff_id),
+        }
+    })
+    .collect();
+    let destinations = DESTINATIONS
+        .iter()
+        .map(|&(prefix, name, group, direction, _, _)| Destination {
+            prefix: prefix.into(),
+            name: name.into(),
+            group: group.into(),
+            direction: direction.into(),
+        })
+        .collect();
+    let mut tariffs = vec![
+        tariff(1, "Retail USD", "user", "USD", 0, rates(100, "0")),
+        tariff(
+            2,
+            "Wholesale EUR",
+            "user_wholesale",
+            "EUR",
+            0,
+            rates(80, "0"),
+        ),
+        tariff(
+            3,
+            "Test Provider rates",
+            "provider",
+            "USD",
+            0,
+            rates(55, "0"),
+        ),
+        tariff(4, "Carrier Two rates", "provider", "USD", 0, rates(60, "0")),
+        tariff(
+            5,
+            "Budget Route rates",
+            "provider",
+            "USD",
+            0,
+            rates(45, "0"),
+        ),
+    ];
+    if product == Product::Mor {
+        tariffs.push(tariff(
+            6,
+            "Reseller Retail",
+            "user",
+            "USD",
+            4,
+            rates(130, "0"),
+        ));
+    }
+    let currencies = vec![
+        currency("EUR", "0.92", false, "Euro"),
+        currency("GBP", "0.79", false, "British Pound"),
+        currency("AMD", "404.5", false, "Armenian Dram"),
+        currency("JPY", "151.2", true, "Japanese Yen"),
+    ];
+    WorldData {
+        users,
+        devices,
+        providers,
+        destinations,
+        tariffs,
+        calls: Vec::new(),
+        active_calls: Vec::new(),
+        payments: Vec::new(),
+        currencies,
+    }
+}
+
+fn currency(name: &str, rate: &str, auto: bool, full: &str) -> Currency {
+    Currency {
+        name: name.into(),
+        rate: money(rate),
+        auto_update: auto,
+        full_name: full.into(),
+    }
+}
+
+/// `today[-N] HH:MM:SS` for a Unix time, relative to the day of `today_start` (None only for
+/// times beyond the range `When` accepts).
+pub fn relative_when(t: i64, today_start: i64) -> Option<When> {
+    let day = (t - today_start).div_euclid(86_400);
+    let s = (t - today_start).rem_euclid(86_400);
+    let hms = format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
+    let text = match day {
+        0 => format!("today {hms}"),
+        d if d < 0 => format!("today{d} {hms}"),
+        d => format!("today+{d} {hms}"),
+    };
+    When::parse(&text).ok()
+}
+
+/// Price of `billsec` seconds at `rate` per minute plus a connection fee.
+pub fn price(rate: Money, billsec: u32, con_fee: Money) -> Money {
+    mul_money(rate, Money(i64::from(billsec) * 1_000_000 / 60)) + con_fee
+}
+
+fn rate_for<'a>(w: &'a WorldData, tariff_id: Option<u64>, prefix: &str) -> Option<&'a Rate> {
+    let t = w.tariffs.iter().find(|t| Some(t.id) == tariff_id)?;
+    t.rates.iter().find(|r| r.prefix == prefix)
+}
+
+fn make_calls(
+    w: &WorldData,
+    product: Product,
+    seed: u64,
+    now: i64,
+    n: usize,
+    today_min: usize,
+) -> Vec<Call> {
+    let mut rng = Rng(seed ^ 0x5EED_CA11);
+    let today_start = now.div_euclid(86_400) * 86_400;
+    let month_start = model::world::month_start(now);
+    let callers: Vec<&User> = w.users.iter().filter(|u| u.role == Role::User).collect();
+    let mut calls = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = if i < today_min {
+            rng.range(today_start, now)
+        } else {
+            rng.range(month_start, now)
+        };
+        let Some(&u) = callers.get(rng.below(callers.len() as u64) as usize) else {
+            break;
+        };
+        let devs: Vec<&Device> = w.devices.iter().filter(|d| d.user_id == u.id).collect();
+        let dev = devs
+            .get(rng.below(devs.len() as u64) as usize)
+            .map_or(0, |d| d.id);
+        let (prefix, ..) = DESTINATIONS[rng.below(DESTINATIONS.len() as u64) as usize];
+        let dst = format!("{prefix}{:07}", rng.below(10_000_000));
+        let prov = &w.providers[rng.below(w.providers.len() as u64) as usize];
+        let roll = rng.below(100);
+        // Calls answered early in the list so today always has every outcome.
+        let disposition = match (i, roll) {
+            (0 | 1 | 4 | 5 | 7, _) => Disposition::Answered,
+            (2, _) => Disposition::NoAnswer,
+            (3, _) => Disposition::Busy,
+            (6, _) => Disposition::Failed,
+            (_, 0..=59) => Disposition::Answered,
+            (_, 60..=79) => Disposition::NoAnswer,
+            (_, 80..=91) => Disposition::Busy,
+            _ => Disposition::Failed,
+        };
+        let hangupcause = match disposition {
+            Disposition::Answered => 16,
+            Disposition::NoAnswer => 19,
+            Disposition::Busy => 17,
+            Disposition::Failed => [34, 21, 38][rng.below(3) as usize],
+        };
+        let user_rate_rec = rate_for(w, u.tariff_id, prefix);
+        let inc = user_rate_rec.map_or(1, |r| r.increment.max(1));
+        let min_time = user_rate_rec.map_or(0, |r| r.min_time);
+        let (real, billsec) = if disposition == Disposition::Answered {
+            let real = rng.range(3, 900) as u32;
+            let rounded = real.div_ceil(inc) * inc;
+            (real, rounded.max(min_time))
+        } else {
+            (0, 0)
+        };
+        let duration = billsec.max(real) + rng.range(0, 25) as u32;
+        let user_rate = user_rate_rec.map_or(Money::ZERO, |r| r.rate);
+        let provider_rate = rate_for(w, prov.tariff_id, prefix).map_or(Money::ZERO, |r| r.rate);
+        let reseller_id = if u.owner_id != 0 { u.owner_id } else { 0 };
+        let reseller_rate = if reseller_id != 0 {
+            let owner_tariff = w
+                .users
+                .iter()
+                .find(|x| x.id == reseller_id)
+                .and_then(|x| x.tariff_id);
+            rate_for(w, owner_tariff, prefix).map_or(Money::ZERO, |r| r.rate)
+        } else {
+            Money::ZERO
+        };
+        let answered = disposition == Disposition::Answered;
+        let pr = |rate: Money| {
+            if answered {
+                price(rate, billsec, Money::ZERO)
+            } else {
+                Money::ZERO
+            }
+        };
+        let via_did = product == Product::Mor && rng.below(10) == 0;
+        let src = format!("3706{:07}", 1_000_000 + u.id * 1000 + rng.below(1000));
+        let Some(calldate) = relative_when(t, today_start) else {
+            continue;
+        };
+        calls.push(Call {
+            id: i as u64 + 1,
+            calldate,
+            clid: src.clone(),
+            src,
+            dst,
+            prefix: prefix.into(),
+            user_id: u.id,
+            device_id: dev,
+            provider_id: prov.id,
+            tp_device_id: prov.device_id.unwrap_or(0),
+            reseller_id,
+            disposition,
+            hangupcause,
+            billsec,
+            real_billsec: Some(real),
+            duration,
+            user_rate,
+            user_price: pr(user_rate),
+            provider_rate,
+            provider_price: pr(provider_rate),
+            reseller_rate,
+            reseller_price: pr(reseller_rate),
+            did: if via_did {
+                format!("3705200{:04}", rng.below(10_000))
+            } else {
+                String::new()
+            },
+            did_price: if via_did { money("0.01") } else { Money::ZERO },
+            did_inc_price: if via_did { money("0.005") } else { Money::ZERO },
+            did_prov_price: if via_did { money("0.002") } else { Money::ZERO },
+            server_id: 1 + rng.below(2),
+        });
+    }
+    calls
+}
+
+fn make_payments(w: &WorldData, now: i64) -> Vec<Payment> {
+    let today_start = now.div_euclid(86_400) * 86_400;
+    let month_start = model::world::month_start(now);
+    // (user, amount, currency, seconds before now (today) or a month day offset)
+    let plan: [(u64, &str, &str, i64); 5] = [
+        (1, "20", "USD", 0),
+        (2, "15", "EUR", 0),
+        (3, "100", "USD", -1),
+        (1, "10", "USD", -2),
+        (3, "50", "USD", 0),
+    ];
+    let mut out = Vec::new();
+    for (i, &(uid, amount, cur, when)) in plan.iter().enumerate() {
+        let Some(u) = w.users.iter().find(|u| u.id == uid) else {
+            continue;
+        };
+        let t = if when == 0 {
+            today_start + (now - today_start) / (i as i64 + 2)
+        } else {
+            month_start.max(today_start + when * 86_400) + 3_600 * (i as i64 + 1)
+        };
+        let t = t.min(now);
+        let amount = money(amount);
+        let Some(date) = relative_when(t, today_start) else {
+            continue;
+        };
+        let tax = mul_money(amount, Money(u.vat_percent.0 / 100));
+        out.push(Payment {
+            id: i as u64 + 1,
+            user_id: uid,
+            date,
+            amount,
+            tax,
+            currency: cur.into(),
+            comment: format!("Payment {}", i + 1),
+            paymenttype: if i % 2 == 0 { "manual" } else { "paypal" }.into(),
+            transaction: format!("TX{:05}", 1000 + i),
+            completed: true,
+            confirmed: true,
+            to_provider: false,
+            balance_before: u.balance,
+            balance_after: u.balance,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::World;
+
+    const NOW: i64 = 1_795_444_200; // a Monday afternoon (UTC)
+
+    #[test]
+    fn the_default_world_is_deterministic_and_has_calls_today_of_every_kind() {
+        for p in Product::ALL {
+            let a = default_world(p, 7, NOW);
+            assert_eq!(a, default_world(p, 7, NOW));
+            let today = NOW.div_euclid(86_400) * 86_400;
+            let w = World::build(a, today);
+            let r = w.calls_between(today, today + 86_399);
+            assert!(r.len() >= 12, "{p}: {} calls today", r.len());
+            for d in [
+                Disposition::Answered,
+                Disposition::NoAnswer,
+                Disposition::Busy,
+                Disposition::Failed,
+            ] {
+                assert!(w.data.calls[r.clone()].iter().any(|c| c.disposition == d));
+            }
+            assert!(w.call_times().iter().all(|&t| t <= NOW));
+            assert!(w.call_dests().iter().all(|&d| d != crate::world::NO_DEST));
+            assert!(w.user_by_name("admin").is_some());
+        }
+    }
+
+    #[test]
+    fn prices_follow_rates_and_billsec() {
+        let w = default_world(Product::M4, 1, NOW);
+        for c in &w.calls {
+            assert_eq!(c.user_price, price(c.user_rate, c.billsec, Money::ZERO));
+            if c.disposition != Disposition::Answered {
+                assert_eq!(c.billsec, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_generated_world_has_the_asked_number_of_calls() {
+        let w = generated_calls(Product::Mor, 3, NOW, 5_000);
+        assert_eq!(w.calls.len(), 5_000);
+    }
+
+    #[test]
+    fn relative_times_round_trip() {
+        let today = NOW.div_euclid(86_400) * 86_400;
+        for t in [today, today + 5, today - 1, today - 86_400 * 20 + 77, NOW] {
+            assert_eq!(relative_when(t, today).unwrap().resolve(today), Ok(t));
+        }
     }
 }

@@ -1,32 +1,64 @@
 //! The mock's world at run time: the records of [`model::world::WorldData`] with the indexes the
 //! methods need. Built from the generated default world (see `generate`) or a scenario's.
+//!
+//! Calls are kept sorted by their start time, resolved once to Unix seconds against the clock's
+//! today when the world is built ([`World::build`]), so a period is a binary-searched slice and
+//! aggregate_get over a million calls is a single pass. Each call's destination (longest prefix
+//! match) and destination group are resolved at the same time.
 
 use std::collections::HashMap;
 
-use model::world::{User, WorldData};
+use model::world::{Call, Currency, Device, Money, Provider, Tariff, User, WorldData};
+
+/// No destination matched a call's number.
+pub const NO_DEST: u32 = u32::MAX;
 
 /// The world the mock computes from.
 #[derive(Debug, Clone, Default)]
 pub struct World {
-    /// All records.
+    /// All records. Calls are sorted by start time; after changing `data` call [`World::reindex`].
     pub data: WorldData,
+    /// The Unix time of the day the relative times (`today-3 ...`) were resolved against.
+    pub today_start: i64,
     user_by_id: HashMap<u64, usize>,
     user_by_name: HashMap<String, usize>,
     user_by_uniquehash: HashMap<String, usize>,
+    device_by_id: HashMap<u64, usize>,
+    provider_by_id: HashMap<u64, usize>,
+    tariff_by_id: HashMap<u64, usize>,
+    dest_by_prefix: HashMap<String, usize>,
+    max_prefix_len: usize,
+    /// Destination group names, interned (index = group id).
+    groups: Vec<String>,
+    dest_group: Vec<u32>,
+    call_time: Vec<i64>,
+    call_dest: Vec<u32>,
 }
 
 impl World {
-    /// Index a world.
+    /// Index a world, resolving relative times against today (UTC) of the system clock. Prefer
+    /// [`World::build`] with the mock's clock.
     pub fn new(data: WorldData) -> World {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        World::build(data, now.div_euclid(86_400) * 86_400)
+    }
+
+    /// Index a world, resolving relative times (`today-3 08:00:00`) against `today_start`, the
+    /// Unix time of the clock's today at 00:00:00.
+    pub fn build(data: WorldData, today_start: i64) -> World {
         let mut w = World {
             data,
+            today_start,
             ..World::default()
         };
         w.reindex();
         w
     }
 
-    /// Rebuild the indexes after records were added or removed.
+    /// Rebuild every index after records were added or removed (sorts the calls by time).
     pub fn reindex(&mut self) {
         self.user_by_id.clear();
         self.user_by_name.clear();
@@ -38,6 +70,51 @@ impl World {
                 self.user_by_uniquehash.insert(u.uniquehash.clone(), i);
             }
         }
+        self.device_by_id = index_by(&self.data.devices, |d| d.id);
+        self.provider_by_id = index_by(&self.data.providers, |p| p.id);
+        self.tariff_by_id = index_by(&self.data.tariffs, |t| t.id);
+        self.dest_by_prefix.clear();
+        self.groups.clear();
+        self.dest_group.clear();
+        self.max_prefix_len = 0;
+        let mut group_ids: HashMap<String, u32> = HashMap::new();
+        for (i, d) in self.data.destinations.iter().enumerate() {
+            self.dest_by_prefix.insert(d.prefix.clone(), i);
+            self.max_prefix_len = self.max_prefix_len.max(d.prefix.len());
+            let next = self.groups.len() as u32;
+            let g = *group_ids.entry(d.group.clone()).or_insert(next);
+            if g == next {
+                self.groups.push(d.group.clone());
+            }
+            self.dest_group.push(g);
+        }
+        self.index_calls();
+    }
+
+    fn index_calls(&mut self) {
+        let today = self.today_start;
+        // A call whose time does not parse sorts first (time 0) rather than failing the world.
+        let mut keyed: Vec<(i64, Call)> = std::mem::take(&mut self.data.calls)
+            .into_iter()
+            .map(|c| (c.calldate.resolve(today).unwrap_or(0), c))
+            .collect();
+        keyed.sort_by_key(|(t, c)| (*t, c.id));
+        self.call_time = keyed.iter().map(|(t, _)| *t).collect();
+        self.data.calls = keyed.into_iter().map(|(_, c)| c).collect();
+        let dests: Vec<u32> = self
+            .data
+            .calls
+            .iter()
+            .map(|c| {
+                let key = if c.prefix.is_empty() {
+                    &c.dst
+                } else {
+                    &c.prefix
+                };
+                self.destination_index(key).map_or(NO_DEST, |i| i as u32)
+            })
+            .collect();
+        self.call_dest = dests;
     }
 
     /// The user with this id.
@@ -52,7 +129,9 @@ impl World {
 
     /// The user logging in as `username`.
     pub fn user_by_name(&self, username: &str) -> Option<&User> {
-        self.user_by_name.get(username).map(|&i| &self.data.users[i])
+        self.user_by_name
+            .get(username)
+            .map(|&i| &self.data.users[i])
     }
 
     /// The user with this uniquehash.
@@ -60,5 +139,275 @@ impl World {
         self.user_by_uniquehash
             .get(hash)
             .map(|&i| &self.data.users[i])
+    }
+
+    /// The device with this id.
+    pub fn device(&self, id: u64) -> Option<&Device> {
+        self.device_by_id.get(&id).map(|&i| &self.data.devices[i])
+    }
+
+    /// The devices of a user, by id.
+    pub fn devices_of(&self, user_id: u64) -> Vec<&Device> {
+        let mut v: Vec<&Device> = self
+            .data
+            .devices
+            .iter()
+            .filter(|d| d.user_id == user_id)
+            .collect();
+        v.sort_by_key(|d| d.id);
+        v
+    }
+
+    /// The provider (terminator) with this id.
+    pub fn provider(&self, id: u64) -> Option<&Provider> {
+        self.provider_by_id
+            .get(&id)
+            .map(|&i| &self.data.providers[i])
+    }
+
+    /// The tariff with this id.
+    pub fn tariff(&self, id: u64) -> Option<&Tariff> {
+        self.tariff_by_id.get(&id).map(|&i| &self.data.tariffs[i])
+    }
+
+    /// The tariff with this id, to change.
+    pub fn tariff_mut(&mut self, id: u64) -> Option<&mut Tariff> {
+        self.tariff_by_id
+            .get(&id)
+            .map(|&i| &mut self.data.tariffs[i])
+    }
+
+    /// Add a tariff and index it.
+    pub fn add_tariff(&mut self, t: Tariff) {
+        self.tariff_by_id.insert(t.id, self.data.tariffs.len());
+        self.data.tariffs.push(t);
+    }
+
+    /// Index (in `data.destinations`) of the destination whose prefix is the longest prefix of
+    /// `number`.
+    pub fn destination_index(&self, number: &str) -> Option<usize> {
+        let max = self.max_prefix_len.min(number.len());
+        (1..=max).rev().find_map(|n| {
+            number
+                .get(..n)
+                .and_then(|p| self.dest_by_prefix.get(p).copied())
+        })
+    }
+
+    /// The destination of a number by longest prefix.
+    pub fn destination_of(&self, number: &str) -> Option<&model::world::Destination> {
+        self.destination_index(number)
+            .map(|i| &self.data.destinations[i])
+    }
+
+    /// Interned destination group names (index = group id of [`World::dest_group_id`]).
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
+    /// The group id of a destination index.
+    pub fn dest_group_id(&self, dest: u32) -> Option<u32> {
+        self.dest_group.get(dest as usize).copied()
+    }
+
+    /// Start times (Unix seconds) of the calls, parallel to `data.calls` and ascending.
+    pub fn call_times(&self) -> &[i64] {
+        &self.call_time
+    }
+
+    /// Destination index of each call (or [`NO_DEST`]), parallel to `data.calls`.
+    pub fn call_dests(&self) -> &[u32] {
+        &self.call_dest
+    }
+
+    /// The range of call indexes whose start time lies in `from..=till`.
+    pub fn calls_between(&self, from: i64, till: i64) -> std::ops::Range<usize> {
+        let a = self.call_time.partition_point(|&t| t < from);
+        let b = self.call_time.partition_point(|&t| t <= till);
+        a..b.max(a)
+    }
+
+    /// The Unix time of a call by index.
+    pub fn call_time(&self, i: usize) -> i64 {
+        self.call_time.get(i).copied().unwrap_or(0)
+    }
+
+    /// The currency named `code` (exact, case-sensitive), other than the default.
+    pub fn currency(&self, code: &str) -> Option<&Currency> {
+        self.data.currencies.iter().find(|c| c.name == code)
+    }
+
+    /// Units of `code` per one unit of the default currency: 1 for the default currency, the
+    /// stored rate for another known currency (case-insensitive), `None` if unknown.
+    pub fn rate_of(&self, code: &str, default_currency: &str) -> Option<Money> {
+        if code.eq_ignore_ascii_case(default_currency) {
+            return Some(Money::units(1));
+        }
+        self.data
+            .currencies
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(code))
+            .map(|c| c.rate)
+    }
+
+    /// Next free id for a payment.
+    pub fn next_payment_id(&self) -> u64 {
+        self.data.payments.iter().map(|p| p.id).max().unwrap_or(0) + 1
+    }
+
+    /// Next free id for a tariff.
+    pub fn next_tariff_id(&self) -> u64 {
+        self.data.tariffs.iter().map(|t| t.id).max().unwrap_or(0) + 1
+    }
+
+    /// Change a user's balance by `delta` (in the default currency); the new balance, or `None`
+    /// if the user is unknown or the sum overflows.
+    pub fn change_balance(&mut self, user_id: u64, delta: Money) -> Option<Money> {
+        let u = self.user_mut(user_id)?;
+        let nb = u.balance.checked_add(delta)?;
+        u.balance = nb;
+        Some(nb)
+    }
+
+    /// The users the caller owns (a reseller's users), and whether `user_id` is one of them.
+    pub fn is_owned_by(&self, user_id: u64, owner: u64) -> bool {
+        self.user(user_id).is_some_and(|u| u.owner_id == owner)
+    }
+}
+
+fn index_by<T>(v: &[T], key: impl Fn(&T) -> u64) -> HashMap<u64, usize> {
+    v.iter().enumerate().map(|(i, x)| (key(x), i)).collect()
+}
+
+/// `amount * rate` with rate in the same fixed point (both millionths), rounded half away from
+/// zero; saturates instead of overflowing.
+pub fn mul_money(amount: Money, rate: Money) -> Money {
+    let p = i128::from(amount.0) * i128::from(rate.0);
+    Money(clamp_i64(div_round(p, 1_000_000)))
+}
+
+/// `amount / rate` (rate in millionths), rounded; zero when the rate is zero.
+pub fn div_money(amount: Money, rate: Money) -> Money {
+    if rate.0 == 0 {
+        return Money::ZERO;
+    }
+    let p = i128::from(amount.0) * 1_000_000;
+    Money(clamp_i64(div_round(p, i128::from(rate.0))))
+}
+
+/// Convert an amount in the default currency into a currency with `rate` units per default unit.
+pub fn to_currency(amount: Money, rate: Money) -> Money {
+    mul_money(amount, rate)
+}
+
+/// Convert an amount in a currency with `rate` units per default unit into the default currency.
+pub fn from_currency(amount: Money, rate: Money) -> Money {
+    div_money(amount, rate)
+}
+
+fn div_round(n: i128, d: i128) -> i128 {
+    if d == 0 {
+        return 0;
+    }
+    let q = n / d;
+    let r = n % d;
+    if r.abs() * 2 >= d.abs() {
+        if (n < 0) ^ (d < 0) {
+            q - 1
+        } else {
+            q + 1
+        }
+    } else {
+        q
+    }
+}
+
+fn clamp_i64(v: i128) -> i64 {
+    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::world::{Destination, Disposition, When};
+
+    fn call(id: u64, when: &str, dst: &str) -> Call {
+        Call {
+            id,
+            calldate: When::parse(when).unwrap(),
+            src: String::new(),
+            clid: String::new(),
+            dst: dst.into(),
+            prefix: String::new(),
+            user_id: 1,
+            device_id: 0,
+            provider_id: 0,
+            tp_device_id: 0,
+            reseller_id: 0,
+            disposition: Disposition::Answered,
+            hangupcause: 16,
+            billsec: 1,
+            real_billsec: None,
+            duration: 1,
+            user_rate: Money::ZERO,
+            user_price: Money::ZERO,
+            provider_rate: Money::ZERO,
+            provider_price: Money::ZERO,
+            reseller_rate: Money::ZERO,
+            reseller_price: Money::ZERO,
+            did: String::new(),
+            did_price: Money::ZERO,
+            did_inc_price: Money::ZERO,
+            did_prov_price: Money::ZERO,
+            server_id: 1,
+        }
+    }
+
+    #[test]
+    fn calls_are_sorted_by_resolved_time_and_periods_are_slices() {
+        let data = WorldData {
+            destinations: vec![
+                Destination {
+                    prefix: "370".into(),
+                    name: "Lithuania".into(),
+                    group: "LT".into(),
+                    direction: "Lithuania".into(),
+                },
+                Destination {
+                    prefix: "3706".into(),
+                    name: "Lithuania mobile".into(),
+                    group: "LT MOB".into(),
+                    direction: "Lithuania".into(),
+                },
+            ],
+            calls: vec![
+                call(1, "today 10:00:00", "37061234"),
+                call(2, "today-1 10:00:00", "3705123"),
+                call(3, "today 09:00:00", "999"),
+            ],
+            ..WorldData::default()
+        };
+        let w = World::build(data, 86_400 * 100);
+        let ids: Vec<u64> = w.data.calls.iter().map(|c| c.id).collect();
+        assert_eq!(ids, [2, 3, 1]);
+        assert_eq!(w.calls_between(86_400 * 100, 86_400 * 101 - 1), 1..3);
+        assert_eq!(w.calls_between(5, 4), 0..0);
+        assert_eq!(w.call_dests()[0], 0);
+        assert_eq!(w.call_dests()[1], NO_DEST);
+        assert_eq!(w.call_dests()[2], 1);
+        assert_eq!(
+            w.destination_of("370612").map(|d| d.group.as_str()),
+            Some("LT MOB")
+        );
+    }
+
+    #[test]
+    fn money_conversion_is_exact_and_never_panics() {
+        let r: Money = "0.5".parse().unwrap();
+        assert_eq!(to_currency(Money::units(10), r), Money::units(5));
+        assert_eq!(from_currency(Money::units(5), r), Money::units(10));
+        assert_eq!(div_money(Money::units(1), Money::ZERO), Money::ZERO);
+        let _ = mul_money(Money(i64::MAX), Money(i64::MAX));
+        let _ = div_money(Money(i64::MIN), Money(-1));
     }
 }

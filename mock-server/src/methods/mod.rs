@@ -6,13 +6,30 @@
 //! A read method gets `&World`, a write method `&mut World` under the write lock, so writes are
 //! atomic and seen by later reads.
 
-use model::catalogue::{Method, Product, Scope, Wrapper};
+use model::catalogue::{Method, Product, Role, Scope, Wrapper};
 use model::params::Params;
-use model::world::User;
-use model::xml::Document;
-use model::{Quirks, Settings};
+use model::world::{Money, User};
+use model::xml::{Document, Element};
+use model::{Catalogue, Quirks, Settings};
 
 use crate::world::World;
+
+pub mod aggregate_get;
+pub mod device_details_get;
+pub mod devices_get;
+pub mod exchange_rate_update;
+pub mod payment_create;
+pub mod payments_get;
+pub mod quickstats_get;
+pub mod tariff_rates_get;
+pub mod tariff_wholesale_update;
+pub mod user_balance_get;
+pub mod user_balance_update;
+pub mod user_calls_get;
+pub mod user_details_get;
+pub mod user_login;
+pub mod user_logout;
+pub mod user_simple_balance_get;
 
 /// Everything a method needs to know about the request, already authenticated.
 #[derive(Debug)]
@@ -63,9 +80,49 @@ impl Ctx<'_> {
         }
     }
 
+    /// A sent, non-empty parameter value.
+    pub fn arg(&self, name: &str) -> Option<&str> {
+        self.params.get(name).filter(|v| !v.is_empty())
+    }
+
+    /// Whether a 0/1 flag parameter is `1` (absent: its catalogue default).
+    pub fn flag(&self, name: &str) -> bool {
+        self.param_or_default(name).is_some_and(|v| v.trim() == "1")
+    }
+
+    /// A timestamp parameter (or its default) read the way Ruby's `to_i` reads it: leading
+    /// digits, anything else 0.
+    pub fn time_param(&self, name: &str, fallback: i64) -> i64 {
+        self.param_or_default(name)
+            .map_or(fallback, |v| ruby_to_i(&v))
+    }
+
+    /// The caller's role (`None` when the method does not log in).
+    pub fn role(&self) -> Option<Role> {
+        self.caller.map(|c| c.role)
+    }
+
+    /// The caller's id (0, the admin, when the method does not log in).
+    pub fn caller_id(&self) -> u64 {
+        self.caller.map_or(0, |c| c.id)
+    }
+
+    /// The product's general `Access Denied` answer.
+    pub fn access_denied(&self) -> Reply {
+        let g = &Catalogue::embedded()
+            .product(self.product)
+            .general
+            .access_denied;
+        self.error(&g.text, g.wrapper)
+    }
+
     /// An error reply using the method's documented wrapper for `text` (or `fallback`).
     pub fn error(&self, text: &str, fallback: Wrapper) -> Reply {
-        let wrapper = self.method.error(text).map(|e| e.wrapper).unwrap_or(fallback);
+        let wrapper = self
+            .method
+            .error(text)
+            .map(|e| e.wrapper)
+            .unwrap_or(fallback);
         Reply::Error {
             text: text.to_string(),
             wrapper,
@@ -106,6 +163,212 @@ pub enum Handler {
 /// The implementation of a catalogue method, by canonical name. Methods a user adds to the
 /// catalogue have none and are answered from their catalogue sample by `dispatch`.
 pub fn handler(name: &str) -> Option<Handler> {
-    let _ = name;
-    None
+    Some(match name {
+        "user_balance_update" => Handler::Write(user_balance_update::run),
+        "user_balance_get" => Handler::Read(user_balance_get::run),
+        "user_simple_balance_get" => Handler::Read(user_simple_balance_get::run),
+        "user_calls_get" => Handler::Read(user_calls_get::run),
+        "exchange_rate_update" => Handler::Write(exchange_rate_update::run),
+        "devices_get" => Handler::Read(devices_get::run),
+        "device_details_get" => Handler::Read(device_details_get::run),
+        "user_login" => Handler::Read(user_login::run),
+        "user_logout" => Handler::Read(user_logout::run),
+        "payment_create" => Handler::Write(payment_create::run),
+        "payments_get" => Handler::Read(payments_get::run),
+        "tariff_rates_get" => Handler::Read(tariff_rates_get::run),
+        "tariff_wholesale_update" => Handler::Write(tariff_wholesale_update::run),
+        "quickstats_get" => Handler::Read(quickstats_get::run),
+        "aggregate_get" => Handler::Read(aggregate_get::run),
+        "user_details_get" => Handler::Read(user_details_get::run),
+        _ => return None,
+    })
+}
+
+/// A success document with the usual declaration.
+pub fn xml(root: Element) -> Reply {
+    Reply::Xml(Document::new(root))
+}
+
+/// Ruby's `String#to_i`: optional sign and leading digits; anything else (or overflow) is 0.
+pub fn ruby_to_i(s: &str) -> i64 {
+    let t = s.trim_start();
+    let (neg, d) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let digits: String = d.chars().take_while(char::is_ascii_digit).collect();
+    let v: i64 = digits.parse().unwrap_or(0);
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// A strict id: decimal digits only.
+pub fn parse_id(s: &str) -> Option<u64> {
+    let t = s.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+/// `first last` of a user, or the username when both are empty.
+pub fn nice_name(u: &User) -> String {
+    let n = format!("{} {}", u.first_name, u.last_name);
+    let n = n.trim();
+    if n.is_empty() {
+        u.username.clone()
+    } else {
+        n.to_string()
+    }
+}
+
+/// A balance with four decimals, as MOR shows balances (`60.0000`).
+pub fn balance4(m: Money) -> String {
+    m.fixed(4)
+}
+
+/// Unit-test support: build a [`Ctx`] over a default world with a pinned clock.
+#[cfg(test)]
+pub(crate) mod testkit {
+    use super::*;
+    use crate::generate::default_world;
+
+    /// A pinned "now": 2026-11-23 14:30:00 UTC (a Monday).
+    pub const NOW: i64 = 1_795_444_200;
+
+    /// Today's 00:00:00.
+    pub fn today() -> i64 {
+        NOW.div_euclid(86_400) * 86_400
+    }
+
+    /// The default world of a product at [`NOW`].
+    pub fn world(p: Product) -> World {
+        World::build(default_world(p, 42, NOW), today())
+    }
+
+    /// A request to a method.
+    pub struct Req {
+        /// Product.
+        pub product: Product,
+        /// Canonical method name.
+        pub method: &'static str,
+        /// Caller username.
+        pub caller: Option<String>,
+        /// Parameters.
+        pub params: Params,
+        /// Settings.
+        pub settings: Settings,
+        /// Quirks.
+        pub quirks: Quirks,
+    }
+
+    /// Start a request as `caller`.
+    pub fn req(product: Product, method: &'static str, caller: &str) -> Req {
+        Req {
+            product,
+            method,
+            caller: Some(caller.to_string()).filter(|c| !c.is_empty()),
+            params: Params::new(),
+            settings: Settings::default(),
+            quirks: Quirks::default(),
+        }
+    }
+
+    impl Req {
+        /// Add a parameter.
+        pub fn p(mut self, k: &str, v: impl ToString) -> Self {
+            self.params.push(k, v.to_string());
+            self
+        }
+
+        /// Run against the world (read or write).
+        pub fn run(&self, w: &mut World) -> Reply {
+            let m = Catalogue::embedded()
+                .method(self.product, self.method)
+                .expect("method");
+            let caller = self
+                .caller
+                .as_deref()
+                .and_then(|c| w.user_by_name(c))
+                .cloned();
+            let ctx = Ctx {
+                product: self.product,
+                method: m,
+                params: &self.params,
+                caller: caller.as_ref(),
+                settings: &self.settings,
+                quirks: &self.quirks,
+                now: NOW,
+                today: (today(), today() + 86_399),
+            };
+            match handler(self.method).expect("handler") {
+                Handler::Read(f) => f(&ctx, w),
+                Handler::Write(f) => f(&ctx, w),
+            }
+        }
+    }
+
+    /// The root element of a success, or panic with the reply.
+    pub fn root(r: &Reply) -> &Element {
+        match r {
+            Reply::Xml(d) | Reply::Action(d) => &d.root,
+            other => panic!("not XML: {other:?}"),
+        }
+    }
+
+    /// The text at a path below the root.
+    pub fn text(r: &Reply, path: &str) -> String {
+        root(r)
+            .at(path)
+            .unwrap_or_else(|| panic!("no {path} in {r:?}"))
+            .text_content()
+    }
+
+    /// The error text of an error reply.
+    pub fn err(r: &Reply) -> (&str, Wrapper) {
+        match r {
+            Reply::Error { text, wrapper } => (text.as_str(), *wrapper),
+            other => panic!("not an error: {other:?}"),
+        }
+    }
+
+    /// Check a success against the catalogue sample's element tree (names and order, with
+    /// repeated elements allowed and elements of an empty list absent).
+    pub fn assert_shape(product: Product, method: &str, r: &Reply) {
+        let m = Catalogue::embedded()
+            .method(product, method)
+            .expect("method");
+        let sample = model::xml::parse(&m.response.sample).expect("sample parses");
+        fn go(exp: &Element, act: &Element, path: &str) {
+            assert_eq!(exp.name, act.name, "at {path}");
+            let exp_names: Vec<&str> = exp.elements().map(|e| e.name.as_str()).collect();
+            let act_names: Vec<&str> = act.elements().map(|e| e.name.as_str()).collect();
+            let mut dedup = act_names.clone();
+            dedup.dedup();
+            for a in &dedup {
+                assert!(
+                    exp_names.contains(a),
+                    "{path}: unexpected <{a}> ({act_names:?})"
+                );
+            }
+            let order: Vec<usize> = dedup
+                .iter()
+                .map(|a| exp_names.iter().position(|e| e == a).unwrap_or(0))
+                .collect();
+            assert!(
+                order.windows(2).all(|w| w[0] < w[1]),
+                "{path}: order {act_names:?}"
+            );
+            for c in act.elements() {
+                if let Some(e) = exp.find(&c.name) {
+                    go(e, c, &format!("{path}/{}", c.name));
+                }
+            }
+        }
+        go(&sample.root, root(r), &sample.root.name);
+    }
 }

@@ -1,0 +1,749 @@
+//! aggregate_get (index: aggregates_get): call statistics grouped by originator, terminator,
+//! destination and more. Pages: M2 API aggregate_get (Jul 2017), MOR API aggregate_get (X18).
+//!
+//! One pass over the period's calls (a binary-searched slice of the time-sorted calls) into a
+//! hash map keyed by the group tuple, so a million calls aggregate in tens of milliseconds.
+//!
+//! Decisions where the pages are silent (all INF, element names UNK):
+//! - grouping: M4 `group_by_originator|op|terminator|tp|dst_group|dst`, MOR
+//!   `group_by_user|device|terminator|provider|dst_group|dst|day|hour|user_rate|provider_rate`;
+//!   none set = originator (MOR user) + terminator + destination group. A row shows only its
+//!   grouped columns, in catalogue order, then the figures. Rows are ordered by the group ids.
+//!   The MOR terminator of a call is its provider (the world has no separate terminators).
+//! - `originator_price`: what the originator pays the admin (the user price; for a reseller's
+//!   user the reseller price), or the user price with `from_user_perspective=1`; for a reseller
+//!   caller, his users' prices. `terminator_price`: the provider price (a reseller: his price).
+//! - `originator_billed_time`: billsec (`real_billsec` with `use_real_billsec=1`);
+//!   `terminator_billed_time`: the real billsec; `duration`: the calls' whole durations.
+//! - `acd`: originator billed seconds per answered call, rounded; `asr`: answered / total
+//!   calls in percent with two decimals. Totals are the sums of the rows shown (after
+//!   `answered_calls`), ACD and ASR recomputed from them.
+//! - `a_currency` converts every price (unknown codes: the default currency); `a_src`, `a_dst`,
+//!   `dst_group`, `clid` match like SQL LIKE, `%` a wildcard, case-insensitive; MOR
+//!   `s_duration` keeps calls lasting at least that many seconds; `profit_show=1` (MOR) adds
+//!   `profit` = originator price - terminator price.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use model::catalogue::{Product, Role, Wrapper};
+use model::world::{format_date, Call, Disposition, Money};
+use model::xml::Element;
+
+use super::{nice_name, parse_id, ruby_to_i, xml, Ctx, Reply};
+use crate::world::{mul_money, World, NO_DEST};
+
+/// The grouping columns, as flags.
+#[derive(Debug, Clone, Copy, Default)]
+struct Groups {
+    user: bool,
+    device: bool,
+    terminator: bool,
+    provider: bool,
+    tp: bool,
+    dst_group: bool,
+    dst: bool,
+    day: bool,
+    hour: bool,
+    user_rate: bool,
+    provider_rate: bool,
+}
+
+/// One group's identity; unused columns stay zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+struct Key {
+    user: u64,
+    device: u64,
+    terminator: u64,
+    provider: u64,
+    tp: u64,
+    dst_group: u32,
+    dst: u32,
+    day: i64,
+    hour: i64,
+    user_rate: i64,
+    provider_rate: i64,
+}
+
+/// One group's sums (prices in the default currency).
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    orig_price: i64,
+    orig_billed: u64,
+    term_price: i64,
+    term_billed: u64,
+    duration: u64,
+    answered: u64,
+    total: u64,
+}
+
+/// FxHash: the keys are small integers, so a fast multiplicative hash beats SipHash by far.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+/// A LIKE pattern with `%` wildcards, ASCII case-insensitive.
+struct Like(Vec<String>);
+
+impl Like {
+    fn new(p: &str) -> Like {
+        Like(
+            p.to_ascii_lowercase()
+                .split('%')
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
+    fn matches(&self, s: &str) -> bool {
+        let s = s.to_ascii_lowercase();
+        let parts = &self.0;
+        if parts.len() == 1 {
+            return s == parts[0];
+        }
+        let (first, last) = (&parts[0], &parts[parts.len() - 1]);
+        if !s.starts_with(first.as_str()) || s.len() < first.len() + last.len() {
+            return false;
+        }
+        let mut rest = &s[first.len()..s.len() - last.len()];
+        if !s.ends_with(last.as_str()) {
+            return false;
+        }
+        for mid in &parts[1..parts.len() - 1] {
+            match rest.find(mid.as_str()) {
+                Some(i) => rest = &rest[i + mid.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Call filters.
+#[derive(Default)]
+struct Filters {
+    user: Option<u64>,
+    terminator: Option<u64>,
+    device: Option<u64>,
+    tp: Option<u64>,
+    provider: Option<u64>,
+    src: Option<Like>,
+    dst: Option<Like>,
+    group: Option<Like>,
+    clid: Option<Like>,
+    min_duration: Option<u32>,
+    /// Users the caller may see (None: every user).
+    visible: Option<HashSet<u64>>,
+}
+
+/// Handle the request.
+pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
+    let mor = ctx.product == Product::Mor;
+    let f = match filters(ctx, world) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let mut g = Groups::default();
+    if mor {
+        g.user = ctx.flag("group_by_user");
+        g.device = ctx.flag("group_by_device");
+        g.terminator = ctx.flag("group_by_terminator");
+        g.provider = ctx.flag("group_by_provider");
+        g.day = ctx.flag("group_by_day");
+        g.hour = ctx.flag("group_by_hour");
+        g.user_rate = ctx.flag("group_by_user_rate");
+        g.provider_rate = ctx.flag("group_by_provider_rate");
+    } else {
+        g.user = ctx.flag("group_by_originator");
+        g.device = ctx.flag("group_by_op");
+        g.terminator = ctx.flag("group_by_terminator");
+        g.tp = ctx.flag("group_by_tp");
+    }
+    g.dst_group = ctx.flag("group_by_dst_group");
+    g.dst = ctx.flag("group_by_dst");
+    let any = g.user
+        || g.device
+        || g.terminator
+        || g.provider
+        || g.tp
+        || g.dst_group
+        || g.dst
+        || g.day
+        || g.hour
+        || g.user_rate
+        || g.provider_rate;
+    if !any {
+        g.user = true;
+        g.terminator = true;
+        g.dst_group = true;
+    }
+    let from = ctx.time_param("from", ctx.today.0);
+    let till = ctx.time_param("till", ctx.today.1);
+    let real = ctx.flag("use_real_billsec");
+    let reseller = ctx.caller.is_some_and(|c| c.role.is_reseller());
+    let user_view = ctx.flag("from_user_perspective") || reseller;
+    let range = world.calls_between(from, till);
+    let calls = &world.data.calls[range.clone()];
+    let times = &world.call_times()[range.clone()];
+    let dests = &world.call_dests()[range];
+    let mut map: FxMap<Key, Acc> = FxMap::default();
+    for ((c, &t), &dest) in calls.iter().zip(times).zip(dests) {
+        if !f.keeps(c, world, dest) {
+            continue;
+        }
+        let group = world.dest_group_id(dest).unwrap_or(u32::MAX);
+        let key = Key {
+            user: if g.user { c.user_id } else { 0 },
+            device: if g.device { c.device_id } else { 0 },
+            terminator: if g.terminator { c.provider_id } else { 0 },
+            provider: if g.provider { c.provider_id } else { 0 },
+            tp: if g.tp { c.tp_device_id } else { 0 },
+            dst_group: if g.dst_group { group } else { 0 },
+            dst: if g.dst { dest } else { 0 },
+            day: if g.day { t.div_euclid(86_400) } else { 0 },
+            hour: if g.hour {
+                t.rem_euclid(86_400) / 3600
+            } else {
+                0
+            },
+            user_rate: if g.user_rate { c.user_rate.0 } else { 0 },
+            provider_rate: if g.provider_rate {
+                c.provider_rate.0
+            } else {
+                0
+            },
+        };
+        let a = map.entry(key).or_default();
+        a.total += 1;
+        a.duration += u64::from(c.duration);
+        if c.disposition == Disposition::Answered {
+            let real_secs = c.real_billsec.unwrap_or(c.billsec);
+            a.answered += 1;
+            a.orig_billed += u64::from(if real { real_secs } else { c.billsec });
+            a.term_billed += u64::from(real_secs);
+            let orig = if user_view || c.reseller_id == 0 {
+                c.user_price
+            } else {
+                c.reseller_price
+            };
+            let term = if reseller {
+                c.reseller_price
+            } else {
+                c.provider_price
+            };
+            a.orig_price = a.orig_price.saturating_add(orig.0);
+            a.term_price = a.term_price.saturating_add(term.0);
+        }
+    }
+    let min_answered = ctx
+        .arg("answered_calls")
+        .map(|v| ruby_to_i(v).max(0) as u64);
+    let mut rows: Vec<(Key, Acc)> = map
+        .into_iter()
+        .filter(|(_, a)| min_answered.is_none_or(|m| a.answered >= m))
+        .collect();
+    if rows.is_empty() {
+        return ctx.error("No data found", Wrapper::Page);
+    }
+    rows.sort_unstable_by_key(|(k, _)| *k);
+    let default = ctx.settings.default_currency.as_str();
+    let code = ctx
+        .param_or_default("a_currency")
+        .unwrap_or_else(|| default.to_string());
+    let rate = world.rate_of(&code, default).unwrap_or(Money::units(1));
+    let profit = mor && ctx.flag("profit_show");
+    let mut totals = Acc::default();
+    let mut list = Element::new("aggregates");
+    for (k, a) in &rows {
+        let a = Acc {
+            orig_price: mul_money(Money(a.orig_price), rate).0,
+            term_price: mul_money(Money(a.term_price), rate).0,
+            ..*a
+        };
+        totals.orig_price = totals.orig_price.saturating_add(a.orig_price);
+        totals.term_price = totals.term_price.saturating_add(a.term_price);
+        totals.orig_billed += a.orig_billed;
+        totals.term_billed += a.term_billed;
+        totals.duration += a.duration;
+        totals.answered += a.answered;
+        totals.total += a.total;
+        let mut row = Element::new("aggregate");
+        columns(&mut row, ctx.product, world, &g, k);
+        figures(&mut row, &a, profit);
+        list.push(row);
+    }
+    let mut tot = Element::new("totals");
+    figures(&mut tot, &totals, profit);
+    xml(Element::new("page").child(list).child(tot))
+}
+
+impl Filters {
+    fn keeps(&self, c: &Call, world: &World, dest: u32) -> bool {
+        if self.user.is_some_and(|u| u != c.user_id)
+            || self.terminator.is_some_and(|t| t != c.provider_id)
+            || self.provider.is_some_and(|t| t != c.provider_id)
+            || self.device.is_some_and(|d| d != c.device_id)
+            || self.tp.is_some_and(|d| d != c.tp_device_id)
+            || self.min_duration.is_some_and(|m| c.duration < m)
+        {
+            return false;
+        }
+        if let Some(v) = &self.visible {
+            if !v.contains(&c.user_id) {
+                return false;
+            }
+        }
+        if self.src.as_ref().is_some_and(|l| !l.matches(&c.src))
+            || self.dst.as_ref().is_some_and(|l| !l.matches(&c.dst))
+            || self.clid.as_ref().is_some_and(|l| !l.matches(&c.clid))
+        {
+            return false;
+        }
+        if let Some(l) = &self.group {
+            let name = world
+                .dest_group_id(dest)
+                .and_then(|g| world.groups().get(g as usize))
+                .map_or("", String::as_str);
+            if !l.matches(name) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn filters(ctx: &Ctx<'_>, world: &World) -> Result<Filters, Reply> {
+    let mor = ctx.product == Product::Mor;
+    let id =
+        |name: &str, exists: &dyn Fn(u64) -> bool, error: &str| -> Result<Option<u64>, Reply> {
+            match ctx.arg(name) {
+                None => Ok(None),
+                Some(v) => match parse_id(v).filter(|&i| exists(i)) {
+                    Some(i) => Ok(Some(i)),
+                    None => Err(ctx.error(error, Wrapper::Page)),
+                },
+            }
+        };
+    let device_exists = |i: u64| world.device(i).is_some();
+    let provider_exists = |i: u64| world.provider(i).is_some();
+    let mut f = Filters {
+        user: id(
+            "s_originator_id",
+            &|i| world.user(i).is_some(),
+            "User was not found",
+        )?,
+        terminator: id(
+            "s_terminator_id",
+            &provider_exists,
+            "Terminator was not found",
+        )?,
+        ..Filters::default()
+    };
+    if mor {
+        f.device = id("s_device", &device_exists, "Device was not found")?;
+        f.provider = id("s_provider", &provider_exists, "Provider was not found")?;
+        f.clid = ctx.arg("clid").map(Like::new);
+        f.min_duration = ctx
+            .arg("s_duration")
+            .map(|v| ruby_to_i(v).clamp(0, i64::from(u32::MAX)) as u32);
+    } else {
+        f.device = id("s_op_device", &device_exists, "Device was not found")?;
+        f.tp = id("s_tp_device", &device_exists, "Device was not found")?;
+    }
+    f.src = ctx.arg("a_src").map(Like::new);
+    f.dst = ctx.arg("a_dst").map(Like::new);
+    f.group = ctx.arg("dst_group").map(Like::new);
+    f.visible = match ctx.caller.map(|c| (c.role, c.id)) {
+        Some((Role::Admin | Role::Accountant, _)) | None => None,
+        Some((Role::Manager, _)) => Some(users_where(world, |u| u.owner_id == 0)),
+        Some((_, id)) => Some(users_where(world, |u| u.owner_id == id || u.id == id)),
+    };
+    Ok(f)
+}
+
+fn users_where(world: &World, keep: impl Fn(&model::world::User) -> bool) -> HashSet<u64> {
+    world
+        .data
+        .users
+        .iter()
+        .filter(|u| keep(u))
+        .map(|u| u.id)
+        .collect()
+}
+
+fn columns(row: &mut Element, product: Product, world: &World, g: &Groups, k: &Key) {
+    let user = || world.user(k.user).map_or(String::new(), nice_name);
+    let device = || {
+        world
+            .device(k.device)
+            .map_or(String::new(), |d| d.name.clone())
+    };
+    let prov = |id: u64| world.provider(id).map_or(String::new(), |p| p.name.clone());
+    let group = || {
+        world
+            .groups()
+            .get(k.dst_group as usize)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let dst = || {
+        if k.dst == NO_DEST {
+            String::new()
+        } else {
+            world
+                .data
+                .destinations
+                .get(k.dst as usize)
+                .map_or(String::new(), |d| d.prefix.clone())
+        }
+    };
+    match product {
+        Product::M4 => {
+            if g.user {
+                row.push_leaf("originator", user());
+                row.push_leaf("originator_id", k.user);
+            }
+            if g.device {
+                row.push_leaf("origination_point", device());
+            }
+            if g.terminator {
+                row.push_leaf("terminator", prov(k.terminator));
+                row.push_leaf("terminator_id", k.terminator);
+            }
+            if g.tp {
+                row.push_leaf(
+                    "termination_point",
+                    world.device(k.tp).map_or(String::new(), |d| d.name.clone()),
+                );
+            }
+        }
+        Product::Mor => {
+            if g.user {
+                row.push_leaf("user", user());
+                row.push_leaf("user_id", k.user);
+            }
+            if g.device {
+                row.push_leaf("device", device());
+                row.push_leaf("device_id", k.device);
+            }
+            if g.terminator {
+                row.push_leaf("terminator", prov(k.terminator));
+                row.push_leaf("terminator_id", k.terminator);
+            }
+            if g.provider {
+                row.push_leaf("provider", prov(k.provider));
+                row.push_leaf("provider_id", k.provider);
+            }
+        }
+    }
+    if g.dst_group {
+        row.push_leaf("dst_group", group());
+    }
+    if g.dst {
+        row.push_leaf("dst", dst());
+    }
+    if g.day {
+        row.push_leaf("day", format_date(k.day * 86_400));
+    }
+    if g.hour {
+        row.push_leaf("hour", k.hour);
+    }
+    if g.user_rate {
+        row.push_leaf("user_rate", Money(k.user_rate));
+    }
+    if g.provider_rate {
+        row.push_leaf("provider_rate", Money(k.provider_rate));
+    }
+}
+
+fn figures(e: &mut Element, a: &Acc, profit: bool) {
+    e.push_leaf("originator_price", Money(a.orig_price));
+    e.push_leaf("originator_billed_time", a.orig_billed);
+    e.push_leaf("terminator_price", Money(a.term_price));
+    e.push_leaf("terminator_billed_time", a.term_billed);
+    e.push_leaf("duration", a.duration);
+    e.push_leaf("answered_calls", a.answered);
+    e.push_leaf("total_calls", a.total);
+    let acd = (a.orig_billed + a.answered / 2)
+        .checked_div(a.answered)
+        .unwrap_or(0);
+    e.push_leaf("acd", acd);
+    let asr = if a.total == 0 {
+        Money::ZERO
+    } else {
+        // Percent with two decimals, rounded half up, exact in fixed point.
+        let hundredths =
+            (u128::from(a.answered) * 10_000 * 2 + u128::from(a.total)) / (2 * u128::from(a.total));
+        Money(i64::try_from(hundredths).unwrap_or(0) * 10_000)
+    };
+    e.push_leaf("asr", asr);
+    if profit {
+        e.push_leaf("profit", Money(a.orig_price) - Money(a.term_price));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::super::Reply;
+    use super::Like;
+    use model::catalogue::{Product, Wrapper};
+    use model::world::Money;
+
+    const M: &str = "aggregate_get";
+
+    fn month() -> i64 {
+        model::world::month_start(today())
+    }
+
+    fn rows(r: &Reply) -> Vec<&model::xml::Element> {
+        root(r).at("aggregates").unwrap().elements().collect()
+    }
+
+    fn num(e: &model::xml::Element, name: &str) -> Money {
+        e.find(name).unwrap().text_content().parse().unwrap()
+    }
+
+    fn assert_totals_are_sums(r: &Reply) {
+        let tot = root(r).at("totals").unwrap();
+        for name in [
+            "originator_price",
+            "terminator_price",
+            "originator_billed_time",
+            "terminator_billed_time",
+            "duration",
+            "answered_calls",
+            "total_calls",
+        ] {
+            let sum: Money = rows(r).iter().map(|e| num(e, name)).sum();
+            assert_eq!(sum, num(tot, name), "{name}");
+        }
+    }
+
+    #[test]
+    fn groups_by_originator_terminator_and_group_by_default() {
+        for p in Product::ALL {
+            let mut w = world(p);
+            let r = req(p, M, "admin").run(&mut w);
+            assert_shape(p, M, &r);
+            let first = rows(&r)[0];
+            let names: Vec<&str> = first.elements().map(|e| e.name.as_str()).collect();
+            let lead = if p == Product::M4 {
+                "originator"
+            } else {
+                "user"
+            };
+            assert_eq!(
+                &names[..5],
+                [
+                    lead,
+                    &format!("{lead}_id"),
+                    "terminator",
+                    "terminator_id",
+                    "dst_group"
+                ]
+            );
+            assert_totals_are_sums(&r);
+            let tot = root(&r).at("totals").unwrap();
+            let all = req(p, "user_calls_get", "admin")
+                .p("s_user", "all")
+                .run(&mut w);
+            assert_eq!(
+                num(tot, "total_calls").to_string(),
+                format!("{}.0", text(&all, "total_calls"))
+            );
+        }
+    }
+
+    #[test]
+    fn every_grouping_keeps_the_totals() {
+        let mut w = world(Product::Mor);
+        let base = req(Product::Mor, M, "admin").p("from", month()).run(&mut w);
+        let total = text(&base, "totals/total_calls");
+        let m = model::Catalogue::embedded()
+            .method(Product::Mor, M)
+            .unwrap();
+        for p in m.params.iter().filter(|p| p.name.starts_with("group_by_")) {
+            let r = req(Product::Mor, M, "admin")
+                .p("from", month())
+                .p(&p.name, 1)
+                .run(&mut w);
+            assert_shape(Product::Mor, M, &r);
+            assert_eq!(text(&r, "totals/total_calls"), total, "{}", p.name);
+            assert_totals_are_sums(&r);
+        }
+        let mut w = world(Product::M4);
+        for g in [
+            "group_by_op",
+            "group_by_tp",
+            "group_by_dst",
+            "group_by_originator",
+        ] {
+            let r = req(Product::M4, M, "admin")
+                .p("from", month())
+                .p(g, 1)
+                .run(&mut w);
+            assert_shape(Product::M4, M, &r);
+            assert_totals_are_sums(&r);
+        }
+    }
+
+    #[test]
+    fn filters_narrow_and_unknown_ids_are_errors() {
+        let mut w = world(Product::M4);
+        let q = |k: &str, v: &str| req(Product::M4, M, "admin").p("from", month()).p(k, v);
+        let all: i64 = text(&q("x", "1").run(&mut w), "totals/total_calls")
+            .parse()
+            .unwrap();
+        for (k, v) in [
+            ("s_originator_id", "1"),
+            ("s_terminator_id", "2"),
+            ("s_op_device", "1"),
+            ("s_tp_device", "101"),
+            ("a_dst", "3706%"),
+            ("a_src", "%1002%"),
+            ("dst_group", "%Mobile"),
+        ] {
+            let r = q(k, v).run(&mut w);
+            let n: i64 = text(&r, "totals/total_calls").parse().unwrap();
+            assert!(n > 0 && n < all, "{k}={v}: {n} of {all}");
+            assert_totals_are_sums(&r);
+        }
+        for (k, e) in [
+            ("s_originator_id", "User was not found"),
+            ("s_terminator_id", "Terminator was not found"),
+            ("s_op_device", "Device was not found"),
+            ("s_tp_device", "Device was not found"),
+        ] {
+            assert_eq!(err(&q(k, "9999").run(&mut w)), (e, Wrapper::Page));
+        }
+        let r = q("a_dst", "nothing").run(&mut w);
+        assert_eq!(err(&r), ("No data found", Wrapper::Page));
+        let mut w = world(Product::Mor);
+        let r = req(Product::Mor, M, "admin")
+            .p("s_provider", "77")
+            .run(&mut w);
+        assert_eq!(err(&r).0, "Provider was not found");
+        let r = req(Product::Mor, M, "admin")
+            .p("from", month())
+            .p("s_duration", "300")
+            .p("clid", "3706%")
+            .run(&mut w);
+        assert_totals_are_sums(&r);
+    }
+
+    #[test]
+    fn answered_calls_real_billsec_currency_and_profit() {
+        let mut w = world(Product::Mor);
+        let q = || req(Product::Mor, M, "admin").p("from", month());
+        let r = q().p("answered_calls", 3).run(&mut w);
+        for row in rows(&r) {
+            assert!(num(row, "answered_calls") >= Money::units(3));
+        }
+        assert_totals_are_sums(&r);
+        let billed = text(&q().run(&mut w), "totals/originator_billed_time");
+        let real = text(
+            &q().p("use_real_billsec", 1).run(&mut w),
+            "totals/originator_billed_time",
+        );
+        assert!(real.parse::<i64>().unwrap() <= billed.parse::<i64>().unwrap());
+        let usd = num(
+            root(&q().run(&mut w)).at("totals").unwrap(),
+            "originator_price",
+        );
+        let eur_r = q().p("a_currency", "EUR").run(&mut w);
+        let eur = num(root(&eur_r).at("totals").unwrap(), "originator_price");
+        assert!((eur.to_f64() - usd.to_f64() * 0.92).abs() < 0.001 * rows(&eur_r).len() as f64);
+        let user_view = num(
+            root(&q().p("from_user_perspective", 1).run(&mut w))
+                .at("totals")
+                .unwrap(),
+            "originator_price",
+        );
+        assert!(
+            user_view > usd,
+            "resold users pay more than their resellers"
+        );
+        let r = q().p("profit_show", 1).run(&mut w);
+        assert_shape(Product::Mor, M, &r);
+        let t = root(&r).at("totals").unwrap();
+        assert_eq!(
+            num(t, "originator_price") - num(t, "terminator_price"),
+            num(t, "profit")
+        );
+    }
+
+    #[test]
+    fn acd_and_asr_follow_the_counts() {
+        let mut w = world(Product::M4);
+        let r = req(Product::M4, M, "admin").p("from", month()).run(&mut w);
+        let t = root(&r).at("totals").unwrap();
+        let ans = num(t, "answered_calls").to_f64();
+        let tot = num(t, "total_calls").to_f64();
+        assert!((num(t, "asr").to_f64() - ans / tot * 100.0).abs() < 0.006);
+        let acd = num(t, "acd").to_f64();
+        assert!((acd - num(t, "originator_billed_time").to_f64() / ans).abs() <= 0.5);
+    }
+
+    #[test]
+    fn a_narrower_period_never_counts_more_calls() {
+        let mut w = world(Product::M4);
+        let wide: i64 = text(
+            &req(Product::M4, M, "admin").p("from", month()).run(&mut w),
+            "totals/total_calls",
+        )
+        .parse()
+        .unwrap();
+        let narrow: i64 = text(
+            &req(Product::M4, M, "admin").run(&mut w),
+            "totals/total_calls",
+        )
+        .parse()
+        .unwrap();
+        assert!(wide > narrow);
+    }
+
+    #[test]
+    fn managers_see_admin_users_and_resellers_pro_their_own() {
+        let mut w = world(Product::Mor);
+        let r = req(Product::Mor, M, "reseller_pro")
+            .p("from", month())
+            .run(&mut w);
+        for row in rows(&r) {
+            assert_eq!(row.find("user_id").unwrap().text_content(), "9");
+        }
+    }
+
+    #[test]
+    fn like_patterns_use_percent_wildcards() {
+        assert!(Like::new("3706%").matches("37061234"));
+        assert!(!Like::new("3706%").matches("3705"));
+        assert!(Like::new("%mobile").matches("Iran - Mobile"));
+        assert!(Like::new("a%b%c").matches("aXbYc"));
+        assert!(!Like::new("a%b%c").matches("ac"));
+        assert!(Like::new("%").matches(""));
+        assert!(Like::new("exact").matches("EXACT"));
+        assert!(!Like::new("ab%ba").matches("aba"));
+    }
+}

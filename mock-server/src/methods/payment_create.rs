@@ -1,0 +1,278 @@
+//! payment_create (alias create_payment): records a payment and changes the user's balance.
+//! Pages: M4 API payment_create (`currency`, `amount_in_tax`, `comment`, `payment_to_provider`,
+//! `exchange_rate`), MOR API payment_create (`p_currency`, `paymenttype`, `tax_in_amount`,
+//! `transaction`, `payer_email`, `comments_for_user`).
+//!
+//! Tax comes from the user's VAT percent: with the amount-includes-tax flag the amount is the
+//! gross, else the net. The balance grows by the net amount converted to the default currency
+//! with `exchange_rate` (M4, when a positive number) or the system rate; a payment to a provider
+//! (M4) lowers it. MOR with API Payment Confirmation on records an unconfirmed payment and leaves
+//! the balance alone (`<confirmed>No</confirmed>`). Amounts are answered Ruby-float style in the
+//! payment's currency.
+
+use model::catalogue::{Product, Wrapper};
+use model::world::{Money, Payment};
+use model::xml::Element;
+
+use super::{parse_id, xml, Ctx, Reply};
+use crate::generate::relative_when;
+use crate::world::{from_currency, mul_money, World};
+
+/// Handle the request.
+pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
+    let mor = ctx.product == Product::Mor;
+    let Some(uid) = ctx
+        .arg("user_id")
+        .and_then(parse_id)
+        .filter(|id| world.user(*id).is_some())
+    else {
+        return ctx.error("User was not found", Wrapper::Page);
+    };
+    if !ctx.can_act_on(world, uid) {
+        return ctx.access_denied();
+    }
+    let default = ctx.settings.default_currency.clone();
+    let code = ctx
+        .arg(if mor { "p_currency" } else { "currency" })
+        .unwrap_or(&default)
+        .to_string();
+    let Some(system_rate) = world.rate_of(&code, &default) else {
+        return if mor {
+            ctx.error("No currency", Wrapper::Page)
+        } else {
+            ctx.error("Currency was not found", Wrapper::Page)
+        };
+    };
+    let amount = ctx
+        .arg("amount")
+        .and_then(|a| a.parse::<Money>().ok())
+        .filter(|a| *a > Money::ZERO && a.0 < i64::MAX / 1_000);
+    let Some(amount) = amount else {
+        return not_saved(ctx, "Amount is invalid");
+    };
+    let rate = if mor {
+        system_rate
+    } else {
+        ctx.arg("exchange_rate")
+            .and_then(|r| r.parse::<Money>().ok())
+            .filter(|r| *r > Money::ZERO)
+            .unwrap_or(system_rate)
+    };
+    let in_tax = ctx.flag(if mor {
+        "tax_in_amount"
+    } else {
+        "amount_in_tax"
+    });
+    let to_provider = !mor && ctx.flag("payment_to_provider");
+    let Some(user) = world.user(uid) else {
+        return ctx.error("User was not found", Wrapper::Page);
+    };
+    let vat = Money(user.vat_percent.0 / 100);
+    let (net, tax, gross) = if in_tax {
+        let net = from_currency(amount, Money::units(1) + vat);
+        (net, amount - net, amount)
+    } else {
+        let tax = mul_money(amount, vat);
+        (amount, tax, amount + tax)
+    };
+    let confirmed = !(mor && ctx.settings.api_payment_confirmation);
+    let mut delta = from_currency(net, rate);
+    if to_provider {
+        delta = Money::ZERO - delta;
+    }
+    let before = user.balance;
+    let after = if confirmed {
+        match world.change_balance(uid, delta) {
+            Some(b) => b,
+            None => return not_saved(ctx, "Balance overflow"),
+        }
+    } else {
+        before
+    };
+    let id = world.next_payment_id();
+    let comment = ctx
+        .arg(if mor { "comments_for_user" } else { "comment" })
+        .unwrap_or("");
+    let Some(date) = relative_when(ctx.now, ctx.today.0) else {
+        return not_saved(ctx, "Bad clock");
+    };
+    world.data.payments.push(Payment {
+        id,
+        user_id: uid,
+        date,
+        amount: net,
+        tax,
+        currency: code.clone(),
+        comment: comment.to_string(),
+        paymenttype: ctx.arg("paymenttype").unwrap_or("manual").to_string(),
+        transaction: ctx.arg("transaction").unwrap_or("").to_string(),
+        completed: true,
+        confirmed,
+        to_provider,
+        balance_before: before,
+        balance_after: after,
+    });
+    let mut resp = Element::new("response").leaf("status", "ok");
+    if mor {
+        resp.push_leaf("confirmed", if confirmed { "Yes" } else { "No" });
+    }
+    resp.push(
+        Element::new("payment")
+            .attr("currency", code)
+            .leaf("payment_id", id)
+            .leaf("tax", tax)
+            .leaf("amount", net)
+            .leaf("gross", gross),
+    );
+    xml(Element::new("page").child(resp))
+}
+
+/// `Payment was not saved`; on MOR with the documented sibling `<message>`.
+fn not_saved(ctx: &Ctx<'_>, why: &str) -> Reply {
+    if ctx.product == Product::Mor {
+        return xml(Element::new("page")
+            .leaf("error", "Payment was not saved")
+            .leaf("message", why));
+    }
+    ctx.error("Payment was not saved", Wrapper::Page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use model::catalogue::{Product, Wrapper};
+
+    const M: &str = "payment_create";
+
+    #[test]
+    fn m4_adds_tax_from_vat_and_changes_the_balance() {
+        let mut w = world(Product::M4);
+        let r = req(Product::M4, M, "admin")
+            .p("user_id", 1)
+            .p("amount", 100)
+            .p("currency", "USD")
+            .run(&mut w);
+        assert_shape(Product::M4, M, &r);
+        assert_eq!(text(&r, "response/payment/tax"), "21.0");
+        assert_eq!(text(&r, "response/payment/amount"), "100.0");
+        assert_eq!(text(&r, "response/payment/gross"), "121.0");
+        assert_eq!(w.user(1).unwrap().balance.to_string(), "160.0");
+        let r = req(Product::M4, M, "admin")
+            .p("user_id", 1)
+            .p("amount", "121")
+            .p("currency", "USD")
+            .p("amount_in_tax", 1)
+            .run(&mut w);
+        assert_eq!(text(&r, "response/payment/amount"), "100.0");
+        assert_eq!(text(&r, "response/payment/tax"), "21.0");
+        let r = req(Product::M4, M, "admin")
+            .p("user_id", 3)
+            .p("amount", "50")
+            .p("currency", "EUR")
+            .p("exchange_rate", "0.5")
+            .run(&mut w);
+        assert_eq!(root(&r).at("response/payment").unwrap().attrs[0].1, "EUR");
+        assert_eq!(w.user(3).unwrap().balance.to_string(), "350.0");
+        req(Product::M4, M, "admin")
+            .p("user_id", 3)
+            .p("amount", "10")
+            .p("currency", "USD")
+            .p("payment_to_provider", 1)
+            .run(&mut w);
+        assert_eq!(w.user(3).unwrap().balance.to_string(), "340.0");
+    }
+
+    #[test]
+    fn mor_confirmation_leaves_the_balance_alone() {
+        let mut w = world(Product::Mor);
+        let r = req(Product::Mor, M, "admin")
+            .p("user_id", 3)
+            .p("amount", 10)
+            .p("p_currency", "USD")
+            .run(&mut w);
+        assert_shape(Product::Mor, M, &r);
+        assert_eq!(text(&r, "response/confirmed"), "Yes");
+        assert_eq!(w.user(3).unwrap().balance.to_string(), "260.0");
+        let mut q = req(Product::Mor, M, "admin")
+            .p("user_id", 3)
+            .p("amount", 10)
+            .p("p_currency", "USD");
+        q.settings.api_payment_confirmation = true;
+        let r = q.run(&mut w);
+        assert_eq!(text(&r, "response/confirmed"), "No");
+        assert_eq!(w.user(3).unwrap().balance.to_string(), "260.0");
+    }
+
+    #[test]
+    fn documents_its_errors() {
+        let mut w = world(Product::M4);
+        let r = req(Product::M4, M, "admin")
+            .p("user_id", 1)
+            .p("amount", 1)
+            .p("currency", "XYZ")
+            .run(&mut w);
+        assert_eq!(err(&r), ("Currency was not found", Wrapper::Page));
+        let r = req(Product::M4, M, "admin")
+            .p("user_id", 99)
+            .p("amount", 1)
+            .p("currency", "USD")
+            .run(&mut w);
+        assert_eq!(err(&r).0, "User was not found");
+        for a in ["x", "-5", "0", "", "999999999999"] {
+            let r = req(Product::M4, M, "admin")
+                .p("user_id", 1)
+                .p("amount", a)
+                .p("currency", "USD")
+                .run(&mut w);
+            assert_eq!(err(&r).0, "Payment was not saved", "{a}");
+        }
+        let mut w = world(Product::Mor);
+        let r = req(Product::Mor, M, "admin")
+            .p("user_id", 1)
+            .p("amount", 1)
+            .p("p_currency", "XYZ")
+            .run(&mut w);
+        assert_eq!(err(&r).0, "No currency");
+        let r = req(Product::Mor, M, "admin")
+            .p("user_id", 1)
+            .p("amount", "x")
+            .p("p_currency", "USD")
+            .run(&mut w);
+        assert_eq!(text(&r, "error"), "Payment was not saved");
+        assert_eq!(text(&r, "message"), "Amount is invalid");
+        let r = req(Product::Mor, M, "reseller")
+            .p("user_id", 1)
+            .p("amount", 1)
+            .p("p_currency", "USD")
+            .run(&mut w);
+        assert_eq!(err(&r).0, "Access Denied");
+    }
+
+    #[test]
+    fn the_payment_is_listed_afterwards() {
+        let mut w = world(Product::M4);
+        req(Product::M4, M, "admin")
+            .p("user_id", 2)
+            .p("amount", 7)
+            .p("currency", "USD")
+            .p("comment", "hello")
+            .run(&mut w);
+        let r = req(Product::M4, "payments_get", "admin")
+            .p("user_id_s", 2)
+            .run(&mut w);
+        let last = root(&r).at("payments").unwrap().elements().last().unwrap();
+        assert_eq!(last.find("comment").unwrap().text_content(), "hello");
+        assert_eq!(
+            last.find("user_balance_before_payment")
+                .unwrap()
+                .text_content(),
+            "-12.5"
+        );
+        assert_eq!(
+            last.find("user_balance_after_payment")
+                .unwrap()
+                .text_content(),
+            "-5.5"
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! user_login (alias login): checks `u` and `p`. Page: M2/M4 and MOR API user_login.
+//!
+//! Success is `<action>` with `ok`, the user id and `Successfully logged in`; failure `failed`
+//! and `Login failed`. With Allow API Login Redirect on, success is a redirect to the billing main
+//! page and failure an `<action>` without `status_message`. A blocked user cannot log in.
+
+use model::catalogue::Declaration;
+use model::xml::{Document, Element};
+
+use super::{Ctx, Reply};
+use crate::world::World;
+
+/// Where a successful login redirects when Allow API Login Redirect is on.
+pub const MAIN_PAGE: &str = "/billing/callc/main";
+
+/// Handle the request.
+pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
+    let user = ctx
+        .caller
+        .or_else(|| ctx.arg("u").and_then(|u| world.user_by_name(u)));
+    let ok = user.filter(|u| !u.blocked && ctx.params.get("p") == Some(u.password.as_str()));
+    let redirect = ctx.settings.api_login_redirect;
+    match ok {
+        Some(_) if redirect => Reply::Redirect(MAIN_PAGE.to_string()),
+        Some(u) => action(
+            Element::new("action")
+                .leaf("name", "login")
+                .leaf("status", "ok")
+                .leaf("user_id", u.id)
+                .leaf("status_message", "Successfully logged in"),
+        ),
+        None if redirect => action(
+            Element::new("action")
+                .leaf("name", "login")
+                .leaf("status", "failed"),
+        ),
+        None => action(
+            Element::new("action")
+                .leaf("name", "login")
+                .leaf("status", "failed")
+                .leaf("status_message", "Login failed"),
+        ),
+    }
+}
+
+/// An `<action>` answer with the standalone declaration.
+pub fn action(root: Element) -> Reply {
+    Reply::Action(Document {
+        declaration: Declaration::Standalone,
+        root,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::super::Reply;
+    use model::catalogue::Product;
+
+    const M: &str = "user_login";
+
+    #[test]
+    fn logs_in_with_the_right_password() {
+        for p in Product::ALL {
+            let mut w = world(p);
+            let r = req(p, M, "user1")
+                .p("u", "user1")
+                .p("p", "user1")
+                .run(&mut w);
+            assert_shape(p, M, &r);
+            assert_eq!(text(&r, "status"), "ok");
+            assert_eq!(text(&r, "user_id"), "1");
+            let r = req(p, M, "user1")
+                .p("u", "user1")
+                .p("p", "wrong")
+                .run(&mut w);
+            assert_eq!(text(&r, "status"), "failed");
+            assert_eq!(text(&r, "status_message"), "Login failed");
+            let r = req(p, M, "").p("u", "ghost").p("p", "x").run(&mut w);
+            assert_eq!(text(&r, "status"), "failed");
+        }
+    }
+
+    #[test]
+    fn redirects_when_login_redirect_is_on() {
+        let mut w = world(Product::Mor);
+        let mut q = req(Product::Mor, M, "admin")
+            .p("u", "admin")
+            .p("p", "admin");
+        q.settings.api_login_redirect = true;
+        assert_eq!(q.run(&mut w), Reply::Redirect(super::MAIN_PAGE.into()));
+        let mut q = req(Product::Mor, M, "admin").p("u", "admin").p("p", "no");
+        q.settings.api_login_redirect = true;
+        let r = q.run(&mut w);
+        assert!(root(&r).find("status_message").is_none());
+    }
+}
