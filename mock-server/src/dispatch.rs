@@ -255,21 +255,23 @@ fn gate<'c>(
     verb: HttpVerb,
     name: &str,
     params: &Params,
-) -> Result<(&'c Method, Option<User>), Refusal<'c>> {
+) -> Result<(&'c Method, Option<User>), Box<Refusal<'c>>> {
     let g = &cat.general;
     let Some(method) = crate::router::resolve(cat, &live.quirks, name) else {
-        return Err(Refusal {
+        return Err(Box::new(Refusal {
             method: None,
             reply: general_error(None, &g.unknown_method),
             explain: None,
             status: Some(http::StatusCode::NOT_FOUND),
-        });
+        }));
     };
-    let refuse = |reply: Reply| Refusal {
-        method: Some(method),
-        reply,
-        explain: None,
-        status: None,
+    let refuse = |reply: Reply| {
+        Box::new(Refusal {
+            method: Some(method),
+            reply,
+            explain: None,
+            status: None,
+        })
     };
     let settings = &live.settings;
     if !settings.api_enabled {
@@ -302,7 +304,7 @@ fn gate<'c>(
         Some(text) => text_error(cat, method, text),
         None => general_error(Some(method), &g.bad_login),
     };
-    let check_hash = |caller: Option<&User>| -> Result<(), Refusal<'c>> {
+    let check_hash = |caller: Option<&User>| -> Result<(), Box<Refusal<'c>>> {
         if !auth::hash_required(caller, settings) {
             return Ok(());
         }
@@ -348,15 +350,15 @@ fn hash_refusal<'c>(
     method: &'c Method,
     g: &model::catalogue::General,
     m: model::sign::HashMismatch,
-) -> Refusal<'c> {
+) -> Box<Refusal<'c>> {
     let why = m.to_string();
     tracing::info!(method = %method.name, "{why}");
-    Refusal {
+    Box::new(Refusal {
         method: Some(method),
         reply: general_error(Some(method), &g.incorrect_hash),
         explain: Some(why),
         status: None,
-    }
+    })
 }
 
 fn feature(

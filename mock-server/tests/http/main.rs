@@ -1,2 +1,11 @@
-//! tmp
+//! The integration tests of `mor-mock`, one binary: every test starts its own mock on
+//! `127.0.0.1:0` (through the library, no sleeps) and stops it at the end.
+//!
+//! Modules: `support` (start, sign, send, read answers), `protocol` (routing, gating and its
+//! precedence, parameters, admin API, overlay, robustness). Method tests go in
+//! `methods_<name>.rs` modules listed below.
+
 mod support;
+
+mod protocol;
+// Method behaviour modules (append here):
