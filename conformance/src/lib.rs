@@ -5,8 +5,15 @@
 //! and send) -> `check` (exact, structural, invariant, protocol and policy checks) -> `report`
 //! (terminal, JUnit, JSON). `hash` and `schema` expose the shared model directly.
 
+pub mod check;
+pub mod client;
 pub mod exit;
 pub mod hash;
+pub mod inproc;
+pub mod plan;
+pub mod report;
+pub mod run;
 pub mod secret;
+pub mod target;
 
 pub use model;

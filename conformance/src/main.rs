@@ -2,7 +2,7 @@
 //! one place (see `exit`).
 
 use clap::{Parser, Subcommand};
-use conformance::{exit, hash};
+use conformance::{exit, hash, run};
 
 /// Check a Kolmisoft MOR / M2 / M4 API endpoint against the scenario suite.
 #[derive(Debug, Parser)]
@@ -18,6 +18,8 @@ enum Command {
     Hash(hash::HashArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// Run scenarios against a target (or an in-process mock per scenario) and report.
+    Run(Box<run::RunArgs>),
 }
 
 fn main() {
@@ -44,6 +46,7 @@ fn main() {
                 f.code
             }
         },
+        Command::Run(args) => run::run(*args),
         Command::Schema => {
             let schema = model::scenario::json_schema();
             match serde_json::to_string_pretty(&schema) {

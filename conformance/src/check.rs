@@ -1,0 +1,963 @@
+//! Stage 3 of `run`: compare an answer with a case's expectations.
+//!
+//! Everything here is pure: an [`Answer`] (or several, for invariants that need a second request)
+//! goes in, [`Mismatch`]es come out. A failed check is data, never an `Err`; the runner wraps the
+//! mismatches of a case into one [`CheckOutcome`].
+//!
+//! Where an error lives (the API has several wrappers, see the catalogue's `Wrapper`):
+//! `<error>` as the root (bare), `<page><error>`, `<status><error>`, `<page><status><error>`
+//! (also nested one `<page>` deeper), `<response><error><message>`, an `<action>` whose
+//! `<status>` is `failed` (its `<status_message>` is the text), or a plain-text body that is not a
+//! number (user_simple_balance_get answers a bare number on success).
+
+use std::collections::BTreeMap;
+
+use model::catalogue::{BodyKind, Wrapper};
+use model::scenario::{CheckKind, Expect, Invariant};
+use model::xml::{diff, parse, placeholder_matches, DiffMode, Document, Element, XmlError};
+use serde::Serialize;
+
+use crate::client::{Answer, Delivery};
+
+/// The result of one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every expectation held.
+    Passed,
+    /// At least one expectation did not hold.
+    Failed,
+    /// Not run; `message` says why.
+    Skipped,
+    /// No usable answer (transport failure, unbuildable request); counts as failed.
+    Error,
+    /// The answer contradicts a case that documents an undocumented behaviour (UNK or quirk)
+    /// on a target whose quirks are not ours: reported, not failed.
+    Observed,
+}
+
+/// Which case an outcome belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseId {
+    /// The scenario file.
+    pub file: String,
+    /// Index of the case in its file.
+    pub index: usize,
+    /// 1-based line of the case.
+    pub line: usize,
+    /// The case's name.
+    pub name: String,
+    /// The method called.
+    pub method: String,
+}
+
+/// One expectation that did not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    /// Which expectation (`error`, `xml`, `values.quickstats/today/calls`, ...).
+    pub what: String,
+    /// What was expected.
+    pub expected: String,
+    /// What was found.
+    pub actual: String,
+    /// For XML comparisons: the path of the first difference and what differs there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+/// The outcome of one case: what the reports show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckOutcome {
+    /// The case.
+    pub case: CaseId,
+    /// Its kind of check.
+    #[serde(serialize_with = "ser_kind")]
+    pub kind: CheckKind,
+    /// The result.
+    pub status: Status,
+    /// The first mismatch's expectation (empty when passed).
+    pub expected: String,
+    /// The first mismatch's finding.
+    pub actual: String,
+    /// The first XML difference, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// Why skipped or errored, or every mismatch on one line each.
+    pub message: String,
+    /// Every mismatch.
+    pub mismatches: Vec<Mismatch>,
+    /// A reproduction, secret masked and digest re-computed in the shell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curl: Option<String>,
+    /// Wall time of the case in milliseconds (not part of the terminal output, which stays
+    /// the same from run to run).
+    pub millis: u64,
+}
+
+fn ser_kind<S: serde::Serializer>(k: &CheckKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind_name(*k))
+}
+
+/// The snake_case name of a check kind.
+pub fn kind_name(k: CheckKind) -> &'static str {
+    match k {
+        CheckKind::Exact => "exact",
+        CheckKind::Structural => "structural",
+        CheckKind::Invariant => "invariant",
+        CheckKind::Protocol => "protocol",
+        CheckKind::Policy => "policy",
+    }
+}
+
+impl CheckOutcome {
+    /// An outcome from a case's mismatches.
+    pub fn from_mismatches(
+        case: CaseId,
+        kind: CheckKind,
+        mismatches: Vec<Mismatch>,
+        curl: Option<String>,
+    ) -> CheckOutcome {
+        let status = if mismatches.is_empty() {
+            Status::Passed
+        } else {
+            Status::Failed
+        };
+        let first = mismatches.first();
+        CheckOutcome {
+            case,
+            kind,
+            status,
+            expected: first.map(|m| m.expected.clone()).unwrap_or_default(),
+            actual: first.map(|m| m.actual.clone()).unwrap_or_default(),
+            diff: first.and_then(|m| m.diff.clone()),
+            message: mismatches
+                .iter()
+                .map(|m| format!("{}: expected {}, got {}", m.what, m.expected, m.actual))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            mismatches,
+            curl,
+            millis: 0,
+        }
+    }
+
+    /// An outcome that did not compare anything.
+    pub fn other(case: CaseId, kind: CheckKind, status: Status, message: String) -> CheckOutcome {
+        CheckOutcome {
+            case,
+            kind,
+            status,
+            expected: String::new(),
+            actual: String::new(),
+            diff: None,
+            message,
+            mismatches: Vec::new(),
+            curl: None,
+            millis: 0,
+        }
+    }
+}
+
+/// An answer read as the API's vocabulary.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// The parsed document, if the body is XML.
+    pub doc: Option<Document>,
+    /// Why the body is not XML (when it starts like XML but is broken).
+    pub xml_error: Option<XmlError>,
+    /// The error the answer carries, with its wrapper (None: not an error answer; the wrapper is
+    /// None for an `<error>` in an undocumented place).
+    pub error: Option<(String, Option<Wrapper>)>,
+    /// The body text, trimmed.
+    pub text: String,
+}
+
+/// Read an answer: parse XML, find an error.
+pub fn read(answer: &Answer) -> Reading {
+    let text = answer.text();
+    let trimmed = text.trim().to_string();
+    let looks_xml = trimmed.starts_with('<');
+    let (doc, xml_error) = if looks_xml {
+        match parse(&trimmed) {
+            Ok(d) => (Some(d), None),
+            Err(e) => (None, Some(e)),
+        }
+    } else {
+        (None, None)
+    };
+    let error = match &doc {
+        Some(d) => find_error(&d.root),
+        None if !looks_xml && !trimmed.is_empty() && !is_number(&trimmed) => {
+            Some((trimmed.clone(), Some(Wrapper::Text)))
+        }
+        None => None,
+    };
+    Reading {
+        doc,
+        xml_error,
+        error,
+        text: trimmed,
+    }
+}
+
+fn is_number(s: &str) -> bool {
+    placeholder_matches("{{number}}", s).unwrap_or(false)
+}
+
+/// The error an XML answer carries, and its wrapper.
+pub fn find_error(root: &Element) -> Option<(String, Option<Wrapper>)> {
+    let text_of = |e: &Element| e.text_content().trim().to_string();
+    match root.name.as_str() {
+        "error" => return Some((text_of(root), Some(Wrapper::Bare))),
+        "action" => {
+            let failed = root.find("status").is_some_and(|s| text_of(s) == "failed");
+            if failed {
+                let msg = root
+                    .find("status_message")
+                    .or_else(|| root.find("message"))
+                    .map(text_of)
+                    .unwrap_or_default();
+                return Some((msg, Some(Wrapper::Action)));
+            }
+            return None;
+        }
+        "response" => {
+            if let Some(e) = root.find("error") {
+                let msg = e.find("message").map(text_of).unwrap_or_else(|| text_of(e));
+                return Some((msg, Some(Wrapper::ResponseMessage)));
+            }
+            return None;
+        }
+        _ => {}
+    }
+    if let Some(e) = root.find("error") {
+        let w = match root.name.as_str() {
+            "page" => Some(Wrapper::Page),
+            "status" => Some(Wrapper::Status),
+            _ => None,
+        };
+        return Some((text_of(e), w));
+    }
+    if let Some(e) = root.at("status/error") {
+        let w = match root.name.as_str() {
+            "status" => None,
+            "page" => Some(Wrapper::PageStatus),
+            _ => None,
+        };
+        return Some((text_of(e), w));
+    }
+    // `<page><page><status><error>` (the doubled nesting the M4 page prints).
+    if root.name == "page" {
+        if let Some(e) = root.at("page/status/error") {
+            return Some((text_of(e), Some(Wrapper::PageStatus)));
+        }
+        if let Some(e) = root.at("page/error") {
+            return Some((text_of(e), Some(Wrapper::Page)));
+        }
+    }
+    None
+}
+
+/// Whether `actual` matches `expected`, which may be a placeholder.
+pub fn value_matches(expected: &str, actual: &str) -> bool {
+    placeholder_matches(expected.trim(), actual.trim()).unwrap_or(expected.trim() == actual.trim())
+}
+
+/// The elements at a path below `root`: `a/b/c` is every `<c>` child of `root/a/b`.
+pub fn rows_at<'a>(root: &'a Element, path: &str) -> Vec<&'a Element> {
+    let path = path.trim_matches('/');
+    let (parent, last) = match path.rsplit_once('/') {
+        Some((p, l)) => (root.at(p), l),
+        None => (Some(root), path),
+    };
+    parent
+        .map(|p| p.elements().filter(|e| e.name == last).collect())
+        .unwrap_or_default()
+}
+
+/// The value at a path below `root` (`a/b`, or `a/@attr` for an attribute).
+pub fn value_at(root: &Element, path: &str) -> Option<String> {
+    let path = path.trim_matches('/');
+    if let Some((el, attr)) = path.rsplit_once("/@") {
+        let e = root.at(el)?;
+        return e
+            .attrs
+            .iter()
+            .find(|(k, _)| k == attr)
+            .map(|(_, v)| v.clone());
+    }
+    if let Some(attr) = path.strip_prefix('@') {
+        return root
+            .attrs
+            .iter()
+            .find(|(k, _)| k == attr)
+            .map(|(_, v)| v.clone());
+    }
+    root.at(path).map(|e| e.text_content().trim().to_string())
+}
+
+fn mm(what: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>) -> Mismatch {
+    Mismatch {
+        what: what.into(),
+        expected: expected.into(),
+        actual: actual.into(),
+        diff: None,
+    }
+}
+
+fn wrapper_name(w: Option<Wrapper>) -> String {
+    match w {
+        Some(w) => serde_json::to_value(w)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{w:?}")),
+        None => "an undocumented place".into(),
+    }
+}
+
+/// A short description of what an answer is, for `actual` columns.
+pub fn describe(answer: &Answer, reading: &Reading) -> String {
+    if let Some((e, w)) = &reading.error {
+        return format!("error `{e}` ({})", wrapper_name(*w));
+    }
+    if let Some(d) = &reading.doc {
+        return format!("XML <{}> (HTTP {})", d.root.name, answer.status);
+    }
+    if let Some(e) = &reading.xml_error {
+        return format!(
+            "a body that is not well-formed XML ({e}): {}",
+            excerpt(&reading.text)
+        );
+    }
+    if reading.text.is_empty() {
+        return format!("an empty body (HTTP {})", answer.status);
+    }
+    format!("text `{}` (HTTP {})", excerpt(&reading.text), answer.status)
+}
+
+/// The first 200 characters of a text, on one line.
+pub fn excerpt(s: &str) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 200 {
+        format!("{}…", one.chars().take(200).collect::<String>())
+    } else {
+        one
+    }
+}
+
+/// Check every expectation that needs only this answer. `sample` is the catalogue's success
+/// sample of the method (for `structure: sample`).
+pub fn check_answer(
+    expect: &Expect,
+    answer: &Answer,
+    reading: &Reading,
+    sample: Option<&str>,
+) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    let actual = || describe(answer, reading);
+    if let Some(s) = expect.status {
+        if s != answer.status {
+            out.push(mm(
+                "status",
+                format!("HTTP {s}"),
+                format!("HTTP {}", answer.status),
+            ));
+        }
+    }
+    if let Some(e) = &expect.error {
+        match &reading.error {
+            Some((t, w)) => {
+                if !value_matches(e, t) {
+                    out.push(mm("error", format!("error `{e}`"), actual()));
+                } else if let Some(want) = expect.wrapper {
+                    if *w != Some(want) {
+                        out.push(mm(
+                            "wrapper",
+                            format!("error `{e}` wrapped as {}", wrapper_name(Some(want))),
+                            format!("wrapped as {}", wrapper_name(*w)),
+                        ));
+                    }
+                }
+            }
+            None => out.push(mm("error", format!("error `{e}`"), actual())),
+        }
+    } else if let Some(want) = expect.wrapper {
+        match &reading.error {
+            Some((_, w)) if *w == Some(want) => {}
+            _ => out.push(mm(
+                "wrapper",
+                format!("an error wrapped as {}", wrapper_name(Some(want))),
+                actual(),
+            )),
+        }
+    }
+    if expect.success {
+        let ok_status = (200..300).contains(&answer.status);
+        let empty = reading.doc.is_none() && reading.text.is_empty();
+        if reading.error.is_some() || !ok_status || reading.xml_error.is_some() || empty {
+            out.push(mm("success", "a success answer", actual()));
+        }
+    }
+    let need_doc = |what: &str, out: &mut Vec<Mismatch>| -> bool {
+        if reading.doc.is_none() {
+            out.push(mm(what, "an XML answer", actual()));
+            false
+        } else {
+            true
+        }
+    };
+    if let Some(x) = &expect.xml {
+        if need_doc("xml", &mut out) {
+            compare_xml("xml", x, reading, DiffMode::Exact, &mut out);
+        }
+    }
+    if let Some(s) = &expect.structure {
+        if need_doc("structure", &mut out) {
+            let want = if s.trim() == "sample" {
+                sample.filter(|s| !s.trim().is_empty())
+            } else {
+                Some(s.as_str())
+            };
+            match want {
+                Some(w) => compare_xml("structure", w, reading, DiffMode::Structure, &mut out),
+                None => out.push(mm(
+                    "structure",
+                    "a catalogue sample for the method",
+                    "the catalogue has none",
+                )),
+            }
+        }
+    }
+    if !expect.values.is_empty() && need_doc("values", &mut out) {
+        if let Some(d) = &reading.doc {
+            for (path, want) in &expect.values {
+                match value_at(&d.root, path) {
+                    Some(v) if value_matches(want, &v) => {}
+                    Some(v) => out.push(mm(format!("values.{path}"), show(want), show(&v))),
+                    None => out.push(mm(
+                        format!("values.{path}"),
+                        show(want),
+                        format!("no element at /{}/{path}", d.root.name),
+                    )),
+                }
+            }
+        }
+    }
+    if !expect.counts.is_empty() && need_doc("counts", &mut out) {
+        if let Some(d) = &reading.doc {
+            for (path, n) in &expect.counts {
+                let got = rows_at(&d.root, path).len();
+                if got != *n {
+                    out.push(mm(
+                        format!("counts.{path}"),
+                        format!("{n} elements"),
+                        format!("{got} elements"),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(t) = &expect.text {
+        if !value_matches(t, &reading.text) {
+            out.push(mm("text", show(t), excerpt(&reading.text)));
+        }
+    }
+    if let Some(kind) = expect.body {
+        let got = match (answer.delivery, reading.doc.is_some()) {
+            (Delivery::Plain, true) => Some(BodyKind::Xml),
+            (Delivery::Plain, false) => Some(BodyKind::Text),
+            (_, true) => Some(BodyKind::GzipXml),
+            (_, false) => None,
+        };
+        if got != Some(kind) {
+            let how = match answer.delivery {
+                Delivery::Plain => "not compressed",
+                Delivery::ContentEncoding => "gzip by Content-Encoding",
+                Delivery::GzipBody => "a gzip file",
+            };
+            let what = if reading.doc.is_some() {
+                "XML"
+            } else {
+                "not XML"
+            };
+            out.push(mm(
+                "body",
+                format!("{kind:?} body"),
+                format!("{what}, {how}"),
+            ));
+        }
+    }
+    if let Some(decl) = expect.declaration {
+        match &reading.doc {
+            Some(d) if d.declaration == decl => {}
+            Some(d) => out.push(mm("declaration", show_decl(decl), show_decl(d.declaration))),
+            None => out.push(mm("declaration", show_decl(decl), actual())),
+        }
+    }
+    for inv in &expect.invariants {
+        if let Some(d) = &reading.doc {
+            match inv {
+                Invariant::TotalsEqualSumOfRows {
+                    rows,
+                    totals,
+                    fields,
+                } => out.extend(totals_equal_sum(&d.root, rows, totals, fields)),
+                Invariant::ProfitIsRevenueMinusSelfCost { at } => {
+                    out.extend(profit_is_revenue_minus_self_cost(&d.root, at))
+                }
+                _ => {}
+            }
+        } else if matches!(
+            inv,
+            Invariant::TotalsEqualSumOfRows { .. } | Invariant::ProfitIsRevenueMinusSelfCost { .. }
+        ) {
+            out.push(mm("invariants", "an XML answer", actual()));
+        }
+    }
+    out
+}
+
+fn show(v: &str) -> String {
+    if v.is_empty() {
+        "nothing".into()
+    } else {
+        format!("`{v}`")
+    }
+}
+
+fn show_decl(d: model::catalogue::Declaration) -> String {
+    match d {
+        model::catalogue::Declaration::None => "no declaration".into(),
+        d => format!("`{}`", d.as_str()),
+    }
+}
+
+fn compare_xml(
+    what: &str,
+    expected: &str,
+    reading: &Reading,
+    mode: DiffMode,
+    out: &mut Vec<Mismatch>,
+) {
+    let Some(doc) = &reading.doc else { return };
+    let want = match parse(expected) {
+        Ok(w) => w,
+        Err(e) => {
+            out.push(mm(what, "well-formed expected XML", e.to_string()));
+            return;
+        }
+    };
+    if let Some(d) = diff(&want.root, &doc.root, mode) {
+        out.push(Mismatch {
+            what: what.into(),
+            expected: model::xml::canonical_element(&want.root)
+                .trim_end()
+                .to_string(),
+            actual: model::xml::canonical_element(&doc.root)
+                .trim_end()
+                .to_string(),
+            diff: Some(d.to_string()),
+        });
+    }
+}
+
+/// A decimal value and its number of fraction digits.
+fn decimal(s: &str) -> Option<(f64, usize)> {
+    let t = s.trim();
+    if !is_number(t) {
+        return None;
+    }
+    let digits = t.split_once('.').map_or(0, |(_, f)| f.len());
+    t.parse::<f64>().ok().map(|v| (v, digits))
+}
+
+/// Tolerance of a comparison of values printed with `digits` fraction digits, `terms` of them
+/// summed (each rounded by half a unit in the last place).
+fn tolerance(digits: usize, terms: usize) -> f64 {
+    0.5 * 10f64.powi(-(digits as i32)) * (terms.max(1) as f64) + 1e-9
+}
+
+/// Each total under `totals` equals the sum of the same element over the rows at `rows`.
+pub fn totals_equal_sum(
+    root: &Element,
+    rows: &str,
+    totals: &str,
+    fields: &[String],
+) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    let rs = rows_at(root, rows);
+    let Some(t) = root.at(totals) else {
+        out.push(mm(
+            "invariants.totals_equal_sum_of_rows",
+            format!("a totals element at {totals}"),
+            "none",
+        ));
+        return out;
+    };
+    for f in fields {
+        let Some((total, td)) = t.find(f).and_then(|e| decimal(&e.text_content())) else {
+            out.push(mm(
+                format!("invariants.totals_equal_sum_of_rows.{f}"),
+                format!("a number at {totals}/{f}"),
+                "none",
+            ));
+            continue;
+        };
+        let mut sum = 0.0;
+        let mut digits = td;
+        for r in &rs {
+            if let Some((v, d)) = r.find(f).and_then(|e| decimal(&e.text_content())) {
+                sum += v;
+                digits = digits.max(d);
+            }
+        }
+        if (sum - total).abs() > tolerance(digits, rs.len() + 1) {
+            out.push(mm(
+                format!("invariants.totals_equal_sum_of_rows.{f}"),
+                format!(
+                    "{totals}/{f} = sum over {} rows = {sum:.*}",
+                    rs.len(),
+                    digits
+                ),
+                format!("{total:.*}", td),
+            ));
+        }
+    }
+    out
+}
+
+/// At each path, `profit` = `revenue` - `self_cost`, and `margin` (if present) = profit / revenue
+/// × 100 (percent of the sell price, M4 quickstats page).
+pub fn profit_is_revenue_minus_self_cost(root: &Element, at: &[String]) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    for p in at {
+        let Some(e) = (if p.trim_matches('/').is_empty() {
+            Some(root)
+        } else {
+            root.at(p)
+        }) else {
+            out.push(mm(
+                format!("invariants.profit_is_revenue_minus_self_cost.{p}"),
+                format!("an element at {p}"),
+                "none",
+            ));
+            continue;
+        };
+        let get = |n: &str| e.find(n).and_then(|x| decimal(&x.text_content()));
+        let (Some((rev, rd)), Some((cost, cd)), Some((profit, pd))) =
+            (get("revenue"), get("self_cost"), get("profit"))
+        else {
+            out.push(mm(
+                format!("invariants.profit_is_revenue_minus_self_cost.{p}"),
+                "numbers in revenue, self_cost and profit",
+                "missing or not numeric",
+            ));
+            continue;
+        };
+        let d = rd.max(cd).max(pd);
+        if (rev - cost - profit).abs() > tolerance(d, 3) {
+            out.push(mm(
+                format!("invariants.profit_is_revenue_minus_self_cost.{p}"),
+                format!("profit = {rev:.d$} - {cost:.d$} = {:.d$}", rev - cost),
+                format!("profit {profit:.d$}"),
+            ));
+        }
+        if let Some((margin, md)) = get("margin") {
+            let want = if rev.abs() < 1e-12 {
+                0.0
+            } else {
+                profit / rev * 100.0
+            };
+            // The margin is rounded from rounded inputs: allow a unit in its last place plus the
+            // error that the inputs' rounding carries into the ratio.
+            let input_err = if rev.abs() < 1e-12 {
+                0.0
+            } else {
+                100.0 * tolerance(d, 2) / rev.abs() * (1.0 + (profit / rev).abs())
+            };
+            if (margin - want).abs() > tolerance(md, 2) + input_err {
+                out.push(mm(
+                    format!("invariants.profit_is_revenue_minus_self_cost.{p}.margin"),
+                    format!("margin = profit / revenue × 100 = {want:.md$}"),
+                    format!("margin {margin:.md$}"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A second answer returns no more rows at `rows` than the first.
+pub fn narrower_returns_no_more(
+    first: &Element,
+    narrower: &Element,
+    rows: &str,
+) -> Option<Mismatch> {
+    let (a, b) = (rows_at(first, rows).len(), rows_at(narrower, rows).len());
+    (b > a).then(|| {
+        mm(
+            "invariants.narrower_returns_no_more",
+            format!("at most {a} rows at {rows}"),
+            format!("{b} rows"),
+        )
+    })
+}
+
+/// The rows of the second answer are those of the first in reverse order.
+pub fn order_desc_reverses(first: &Element, desc: &Element, rows: &str) -> Option<Mismatch> {
+    let a: Vec<String> = rows_at(first, rows)
+        .iter()
+        .map(|e| model::xml::canonical_element(e))
+        .collect();
+    let mut b: Vec<String> = rows_at(desc, rows)
+        .iter()
+        .map(|e| model::xml::canonical_element(e))
+        .collect();
+    b.reverse();
+    (a != b).then(|| {
+        let i = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+        mm(
+            "invariants.order_desc_reverses",
+            format!("{} rows at {rows}, reversed by order_desc=1", a.len()),
+            format!(
+                "{} rows; reversed order differs first at row {} (of the order_desc=1 answer, from the end)",
+                b.len(),
+                i + 1
+            ),
+        )
+    })
+}
+
+/// The sums of `fields` over the finer rows equal those over the coarser rows.
+pub fn finer_sums_to_coarser(
+    coarse: &Element,
+    finer: &Element,
+    rows: &str,
+    fields: &[String],
+) -> Vec<Mismatch> {
+    let sum = |root: &Element, f: &str| -> (f64, usize, usize) {
+        let rs = rows_at(root, rows);
+        let mut s = 0.0;
+        let mut d = 0;
+        for r in &rs {
+            if let Some((v, dd)) = r.find(f).and_then(|e| decimal(&e.text_content())) {
+                s += v;
+                d = d.max(dd);
+            }
+        }
+        (s, d, rs.len())
+    };
+    let mut out = Vec::new();
+    for f in fields {
+        let (a, ad, an) = sum(coarse, f);
+        let (b, bd, bn) = sum(finer, f);
+        let d = ad.max(bd);
+        if (a - b).abs() > tolerance(d, an + bn) {
+            out.push(mm(
+                format!("invariants.finer_grouping_sums_to_coarser.{f}"),
+                format!("sum of {f} over {bn} finer rows = {a:.d$} (over {an} coarser rows)"),
+                format!("{b:.d$}"),
+            ));
+        }
+    }
+    out
+}
+
+/// Substitute `{{param:NAME}}` with the write request's parameter values.
+pub fn substitute_params(value: &str, params: &BTreeMap<String, String>) -> String {
+    let mut out = value.to_string();
+    for (k, v) in params {
+        out = out.replace(&format!("{{{{param:{k}}}}}"), v);
+    }
+    out
+}
+
+/// Whether a check of this kind needs the seeded world.
+pub fn needs_seeded_world(kind: CheckKind) -> bool {
+    kind == CheckKind::Exact
+}
+
+/// Whether an answer is a working API answer (XML with a root the API uses, no error): used by
+/// the `api_only_under_billing_api` policy probe.
+pub fn is_api_answer(answer: &Answer, reading: &Reading) -> bool {
+    (200..300).contains(&answer.status)
+        && reading
+            .doc
+            .as_ref()
+            .is_some_and(|d| d.root.name != "html" && reading.error.is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(body: &str) -> Answer {
+        Answer {
+            status: 200,
+            content_type: Some("application/xml".into()),
+            delivery: Delivery::Plain,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn check(expect: &Expect, body: &str) -> Vec<Mismatch> {
+        let a = answer(body);
+        check_answer(expect, &a, &read(&a), None)
+    }
+
+    #[test]
+    fn finds_errors_in_every_documented_wrapper() {
+        let cases = [
+            ("<error>Bad login</error>", Wrapper::Bare),
+            ("<page><error>Bad login</error></page>", Wrapper::Page),
+            ("<status><error>Incorrect hash</error></status>", Wrapper::Status),
+            ("<page><status><error>X</error></status></page>", Wrapper::PageStatus),
+            (
+                "<response><error><message>Tariff not found</message></error></response>",
+                Wrapper::ResponseMessage,
+            ),
+            (
+                "<action><name>login</name><status>failed</status><status_message>Login failed</status_message></action>",
+                Wrapper::Action,
+            ),
+        ];
+        for (body, w) in cases {
+            let r = read(&answer(body));
+            assert_eq!(r.error.as_ref().map(|e| e.1), Some(Some(w)), "{body}");
+        }
+        let r = read(&answer("Feature disabled"));
+        assert_eq!(
+            r.error,
+            Some(("Feature disabled".into(), Some(Wrapper::Text)))
+        );
+        assert_eq!(read(&answer("12.5")).error, None);
+        assert_eq!(
+            read(&answer(
+                "<page><status>User balance updated</status></page>"
+            ))
+            .error,
+            None
+        );
+    }
+
+    #[test]
+    fn an_error_text_and_wrapper_mismatch_is_reported_not_raised() {
+        let e = Expect {
+            error: Some("Incorrect hash".into()),
+            wrapper: Some(Wrapper::Status),
+            ..Expect::default()
+        };
+        assert!(check(&e, "<status><error>Incorrect hash</error></status>").is_empty());
+        let m = check(&e, "<page><error>Incorrect hash</error></page>");
+        assert_eq!(m[0].what, "wrapper");
+        let m = check(&e, "<page><quickstats/></page>");
+        assert_eq!(m[0].what, "error");
+        assert!(m[0].actual.contains("XML <page>"), "{}", m[0].actual);
+    }
+
+    #[test]
+    fn exact_xml_reports_the_path_of_the_first_difference() {
+        let e = Expect {
+            xml: Some("<page><a>1</a><b>{{int}}</b></page>".into()),
+            ..Expect::default()
+        };
+        assert!(check(&e, "<page><a>1</a><b>7</b></page>").is_empty());
+        let m = check(&e, "<page><a>2</a><b>7</b></page>");
+        assert_eq!(m[0].diff.as_deref(), Some("/page/a: expected 1, got 2"));
+    }
+
+    #[test]
+    fn structure_against_the_sample_accepts_other_values_of_the_same_type() {
+        let e = Expect {
+            structure: Some("sample".into()),
+            ..Expect::default()
+        };
+        let sample = "<page><balance>{{number}}</balance></page>";
+        let a = answer("<page><balance>12.5</balance></page>");
+        assert!(check_answer(&e, &a, &read(&a), Some(sample)).is_empty());
+        let a = answer("<page><balance>lots</balance></page>");
+        assert_eq!(
+            check_answer(&e, &a, &read(&a), Some(sample))[0].what,
+            "structure"
+        );
+    }
+
+    #[test]
+    fn values_and_counts_are_read_at_paths_below_the_root() {
+        let body = "<page><calls><call n=\"1\"><d>5</d></call><call n=\"2\"><d>6</d></call></calls></page>";
+        let mut e = Expect::default();
+        e.values.insert("calls/call/d".into(), "5".into());
+        e.values.insert("calls/call/@n".into(), "{{int}}".into());
+        e.counts.insert("calls/call".into(), 2);
+        assert!(check(&e, body).is_empty());
+        e.counts.insert("calls/call".into(), 3);
+        e.values.insert("calls/missing".into(), "x".into());
+        let m = check(&e, body);
+        assert_eq!(m.len(), 2, "{m:?}");
+    }
+
+    #[test]
+    fn success_fails_on_an_error_or_an_html_page() {
+        let e = Expect {
+            success: true,
+            ..Expect::default()
+        };
+        assert!(check(&e, "<page><x>1</x></page>").is_empty());
+        assert_eq!(check(&e, "<page><error>Bad login</error></page>").len(), 1);
+        assert_eq!(
+            check(&e, "<html><body><h1>502 Bad Gateway</h1></body>").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn totals_and_profit_invariants_tolerate_rounding_only() {
+        let body = "<page><rows><r><v>1.0001</v></r><r><v>2.0001</v></r></rows><totals><v>3.0002</v></totals><t><revenue>10.00</revenue><self_cost>4.00</self_cost><profit>6.00</profit><margin>60.00</margin></t></page>";
+        let root = parse(body).unwrap().root;
+        assert!(totals_equal_sum(&root, "rows/r", "totals", &["v".into()]).is_empty());
+        assert!(profit_is_revenue_minus_self_cost(&root, &["t".into()]).is_empty());
+        let bad = parse(
+            &body
+                .replace("3.0002", "3.1002")
+                .replace("<profit>6.00", "<profit>7.00"),
+        )
+        .unwrap()
+        .root;
+        assert_eq!(
+            totals_equal_sum(&bad, "rows/r", "totals", &["v".into()]).len(),
+            1
+        );
+        assert!(!profit_is_revenue_minus_self_cost(&bad, &["t".into()]).is_empty());
+    }
+
+    #[test]
+    fn order_desc_and_narrower_compare_two_answers() {
+        let a = parse("<p><r>1</r><r>2</r><r>3</r></p>").unwrap().root;
+        let d = parse("<p><r>3</r><r>2</r><r>1</r></p>").unwrap().root;
+        assert!(order_desc_reverses(&a, &d, "r").is_none());
+        assert!(order_desc_reverses(&a, &a, "r").is_some());
+        assert!(
+            narrower_returns_no_more(&a, &parse("<p><r>1</r></p>").unwrap().root, "r").is_none()
+        );
+        assert!(narrower_returns_no_more(&parse("<p/>").unwrap().root, &a, "r").is_some());
+    }
+
+    #[test]
+    fn body_kind_knows_how_the_body_came() {
+        let e = Expect {
+            body: Some(BodyKind::GzipXml),
+            ..Expect::default()
+        };
+        let mut a = answer("<page/>");
+        assert_eq!(check_answer(&e, &a, &read(&a), None).len(), 1);
+        a.delivery = Delivery::GzipBody;
+        assert!(check_answer(&e, &a, &read(&a), None).is_empty());
+    }
+
+    #[test]
+    fn param_placeholders_are_substituted() {
+        let mut p = BTreeMap::new();
+        p.insert("balance".to_string(), "10".to_string());
+        assert_eq!(substitute_params("{{param:balance}}.0", &p), "10.0");
+    }
+}

@@ -1,0 +1,675 @@
+//! Stage 2 of `run`: build each request from a case (caller, parameters, signature from the
+//! catalogue, encoding) and send it.
+//!
+//! Building is pure ([`build`]); sending ([`Client::send`]) never returns an error for an answer,
+//! only for a failed exchange (refused connection, timeout, TLS, truncated or oversized body), as
+//! a [`TransportError`] that the runner turns into a per-case error outcome. Gzip answers are
+//! decoded here whichever way they come: `Content-Encoding: gzip`, or a gzip file as the body
+//! (`application/x-gzip`, the documented devices_get / tariff_rates_get delivery); decoding is
+//! bounded by `--max-body` too, so a gzip bomb is an error, not an out-of-memory.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use model::catalogue::{Catalogue, HttpVerb, Product};
+use model::params::{form_encode, Params};
+use model::quirks::{AbsentParams, Quirks};
+use model::scenario::{Encoding, Request, Signing};
+use model::sign::{plan, HashPlan, SignOptions};
+use thiserror::Error;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::target::{api_url, raw_url, Credentials, SecretSource};
+
+/// What the signer needs to know about the target.
+#[derive(Debug, Clone)]
+pub struct SignContext<'a> {
+    /// The catalogue.
+    pub catalogue: &'a Catalogue,
+    /// The product.
+    pub product: Product,
+    /// The target's quirks (known for the in-process mock; defaults otherwise).
+    pub quirks: &'a Quirks,
+    /// Today's 00:00:00 and 23:59:59 in the target's clock, for `@today_*` defaults.
+    pub today: (i64, i64),
+}
+
+/// How the digest of a built request was made, for reproductions.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    /// The values hashed, in order (the secret not included).
+    pub plan: HashPlan,
+    /// Whether the secret was appended (false for `no_secret`).
+    pub with_secret: bool,
+    /// The signing mode.
+    pub mode: Signing,
+    /// Where the secret comes from.
+    pub source: Option<SecretSource>,
+}
+
+/// A request ready to send.
+#[derive(Debug, Clone)]
+pub struct BuiltRequest {
+    /// HTTP method.
+    pub verb: HttpVerb,
+    /// URL without the query string.
+    pub url: String,
+    /// Query parameters (in order, `hash` last).
+    pub query: Params,
+    /// Body parameters for form and JSON encodings.
+    pub body: Params,
+    /// How the body is encoded.
+    pub encoding: Encoding,
+    /// How the digest was made (None: no hash sent).
+    pub signature: Option<Signature>,
+    /// The digest sent, if any (never printed: reports show `<redacted>`).
+    pub digest: Option<String>,
+}
+
+/// Why a request could not be built.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum BuildError {
+    /// The case names a role the target gave no credentials for.
+    #[error("no credentials for role `{0}` (give them in the target file)")]
+    NoCredentials(String),
+}
+
+/// Build a case's request against `base`.
+pub fn build(
+    req: &Request,
+    creds: &Credentials,
+    ctx: &SignContext<'_>,
+    base: &str,
+) -> Result<BuiltRequest, BuildError> {
+    let nobody = req.caller == "nobody";
+    let cred = if nobody {
+        None
+    } else {
+        Some(
+            creds
+                .get(&req.caller)
+                .ok_or_else(|| BuildError::NoCredentials(req.caller.clone()))?,
+        )
+    };
+    let mut params = Params::new();
+    let u = req.u.clone().or_else(|| cred.map(|c| c.username.clone()));
+    if let Some(u) = &u {
+        params.push("u", u.clone());
+    }
+    for (k, v) in &req.params.0 {
+        params.push(k.clone(), v.clone());
+    }
+    let is_admin = req.caller == "admin" && req.u.is_none();
+    let method = ctx.catalogue.method(ctx.product, &req.method);
+    let canonical = method.map(|m| m.name.as_str()).unwrap_or(&req.method);
+    let mut opts = SignOptions::from_quirks(ctx.quirks, canonical, ctx.today);
+    if req.sign == Signing::Defaults {
+        opts.absent = AbsentParams::Defaults;
+    }
+    let (signature, digest) = match (req.sign, cred) {
+        (Signing::None, _) => (None, None),
+        (mode, cred) => {
+            let mut p = match method {
+                Some(m) => plan(m, &params, is_admin, &opts),
+                None => HashPlan {
+                    method: req.method.clone(),
+                    parts: Vec::new(),
+                },
+            };
+            if mode == Signing::Reversed {
+                p.parts.reverse();
+            }
+            let secret = cred.map(|c| c.secret.as_str()).unwrap_or("");
+            let digest = match mode {
+                Signing::WrongSecret => p.digest(&format!("{secret}-not-the-secret")),
+                Signing::NoSecret => p.digest(""),
+                Signing::Uppercase => p.digest(secret).to_ascii_uppercase(),
+                Signing::Corrupt => corrupt(&p.digest(secret)),
+                _ => p.digest(secret),
+            };
+            (
+                Some(Signature {
+                    plan: p,
+                    with_secret: mode != Signing::NoSecret,
+                    mode,
+                    source: cred.map(|c| c.source.clone()),
+                }),
+                Some(digest),
+            )
+        }
+    };
+    if let Some(d) = &digest {
+        params.push("hash", d.clone());
+    }
+    let verb = req.http.unwrap_or(HttpVerb::Post);
+    let url = match &req.path {
+        Some(p) => raw_url(base, p),
+        None => api_url(base, &req.method),
+    };
+    // A GET carries everything in the query string whatever the encoding says.
+    let (query, body) = match (req.encoding, verb) {
+        (Encoding::Query, _) | (_, HttpVerb::Get) => (params, Params::new()),
+        _ => (Params::new(), params),
+    };
+    Ok(BuiltRequest {
+        verb,
+        url,
+        query,
+        body,
+        encoding: req.encoding,
+        signature,
+        digest,
+    })
+}
+
+/// The digest with its first hex digit changed.
+fn corrupt(d: &str) -> String {
+    let mut chars: Vec<char> = d.chars().collect();
+    if let Some(c) = chars.first_mut() {
+        *c = if *c == '0' { '1' } else { '0' };
+    }
+    chars.into_iter().collect()
+}
+
+/// Whether `s` can be written as a JSON number with the same text.
+fn json_number(s: &str) -> bool {
+    let d = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = match d.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (d, None),
+    };
+    let int_ok = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && (int == "0" || !int.starts_with('0'));
+    int_ok && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// JSON object text of the parameters, numbers as numbers where the text is numeric (written
+/// literally, so `0.10` keeps its trailing zero).
+pub fn json_body(params: &Params) -> String {
+    let mut out = String::from("{");
+    for (i, (k, v)) in params.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::Value::String(k.to_string()).to_string());
+        out.push(':');
+        if k != "hash" && k != "u" && json_number(v) {
+            out.push_str(v);
+        } else {
+            out.push_str(&serde_json::Value::String(v.to_string()).to_string());
+        }
+    }
+    out.push('}');
+    out
+}
+
+impl BuiltRequest {
+    /// The full URL with the query string (contains the digest: never print it).
+    pub fn full_url(&self) -> String {
+        if self.query.is_empty() {
+            self.url.clone()
+        } else {
+            format!("{}?{}", self.url, self.query.to_query())
+        }
+    }
+
+    /// Content type and text of the body, if any.
+    pub fn body_text(&self) -> Option<(&'static str, String)> {
+        if self.body.is_empty() {
+            return None;
+        }
+        Some(match self.encoding {
+            Encoding::Json => ("application/json", json_body(&self.body)),
+            _ => ("application/x-www-form-urlencoded", self.body.to_query()),
+        })
+    }
+
+    /// A copy-pasteable `curl` line that re-signs the request in the shell from the secret's
+    /// environment variable (or file): the secret and the digest never appear in it.
+    pub fn curl(&self) -> String {
+        let hash_expr = self.signature.as_ref().map(hash_shell);
+        let render = |p: &Params, json: bool| -> String {
+            if json {
+                let mut without = Params::new();
+                for (k, v) in p.iter().filter(|(k, _)| *k != "hash") {
+                    without.push(k, v);
+                }
+                let mut s = json_body(&without);
+                if let Some(h) = &hash_expr {
+                    s.pop();
+                    if !without.is_empty() {
+                        s.push(',');
+                    }
+                    s.push_str("\"hash\":\"");
+                    return format!("{}\"{h}\"{}", shell_quote(&s), shell_quote("\"}"));
+                }
+                shell_quote(&s)
+            } else {
+                let mut s = String::new();
+                for (i, (k, v)) in p.iter().filter(|(k, _)| *k != "hash").enumerate() {
+                    if i > 0 {
+                        s.push('&');
+                    }
+                    s.push_str(&form_encode(k));
+                    s.push('=');
+                    s.push_str(&form_encode(v));
+                }
+                match &hash_expr {
+                    Some(h) if p.contains("hash") => {
+                        if !s.is_empty() {
+                            s.push('&');
+                        }
+                        s.push_str("hash=");
+                        format!("{}\"{h}\"", shell_quote(&s))
+                    }
+                    _ => shell_quote(&s),
+                }
+            }
+        };
+        let mut out = String::from("curl -sS");
+        out.push_str(match self.verb {
+            HttpVerb::Post => " -X POST",
+            HttpVerb::Get => " -G",
+        });
+        if self.query.is_empty() {
+            out.push(' ');
+            out.push_str(&shell_quote(&self.url));
+        } else if self.verb == HttpVerb::Get {
+            out.push(' ');
+            out.push_str(&shell_quote(&self.url));
+            out.push_str(" --data ");
+            out.push_str(&render(&self.query, false));
+        } else {
+            out.push(' ');
+            let q = render(&self.query, false);
+            // Glue URL and query into one shell word: 'http://x/y?'"...".
+            out.push_str(&shell_quote(&format!("{}?", self.url)));
+            out.push_str(&q);
+        }
+        if let Some((ct, _)) = self.body_text() {
+            out.push_str(&format!(" -H 'Content-Type: {ct}' --data "));
+            out.push_str(&render(&self.body, self.encoding == Encoding::Json));
+        }
+        out
+    }
+}
+
+/// The shell expression that computes a signature's digest (as `$(...)`, for use inside double
+/// quotes), without the secret's value.
+fn hash_shell(sig: &Signature) -> String {
+    let values = shell_quote(&sig.plan.values());
+    let secret = match (&sig.source, sig.with_secret) {
+        (Some(s), true) => s.shell(),
+        _ => String::new(),
+    };
+    let base = format!("printf %s {values}{secret} | sha1sum | cut -c1-40");
+    match sig.mode {
+        Signing::Uppercase => format!("$({base} | tr a-f A-F)"),
+        Signing::Corrupt => format!("$({base} | sed 's/^0/1/;t;s/^./0/')"),
+        Signing::WrongSecret => {
+            format!("$(printf %s {values}{secret}'-not-the-secret' | sha1sum | cut -c1-40)")
+        }
+        _ => format!("$({base})"),
+    }
+}
+
+/// Quote a string for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// How a body was delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// As is.
+    Plain,
+    /// With `Content-Encoding: gzip`.
+    ContentEncoding,
+    /// A gzip file as the body (`application/x-gzip` or gzip magic bytes).
+    GzipBody,
+}
+
+/// An answer, whatever it is.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Content-Type header.
+    pub content_type: Option<String>,
+    /// How the body came.
+    pub delivery: Delivery,
+    /// The (decoded) body.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A failed exchange: the target did not give a usable answer.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// The connection could not be made.
+    #[error("cannot connect to the target: {0}")]
+    Connect(String),
+    /// No answer within the timeout.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The body was cut short or the connection dropped mid-answer.
+    #[error("the answer was cut short: {0}")]
+    Truncated(String),
+    /// The body was larger than `--max-body`.
+    #[error("the answer is larger than {0} bytes (--max-body)")]
+    TooLarge(usize),
+    /// A gzip body could not be decoded.
+    #[error("the gzip body cannot be decoded: {0}")]
+    Gzip(String),
+    /// Anything else.
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+/// Limits of the client.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Largest body accepted (after decoding).
+    pub max_body: usize,
+    /// Requests per second at most (None: unbounded).
+    pub rate: Option<f64>,
+    /// Retries of a failed exchange (never of an answer).
+    pub retries: u32,
+}
+
+/// The HTTP client, shared by every case of a run.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    limits: Limits,
+    next_slot: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Client {
+    /// A client with these limits. Redirects are not followed (a login redirect is an answer).
+    pub fn new(limits: Limits) -> Result<Client, String> {
+        let http = reqwest::Client::builder()
+            .timeout(limits.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            // Decoded here, so the check knows how the body was delivered.
+            .no_gzip()
+            .user_agent(concat!("mor-conformance/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Client {
+            http,
+            limits,
+            next_slot: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// Wait for the next slot under `--rate`.
+    async fn pace(&self) {
+        let Some(rate) = self.limits.rate.filter(|r| *r > 0.0) else {
+            return;
+        };
+        let gap = Duration::from_secs_f64(1.0 / rate);
+        let at = {
+            let mut next = self.next_slot.lock().await;
+            let now = Instant::now();
+            let at = next.map_or(now, |n| n.max(now));
+            *next = Some(at + gap);
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// Send a request; retry a failed exchange up to `--retries` times.
+    pub async fn send(&self, req: &BuiltRequest) -> Result<Answer, TransportError> {
+        let mut attempt = 0;
+        loop {
+            self.pace().await;
+            match self.send_once(req).await {
+                Err(e) if attempt < self.limits.retries && retryable(&e) => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(&self, req: &BuiltRequest) -> Result<Answer, TransportError> {
+        let mut rb = match req.verb {
+            HttpVerb::Post => self.http.post(req.full_url()),
+            HttpVerb::Get => self.http.get(req.full_url()),
+        };
+        rb = rb.header("Accept-Encoding", "gzip");
+        if let Some((ct, text)) = req.body_text() {
+            rb = rb.header("Content-Type", ct).body(text);
+        }
+        let mut resp = rb.send().await.map_err(|e| self.classify(e))?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header("content-type");
+        let encoding = header("content-encoding");
+        let max = self.limits.max_body;
+        if resp.content_length().is_some_and(|n| n as usize > max) {
+            return Err(TransportError::TooLarge(max));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+            if body.len() + chunk.len() > max {
+                return Err(TransportError::TooLarge(max));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let is_gzip_type = content_type.as_deref().is_some_and(|c| c.contains("gzip"));
+        let delivery = if encoding
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gzip"))
+        {
+            Delivery::ContentEncoding
+        } else if is_gzip_type || body.starts_with(&[0x1f, 0x8b]) {
+            Delivery::GzipBody
+        } else {
+            Delivery::Plain
+        };
+        if delivery != Delivery::Plain {
+            body = gunzip(&body, max)?;
+        }
+        Ok(Answer {
+            status,
+            content_type,
+            delivery,
+            body,
+        })
+    }
+
+    /// Turn a reqwest error into a transport error; the URL (which holds the digest) is dropped.
+    fn classify(&self, e: reqwest::Error) -> TransportError {
+        let timeout = e.is_timeout();
+        let connect = e.is_connect();
+        let body = e.is_body() || e.is_decode();
+        let msg = chain(&e.without_url());
+        if timeout {
+            TransportError::Timeout(self.limits.timeout)
+        } else if connect {
+            TransportError::Connect(msg)
+        } else if body
+            || msg.contains("connection closed")
+            || msg.contains("reset")
+            || msg.contains("IncompleteMessage")
+        {
+            TransportError::Truncated(msg)
+        } else {
+            TransportError::Other(msg)
+        }
+    }
+}
+
+fn retryable(e: &TransportError) -> bool {
+    matches!(
+        e,
+        TransportError::Connect(_) | TransportError::Timeout(_) | TransportError::Truncated(_)
+    )
+}
+
+/// An error and its sources on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// Decode gzip, reading at most `max` bytes of output.
+pub fn gunzip(data: &[u8], max: usize) -> Result<Vec<u8>, TransportError> {
+    let mut out = Vec::new();
+    let mut dec = flate2::read::GzDecoder::new(data).take(max as u64 + 1);
+    dec.read_to_end(&mut out)
+        .map_err(|e| TransportError::Gzip(e.to_string()))?;
+    if out.len() > max {
+        return Err(TransportError::TooLarge(max));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Credential;
+    use model::scenario::ParamList;
+
+    fn creds() -> Credentials {
+        let mut c = Credentials::default();
+        c.roles.insert(
+            "admin".into(),
+            Credential {
+                username: "admin".into(),
+                secret: "456789".into(),
+                source: SecretSource::Env("MOR_SECRET".into()),
+                password: None,
+            },
+        );
+        c
+    }
+
+    fn request(method: &str, params: &[(&str, &str)], sign: Signing) -> Request {
+        Request {
+            method: method.into(),
+            caller: "admin".into(),
+            u: None,
+            params: ParamList(
+                params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            http: None,
+            encoding: Encoding::Query,
+            sign,
+            path: None,
+        }
+    }
+
+    fn ctx(q: &Quirks) -> SignContext<'_> {
+        SignContext {
+            catalogue: Catalogue::embedded(),
+            product: Product::M4,
+            quirks: q,
+            today: (0, 86_399),
+        }
+    }
+
+    #[test]
+    fn signs_the_documented_example_and_puts_u_first_and_hash_last() {
+        let q = Quirks::default();
+        let r = request("devices_get", &[("user_id", "100")], Signing::Auto);
+        let b = build(&r, &creds(), &ctx(&q), "http://h").unwrap();
+        assert_eq!(
+            b.full_url(),
+            "http://h/billing/api/devices_get?u=admin&user_id=100&hash=71516eea4850f7e0300ac86adf9fb64bca845aa7"
+        );
+    }
+
+    #[test]
+    fn signing_modes_change_the_digest_as_named() {
+        let q = Quirks::default();
+        let good = build(
+            &request("devices_get", &[("user_id", "100")], Signing::Auto),
+            &creds(),
+            &ctx(&q),
+            "http://h",
+        )
+        .unwrap()
+        .digest
+        .unwrap();
+        let with = |s| {
+            build(
+                &request("devices_get", &[("user_id", "100")], s),
+                &creds(),
+                &ctx(&q),
+                "http://h",
+            )
+            .unwrap()
+            .digest
+        };
+        assert_eq!(with(Signing::Uppercase), Some(good.to_ascii_uppercase()));
+        assert_ne!(with(Signing::Corrupt), Some(good.clone()));
+        assert_eq!(with(Signing::Corrupt).unwrap().len(), 40);
+        assert_ne!(with(Signing::WrongSecret), Some(good.clone()));
+        assert_eq!(with(Signing::NoSecret), Some(model::sign::sha1_hex("100")));
+        assert_eq!(with(Signing::None), None);
+    }
+
+    #[test]
+    fn the_curl_line_resigns_in_the_shell_without_secret_or_digest() {
+        let q = Quirks::default();
+        let r = request("devices_get", &[("user_id", "100")], Signing::Auto);
+        let b = build(&r, &creds(), &ctx(&q), "http://h").unwrap();
+        let c = b.curl();
+        assert!(!c.contains("456789"), "{c}");
+        assert!(!c.contains("71516eea"), "{c}");
+        assert_eq!(
+            c,
+            "curl -sS -X POST 'http://h/billing/api/devices_get?''u=admin&user_id=100&hash='\"$(printf %s '100'\"$MOR_SECRET\" | sha1sum | cut -c1-40)\""
+        );
+    }
+
+    #[test]
+    fn json_bodies_keep_numeric_text_literally() {
+        let p = Params::new()
+            .with("a", "0.10")
+            .with("b", "007")
+            .with("c", "x\"y");
+        assert_eq!(json_body(&p), r#"{"a":0.10,"b":"007","c":"x\"y"}"#);
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_beyond_the_limit() {
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&vec![b'a'; 100_000]).unwrap();
+        let z = e.finish().unwrap();
+        assert_eq!(gunzip(&z, 1000), Err(TransportError::TooLarge(1000)));
+        assert_eq!(gunzip(&z, 200_000).unwrap().len(), 100_000);
+    }
+}

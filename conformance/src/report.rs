@@ -1,0 +1,334 @@
+//! Stage 4 of `run`: reports. The outcomes are sorted (file, case index) and redacted before any
+//! report sees them, so every artifact is the same from run to run whatever the concurrency, and
+//! none holds a secret or a digest.
+//!
+//! - terminal: one line per case, then every failure with expected versus actual, the XML diff
+//!   (path of the first difference) and a `curl` reproduction; it ends with the exact line
+//!   `N passed, N failed, N skipped` (errors count as failed, observations as passed; the line
+//!   before says how many of each);
+//! - `--junit FILE`: one testsuite per scenario file, one testcase per case; a failed check is a
+//!   `<failure>`, a transport or runtime problem an `<error>`, a skipped case `<skipped>`;
+//! - `--json FILE`: [`RunReport`] as JSON.
+
+use std::fmt::Write as _;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde::Serialize;
+
+use crate::check::{kind_name, CheckOutcome, Status};
+
+/// Masks secrets and digests in every string of a report.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// A redactor for these secrets (empty ones are ignored; longer ones are replaced first).
+    pub fn new(mut secrets: Vec<String>) -> Redactor {
+        secrets.retain(|s| !s.is_empty());
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    /// `text` with every secret replaced by `<secret>` and every 40-hex token (a SHA-1 digest)
+    /// by `<redacted>`.
+    pub fn apply(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            out = out.replace(s.as_str(), "<secret>");
+        }
+        redact_digests(&out)
+    }
+
+    /// Redact every string of an outcome.
+    pub fn outcome(&self, o: &mut CheckOutcome) {
+        let f = |s: &mut String| *s = self.apply(s);
+        f(&mut o.case.name);
+        f(&mut o.expected);
+        f(&mut o.actual);
+        f(&mut o.message);
+        if let Some(d) = &mut o.diff {
+            f(d);
+        }
+        if let Some(c) = &mut o.curl {
+            f(c);
+        }
+        for m in &mut o.mismatches {
+            f(&mut m.what);
+            f(&mut m.expected);
+            f(&mut m.actual);
+            if let Some(d) = &mut m.diff {
+                f(d);
+            }
+        }
+    }
+}
+
+/// Replace every run of exactly 40 hex digits by `<redacted>`.
+fn redact_digests(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut last = 0;
+    while i < b.len() {
+        if b[i].is_ascii_hexdigit() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_hexdigit() {
+                j += 1;
+            }
+            let bounded = j == b.len() || !b[j].is_ascii_alphanumeric();
+            if j - i == 40 && bounded {
+                out.push_str(&text[last..i]);
+                out.push_str("<redacted>");
+                last = j;
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// Counts of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Passed, including observations.
+    pub passed: usize,
+    /// Failed, including errors.
+    pub failed: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Of the failed: errors (no usable answer).
+    pub errors: usize,
+    /// Of the passed: observations of undocumented behaviour.
+    pub observed: usize,
+}
+
+impl Summary {
+    /// Count outcomes.
+    pub fn of(outcomes: &[CheckOutcome]) -> Summary {
+        let mut s = Summary::default();
+        for o in outcomes {
+            match o.status {
+                Status::Passed => s.passed += 1,
+                Status::Observed => {
+                    s.passed += 1;
+                    s.observed += 1
+                }
+                Status::Failed => s.failed += 1,
+                Status::Error => {
+                    s.failed += 1;
+                    s.errors += 1
+                }
+                Status::Skipped => s.skipped += 1,
+            }
+        }
+        s
+    }
+
+    /// The last line of the terminal report.
+    pub fn line(&self) -> String {
+        format!(
+            "{} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
+        )
+    }
+}
+
+/// Everything a run found (the `--json` document).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The product checked.
+    pub product: String,
+    /// The target (`in-process mock` or the base URL).
+    pub target: String,
+    /// Whether exact checks could run.
+    pub seeded: bool,
+    /// Counts.
+    pub summary: Summary,
+    /// Every case, sorted by file then index.
+    pub outcomes: Vec<CheckOutcome>,
+}
+
+fn label(s: &Status) -> &'static str {
+    match s {
+        Status::Passed => "PASS",
+        Status::Failed => "FAIL",
+        Status::Skipped => "SKIP",
+        Status::Error => "ERROR",
+        Status::Observed => "OBSERVED",
+    }
+}
+
+/// The terminal report.
+pub fn terminal(r: &RunReport) -> String {
+    let mut out = String::new();
+    for o in &r.outcomes {
+        let _ = write!(
+            out,
+            "{:<8} {}:{} {} [{}]",
+            label(&o.status),
+            o.case.file,
+            o.case.line,
+            o.case.name,
+            kind_name(o.kind)
+        );
+        if o.status == Status::Skipped {
+            let _ = write!(out, " ({})", o.message);
+        }
+        out.push('\n');
+    }
+    let notable: Vec<&CheckOutcome> = r
+        .outcomes
+        .iter()
+        .filter(|o| matches!(o.status, Status::Failed | Status::Error | Status::Observed))
+        .collect();
+    for o in notable {
+        let _ = writeln!(
+            out,
+            "\n--- {} {}:{} {} ({} {})",
+            label(&o.status),
+            o.case.file,
+            o.case.line,
+            o.case.name,
+            o.case.method,
+            kind_name(o.kind)
+        );
+        if o.status == Status::Observed {
+            out.push_str("    an undocumented behaviour (UNK or quirk) differs from the case; reported, not failed\n");
+        }
+        if o.mismatches.is_empty() {
+            let _ = writeln!(out, "    {}", o.message.replace('\n', "\n    "));
+        }
+        for m in &o.mismatches {
+            let _ = writeln!(out, "    {}:", m.what);
+            let _ = writeln!(
+                out,
+                "      expected: {}",
+                indent(&m.expected, "                ")
+            );
+            let _ = writeln!(
+                out,
+                "      actual:   {}",
+                indent(&m.actual, "                ")
+            );
+            if let Some(d) = &m.diff {
+                let _ = writeln!(out, "      first difference: {d}");
+            }
+        }
+        if let Some(c) = &o.curl {
+            let _ = writeln!(out, "    reproduce:\n      {c}");
+        }
+    }
+    out.push('\n');
+    let s = &r.summary;
+    let _ = writeln!(
+        out,
+        "{} cases against {} ({}): {} errors counted as failed, {} observations counted as passed",
+        r.outcomes.len(),
+        r.target,
+        r.product,
+        s.errors,
+        s.observed
+    );
+    out.push_str(&s.line());
+    out.push('\n');
+    out
+}
+
+fn indent(s: &str, pad: &str) -> String {
+    s.replace('\n', &format!("\n{pad}"))
+}
+
+/// The JUnit report: one testsuite per scenario file, one testcase per case.
+pub fn junit(r: &RunReport) -> Result<String, String> {
+    let mut report = Report::new("mor-conformance");
+    let mut suites: Vec<TestSuite> = Vec::new();
+    for o in &r.outcomes {
+        if suites.last().is_none_or(|s| s.name.as_str() != o.case.file) {
+            suites.push(TestSuite::new(o.case.file.clone()));
+        }
+        let status = match o.status {
+            Status::Passed | Status::Observed => TestCaseStatus::success(),
+            Status::Skipped => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(o.message.clone());
+                s
+            }
+            Status::Failed | Status::Error => {
+                let kind = if o.status == Status::Failed {
+                    NonSuccessKind::Failure
+                } else {
+                    NonSuccessKind::Error
+                };
+                let mut s = TestCaseStatus::non_success(kind);
+                s.set_message(o.message.lines().next().unwrap_or_default().to_string());
+                s.set_type(kind_name(o.kind));
+                let mut d = o.message.clone();
+                if let Some(diff) = &o.diff {
+                    let _ = write!(d, "\nfirst difference: {diff}");
+                }
+                if let Some(c) = &o.curl {
+                    let _ = write!(d, "\nreproduce: {c}");
+                }
+                s.set_description(d);
+                s
+            }
+        };
+        let mut tc = TestCase::new(o.case.name.clone(), status);
+        tc.set_classname(format!("{}:{}", o.case.file, o.case.line));
+        tc.set_time(std::time::Duration::from_millis(o.millis));
+        if o.status == Status::Observed {
+            tc.set_system_out(format!("observed: {}", o.message));
+        }
+        if let Some(s) = suites.last_mut() {
+            s.add_test_case(tc);
+        }
+    }
+    report.add_test_suites(suites);
+    report.to_string().map_err(|e| e.to_string())
+}
+
+/// The JSON report.
+pub fn json(r: &RunReport) -> Result<String, String> {
+    serde_json::to_string_pretty(r).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_and_secrets_are_redacted_but_other_hex_is_kept() {
+        let r = Redactor::new(vec!["hunter2".into(), String::new()]);
+        let d = "71516eea4850f7e0300ac86adf9fb64bca845aa7";
+        assert_eq!(
+            r.apply(&format!("hash={d}&x=abc123 pw hunter2")),
+            "hash=<redacted>&x=abc123 pw <secret>"
+        );
+        assert_eq!(r.apply(&format!("{d}0")), format!("{d}0"));
+    }
+
+    #[test]
+    fn the_summary_line_counts_errors_as_failed_and_observations_as_passed() {
+        use crate::check::CaseId;
+        use model::scenario::CheckKind;
+        let id = |n: &str| CaseId {
+            file: "f".into(),
+            index: 0,
+            line: 1,
+            name: n.into(),
+            method: "m".into(),
+        };
+        let outs = vec![
+            CheckOutcome::other(id("a"), CheckKind::Protocol, Status::Error, "x".into()),
+            CheckOutcome::other(id("b"), CheckKind::Protocol, Status::Observed, "x".into()),
+            CheckOutcome::other(id("c"), CheckKind::Exact, Status::Skipped, "x".into()),
+        ];
+        assert_eq!(Summary::of(&outs).line(), "1 passed, 1 failed, 1 skipped");
+    }
+}

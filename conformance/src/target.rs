@@ -1,0 +1,271 @@
+//! Where requests go and who sends them: the target file, credentials per role, and the URL rule.
+//!
+//! URL rule: requests go to `{base}/billing/api/<method>`, unless the base already ends in
+//! `/billing`, in which case they go to `{base}/api/<method>`. So `http://host` and
+//! `http://host/billing` both reach `http://host/billing/api/<method>`. A case's raw `path`
+//! replaces `/billing/api/<method>` and is taken from the site root (the base without a trailing
+//! `/billing`).
+//!
+//! A target file (`--target-file`, YAML):
+//!
+//! ```yaml
+//! base_url: https://billing.example.com/billing
+//! product: m4
+//! seeded: false            # true only if the target runs the scenarios' seeded world
+//! credentials:
+//!   admin:    { username: admin, secret_env: MOR_SECRET }
+//!   reseller: { username: res1, secret_file: /run/secrets/res1 }
+//!   user:     { username: alice, secret_env: MOR_SECRET, password_env: ALICE_PASSWORD }
+//! policy: { require_get_disabled: true, require_hash_check: true, api_only_under_billing_api: true }
+//! quirks: { hash_hex_case: any }   # known positions of this deployment's quirks, if any
+//! ```
+//!
+//! Secrets are read from environment variables or files, never from the command line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use model::catalogue::Product;
+use model::quirks::QuirksPatch;
+use serde::Deserialize;
+
+use crate::plan::Policy;
+use crate::secret;
+
+/// The roles a target file can give credentials for.
+pub const ROLES: [&str; 5] = ["admin", "manager", "reseller", "accountant", "user"];
+
+/// One role's credentials as written in a target file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSpec {
+    /// The username sent as `u`.
+    pub username: String,
+    /// Environment variable holding the API secret that signs this role's requests.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// File holding that secret.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// Environment variable holding the password (user_login).
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+/// A target file.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    /// Base URL (see the module's URL rule).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Product the target runs.
+    #[serde(default)]
+    pub product: Option<Product>,
+    /// Whether the target runs our seeded world (exact checks run only then).
+    #[serde(default)]
+    pub seeded: Option<bool>,
+    /// Credentials per role (`admin`, `manager`, `reseller`, `accountant`, `user`).
+    #[serde(default)]
+    pub credentials: BTreeMap<String, CredentialSpec>,
+    /// What the deployment must have.
+    #[serde(default)]
+    pub policy: Option<Policy>,
+    /// Known quirk positions of the deployment (used when signing).
+    #[serde(default)]
+    pub quirks: Option<QuirksPatch>,
+}
+
+impl TargetFile {
+    /// Read and parse a target file; errors name the file and line.
+    pub fn load(path: &Path) -> Result<TargetFile, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let tf: TargetFile = model::yaml::from_str(&text, path).map_err(|e| e.to_string())?;
+        for role in tf.credentials.keys() {
+            if !ROLES.contains(&role.as_str()) {
+                return Err(format!(
+                    "{}: credentials.{role}: unknown role (expected one of {})",
+                    path.display(),
+                    ROLES.join(", ")
+                ));
+            }
+        }
+        Ok(tf)
+    }
+}
+
+/// Where a credential's secret comes from, for reproductions (`"$MOR_SECRET"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// An environment variable.
+    Env(String),
+    /// A file.
+    File(PathBuf),
+}
+
+impl SecretSource {
+    /// A shell expression that yields the secret: `"$VAR"` or `"$(cat FILE)"`.
+    pub fn shell(&self) -> String {
+        match self {
+            SecretSource::Env(v) => format!("\"${v}\""),
+            SecretSource::File(f) => format!(
+                "\"$(cat {})\"",
+                crate::client::shell_quote(&f.display().to_string())
+            ),
+        }
+    }
+}
+
+/// One role's resolved credentials. The secret is never printed (see `report`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// Username sent as `u`.
+    pub username: String,
+    /// API secret that signs this role's requests.
+    pub secret: String,
+    /// Where the secret comes from, for reproductions.
+    pub source: SecretSource,
+    /// Password, for user_login.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("username", &self.username)
+            .field("secret", &"<secret>")
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Credentials per role.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    /// Role name -> credential.
+    pub roles: BTreeMap<String, Credential>,
+}
+
+impl Credentials {
+    /// The credential of a role.
+    pub fn get(&self, role: &str) -> Option<&Credential> {
+        self.roles.get(role)
+    }
+
+    /// Every secret and password, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for c in self.roles.values() {
+            out.push(c.secret.clone());
+            if let Some(p) = &c.password {
+                out.push(p.clone());
+            }
+        }
+        out.retain(|s| !s.is_empty());
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Resolve a target file's credentials (reading environment variables and files).
+    pub fn from_specs(specs: &BTreeMap<String, CredentialSpec>) -> Result<Credentials, String> {
+        let mut roles = BTreeMap::new();
+        for (role, spec) in specs {
+            let (secret, source) = match (&spec.secret_env, &spec.secret_file) {
+                (Some(v), _) => (
+                    secret::from_env(v).map_err(|e| format!("credentials.{role}: {e}"))?,
+                    SecretSource::Env(v.clone()),
+                ),
+                (None, Some(f)) => (
+                    secret::from_file(f).map_err(|e| format!("credentials.{role}: {e}"))?,
+                    SecretSource::File(f.clone()),
+                ),
+                (None, None) => {
+                    return Err(format!(
+                        "credentials.{role}: give secret_env or secret_file"
+                    ))
+                }
+            };
+            let password = match &spec.password_env {
+                Some(v) => {
+                    Some(secret::from_env(v).map_err(|e| format!("credentials.{role}: {e}"))?)
+                }
+                None => None,
+            };
+            roles.insert(
+                role.clone(),
+                Credential {
+                    username: spec.username.clone(),
+                    secret,
+                    source,
+                    password,
+                },
+            );
+        }
+        Ok(Credentials { roles })
+    }
+}
+
+/// The site root of a base URL: without a trailing `/` or `/billing`.
+pub fn site_root(base: &str) -> &str {
+    let b = base.trim_end_matches('/');
+    b.strip_suffix("/billing").unwrap_or(b)
+}
+
+/// The URL of `method` under `base` (see the module's URL rule).
+pub fn api_url(base: &str, method: &str) -> String {
+    format!("{}/billing/api/{method}", site_root(base))
+}
+
+/// The URL of a raw path under `base`'s site root.
+pub fn raw_url(base: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        format!("{}{path}", site_root(base))
+    } else {
+        format!("{}/{path}", site_root(base))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_lives_under_billing_api_whether_or_not_the_base_names_billing() {
+        assert_eq!(
+            api_url("http://127.0.0.1:8080", "quickstats_get"),
+            "http://127.0.0.1:8080/billing/api/quickstats_get"
+        );
+        assert_eq!(
+            api_url("http://host/billing/", "x"),
+            "http://host/billing/api/x"
+        );
+        assert_eq!(
+            raw_url("http://host/billing", "/api/x"),
+            "http://host/api/x"
+        );
+    }
+
+    #[test]
+    fn a_target_file_with_an_unknown_field_is_refused_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("target-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("t.yaml");
+        std::fs::write(&f, "base_url: http://x\nseded: true\n").unwrap();
+        let e = TargetFile::load(&f).unwrap_err();
+        assert!(e.contains("t.yaml:2"), "{e}");
+        assert!(e.contains("seded"), "{e}");
+    }
+
+    #[test]
+    fn debug_output_of_a_credential_hides_the_secret() {
+        let c = Credential {
+            username: "admin".into(),
+            secret: "hunter2".into(),
+            source: SecretSource::Env("X".into()),
+            password: None,
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}
