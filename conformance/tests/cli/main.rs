@@ -2,6 +2,7 @@
 //! running the real executable.
 
 mod hash;
+mod run;
 mod schema;
 mod suite;
 
