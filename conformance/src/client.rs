@@ -83,25 +83,29 @@ pub fn build(
     ctx: &SignContext<'_>,
     base: &str,
 ) -> Result<BuiltRequest, BuildError> {
+    // `nobody` sends no `u` but still signs, with the admin's secret (user_simple_balance_get
+    // and user_balance_get authenticate by the hash alone).
     let nobody = req.caller == "nobody";
-    let cred = if nobody {
-        None
-    } else {
-        Some(
-            creds
-                .get(&req.caller)
-                .ok_or_else(|| BuildError::NoCredentials(req.caller.clone()))?,
-        )
+    let role = if nobody { "admin" } else { req.caller.as_str() };
+    let cred = match creds.get(role) {
+        Some(c) => Some(c),
+        None if nobody => None,
+        None => return Err(BuildError::NoCredentials(req.caller.clone())),
     };
     let mut params = Params::new();
-    let u = req.u.clone().or_else(|| cred.map(|c| c.username.clone()));
+    let u = match (&req.u, nobody) {
+        (Some(u), _) => Some(u.clone()),
+        (None, true) => None,
+        (None, false) => cred.map(|c| c.username.clone()),
+    };
     if let Some(u) = &u {
         params.push("u", u.clone());
     }
     for (k, v) in &req.params.0 {
         params.push(k.clone(), v.clone());
     }
-    let is_admin = req.caller == "admin" && req.u.is_none();
+    let admin_name = creds.get("admin").map(|c| c.username.as_str());
+    let is_admin = u.as_deref().is_some_and(|u| Some(u) == admin_name);
     let method = ctx.catalogue.method(ctx.product, &req.method);
     let canonical = method.map(|m| m.name.as_str()).unwrap_or(&req.method);
     let mut opts = SignOptions::from_quirks(ctx.quirks, canonical, ctx.today);

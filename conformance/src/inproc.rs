@@ -4,9 +4,10 @@
 //!
 //! Credentials of the in-process mock: `admin` with the settings' API secret; `manager`,
 //! `reseller`, `accountant` and `user` are the first account of that role in the mock's world (a
-//! `user` owned by the admin if there is one), signing with the secret the mock's `user_secret`
-//! quirk says validates them. Reproductions name them `$MOR_SECRET` (admin's secret) and
-//! `$MOR_RESELLER_SECRET` (a reseller's own).
+//! `user` owned by the admin if there is one), signing with the documented owner's secret (the
+//! scenario's `user_secret` quirk changes what the mock accepts, not how the client signs).
+//! Reproductions name them `$MOR_SECRET` (the admin's secret) and `$MOR_<RESELLER>_SECRET` (a
+//! reseller's own).
 
 use mock_server::{MockConfig, MockServer};
 use model::catalogue::{Product, Role};
@@ -42,10 +43,12 @@ impl InProcess {
             .map_err(|e| format!("cannot start the in-process mock: {e}"))?;
         let (credentials, quirks, today) = {
             let live = server.shared().read();
+            // Roles sign as documented (the owner's secret); the scenario's `user_secret`
+            // quirk changes what the mock accepts, which is what its cases check.
             let creds = credentials(
                 &live.world.data.users,
                 &live.settings.api_secret,
-                &live.quirks,
+                &Quirks::default(),
             );
             (creds, live.quirks.clone(), live.clock.today())
         };

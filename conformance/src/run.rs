@@ -518,6 +518,8 @@ async fn run_scenario(
             let scenario = (ps.loaded.path != plan::POLICY_FILE).then_some(&ps.loaded.scenario);
             match InProcess::start(scenario, ctx.product).await {
                 Ok(mock) => {
+                    // `sign: auto` signs the way this target verifies (the scenario's quirks);
+                    // the other modes sign against it.
                     let ep = Endpoint {
                         base: &mock.base,
                         credentials: &mock.credentials,
