@@ -30,5 +30,9 @@ fn every_scenario_file_of_the_suite_loads() {
         .iter()
         .filter_map(|f| model::scenario::load(f, cat).err().map(|e| e.to_string()))
         .collect();
-    assert!(errors.is_empty(), "invalid scenario files:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "invalid scenario files:\n{}",
+        errors.join("\n")
+    );
 }
