@@ -108,7 +108,14 @@ pub fn build(
     let is_admin = u.as_deref().is_some_and(|u| Some(u) == admin_name);
     let method = ctx.catalogue.method(ctx.product, &req.method);
     let canonical = method.map(|m| m.name.as_str()).unwrap_or(&req.method);
-    let mut opts = SignOptions::from_quirks(ctx.quirks, canonical, ctx.today);
+    let mut opts = if req.sign == Signing::Documented {
+        SignOptions {
+            today: ctx.today,
+            ..SignOptions::default()
+        }
+    } else {
+        SignOptions::from_quirks(ctx.quirks, canonical, ctx.today)
+    };
     if req.sign == Signing::Defaults {
         opts.absent = AbsentParams::Defaults;
     }

@@ -267,9 +267,13 @@ impl JsonSchema for ParamList {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Signing {
-    /// Signed from the catalogue with the caller's secret (the default).
+    /// Signed from the catalogue with the caller's secret, the way the target verifies (its
+    /// known quirks: hash order, variants, absent parameters). The default.
     #[default]
     Auto,
+    /// Signed exactly as the catalogue documents, ignoring the target's quirks (to show that a
+    /// quirk position refuses the documented signature).
+    Documented,
     /// No `hash` parameter at all.
     None,
     /// Signed with a wrong secret.
