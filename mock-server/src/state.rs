@@ -253,3 +253,74 @@ fn layer(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn scenario(yaml: &str) -> Scenario {
+        model::scenario::load_str(yaml, Path::new("t.yaml"), Catalogue::embedded())
+            .map(|l| l.scenario)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn scenarios_layer_over_flags_in_order_and_reset_returns_to_the_start() {
+        let config = MockConfig::new(Product::M4)
+            .settings(model::settings::SettingsPatch {
+                allow_get: Some(true),
+                api_secret: Some("flag".into()),
+                ..Default::default()
+            })
+            .scenario(scenario("version: 1\nsettings: { api_secret: one }\n"))
+            .scenario(scenario(
+                "version: 1\nclock: \"2026-11-23 12:00:00\"\nsettings: { hash_check: false }\n",
+            ));
+        let shared = Shared::new(config).unwrap_or_else(|e| panic!("{e}"));
+        {
+            let live = shared.read();
+            assert!(live.settings.allow_get);
+            assert_eq!(live.settings.api_secret, "one");
+            assert!(!live.settings.hash_check);
+            assert!(matches!(live.clock, Clock::Pinned(_)));
+        }
+        shared.write().settings.api_enabled = false;
+        shared.reset();
+        assert!(shared.read().settings.api_enabled);
+        assert_eq!(shared.read().settings.api_secret, "one");
+    }
+
+    #[test]
+    fn an_empty_base_keeps_only_the_admin_and_the_records_given() {
+        let s = scenario("version: 1\nworld:\n  base: empty\n  users:\n    - { id: 5, username: eve, role: user }\n");
+        let shared = Shared::new(MockConfig::new(Product::Mor).scenario(s))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let live = shared.read();
+        let names: Vec<&str> = live
+            .world
+            .data
+            .users
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect();
+        assert_eq!(names, ["admin", "eve"]);
+    }
+
+    #[test]
+    fn reload_replaces_the_state_built_from_the_files() {
+        let shared = Shared::new(MockConfig::new(Product::M4)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(shared.read().settings.api_enabled);
+        shared
+            .reload(vec![scenario(
+                "version: 1\nsettings: { api_enabled: false }\n",
+            )])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!shared.read().settings.api_enabled);
+        shared.reset();
+        assert!(
+            !shared.read().settings.api_enabled,
+            "the reloaded files are the new start"
+        );
+    }
+}

@@ -7,5 +7,6 @@
 
 mod support;
 
+mod cli;
 mod protocol;
 // Method behaviour modules (append here):

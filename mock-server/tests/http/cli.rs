@@ -1,0 +1,62 @@
+//! The `mor-mock` binary's contract (PRODUCT.md): `--bind 127.0.0.1:0` prints one line with the
+//! URL once it accepts connections, and a bad scenario file exits 2 naming its file and line.
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mor-mock");
+
+#[tokio::test]
+async fn the_binary_prints_its_url_and_answers_at_once() {
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--product", "mor", "--allow-get"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mor-mock spawns");
+    let out = child.stdout.take().expect("stdout");
+    let line = BufReader::new(out)
+        .lines()
+        .next_line()
+        .await
+        .expect("a line")
+        .expect("not EOF");
+    let start = line.find("http://127.0.0.1:").expect("URL in the line");
+    let url = line[start..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(line.contains("(product mor)"), "{line}");
+    let r = reqwest::get(format!(
+        "{url}/billing/api/quickstats_get?u=admin&hash=e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"
+    ))
+    .await
+    .expect("answered");
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap_or_default();
+    assert!(!body.contains("<error>"), "{body}");
+    child.kill().await.expect("killed");
+}
+
+#[test]
+fn a_bad_scenario_file_exits_2_with_its_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("mor-mock-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("bad.yaml");
+    let mut f = std::fs::File::create(&path).expect("file");
+    f.write_all(b"version: 1\nsettings:\n  allow_gett: true\n")
+        .expect("written");
+    let out = std::process::Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--scenario"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yaml:3:"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
