@@ -11,6 +11,8 @@ pub mod exit;
 pub mod hash;
 pub mod inproc;
 pub mod plan;
+pub mod props;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod secret;

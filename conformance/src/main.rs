@@ -2,7 +2,7 @@
 //! one place (see `exit`).
 
 use clap::{Parser, Subcommand};
-use conformance::{exit, hash, run};
+use conformance::{exit, hash, props, run};
 
 /// Check a Kolmisoft MOR / M2 / M4 API endpoint against the scenario suite.
 #[derive(Debug, Parser)]
@@ -20,6 +20,8 @@ enum Command {
     Schema,
     /// Run scenarios against a target (or an in-process mock per scenario) and report.
     Run(Box<run::RunArgs>),
+    /// Generated signature properties (proptest) against a target or the in-process mock.
+    Props(Box<props::PropsArgs>),
 }
 
 fn main() {
@@ -47,6 +49,7 @@ fn main() {
             }
         },
         Command::Run(args) => run::run(*args),
+        Command::Props(args) => props::run(*args),
         Command::Schema => {
             let schema = model::scenario::json_schema();
             match serde_json::to_string_pretty(&schema) {

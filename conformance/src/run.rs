@@ -123,6 +123,17 @@ pub struct RunArgs {
     /// An extra catalogue file adding or overriding methods.
     #[arg(long, env = "MOR_CATALOGUE", value_name = "FILE")]
     pub catalogue: Option<PathBuf>,
+    /// Write every answer as a redacted snapshot file under DIR (see `record`).
+    #[arg(
+        long,
+        env = "MOR_RECORD",
+        value_name = "DIR",
+        conflicts_with = "compare"
+    )]
+    pub record: Option<PathBuf>,
+    /// Compare every answer with the recording in DIR and report each changed value.
+    #[arg(long, env = "MOR_COMPARE", value_name = "DIR")]
+    pub compare: Option<PathBuf>,
 }
 
 /// A run that could not take place, with its exit code.
@@ -158,6 +169,7 @@ struct Ctx {
     external: Option<External>,
     seeded: bool,
     allow_writes: bool,
+    recording: Option<crate::record::Recording>,
 }
 
 /// Where one scenario's cases go.
@@ -298,6 +310,16 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         external,
         seeded,
         allow_writes: args.allow_writes,
+        recording: match (&args.record, &args.compare) {
+            (Some(dir), _) => Some((dir.clone(), crate::record::Mode::Record)),
+            (None, Some(dir)) => Some((dir.clone(), crate::record::Mode::Compare)),
+            (None, None) => None,
+        }
+        .map(|(dir, mode)| crate::record::Recording {
+            dir,
+            mode,
+            secrets: secrets.clone(),
+        }),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.jobs.clamp(1, 4))
@@ -373,19 +395,33 @@ fn is_ci() -> bool {
 
 /// Credentials of an external target: the file's, with the admin overridden by the flags.
 fn external_credentials(args: &RunArgs, tf: &TargetFile) -> Result<Credentials, Failure> {
+    target_credentials(
+        args.username.as_deref(),
+        args.secret_env.as_deref(),
+        args.secret_file.as_deref(),
+        tf,
+    )
+}
+
+/// Credentials of an external target from a target file and the admin flags (`--username`,
+/// `--secret-env`, `--secret-file`): the rules of `run`, shared with `props`.
+pub fn target_credentials(
+    username: Option<&str>,
+    secret_env: Option<&str>,
+    secret_file: Option<&std::path::Path>,
+    tf: &TargetFile,
+) -> Result<Credentials, Failure> {
     let mut specs: BTreeMap<String, CredentialSpec> = tf.credentials.clone();
-    let flags_given =
-        args.username.is_some() || args.secret_env.is_some() || args.secret_file.is_some();
+    let flags_given = username.is_some() || secret_env.is_some() || secret_file.is_some();
     if flags_given || !specs.contains_key("admin") {
         let old = specs.get("admin").cloned();
-        let username = args
-            .username
-            .clone()
+        let username = username
+            .map(str::to_string)
             .or(old.as_ref().map(|o| o.username.clone()))
             .unwrap_or_else(|| "admin".into());
-        let (secret_env, secret_file) = match (&args.secret_env, &args.secret_file) {
-            (Some(v), _) => (Some(v.clone()), None),
-            (None, Some(f)) => (None, Some(f.clone())),
+        let (secret_env, secret_file) = match (secret_env, secret_file) {
+            (Some(v), _) => (Some(v.to_string()), None),
+            (None, Some(f)) => (None, Some(f.to_path_buf())),
             (None, None) => match &old {
                 Some(o) => (o.secret_env.clone(), o.secret_file.clone()),
                 None => (Some("MOR_SECRET".into()), None),
@@ -676,6 +712,9 @@ async fn run_case_inner(
         .method(ctx.product, &pc.case.request.method)
         .map(|m| m.response.sample.as_str());
     let mut mismatches = check::check_answer(&pc.case.expect, &answer, &reading, sample);
+    if let Some(rec) = &ctx.recording {
+        mismatches.extend(rec.observe(ctx.product, &id, &answer));
+    }
     if pc.probe == Some(Probe::NotAnApiAnswer) && check::is_api_answer(&answer, &reading) {
         mismatches.push(Mismatch {
             what: "policy".into(),
