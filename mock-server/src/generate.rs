@@ -565,18 +565,11 @@ fn currency(name: &str, rate: &str, auto: bool, full: &str) -> Currency {
     }
 }
 
-/// `today[-N] HH:MM:SS` for a Unix time, relative to the day of `today_start` (None only for
-/// times beyond the range `When` accepts).
-pub fn relative_when(t: i64, today_start: i64) -> Option<When> {
-    let day = (t - today_start).div_euclid(86_400);
-    let s = (t - today_start).rem_euclid(86_400);
-    let hms = format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
-    let text = match day {
-        0 => format!("today {hms}"),
-        d if d < 0 => format!("today{d} {hms}"),
-        d => format!("today+{d} {hms}"),
-    };
-    When::parse(&text).ok()
+/// The absolute moment of a Unix time. Generated worlds use absolute times anchored on the
+/// `now` they were generated for, so they mean the same whatever day the world is indexed
+/// against (scenario worlds may use relative `today-N` times instead).
+pub fn when_at(t: i64) -> Option<When> {
+    When::parse(&model::world::format_datetime(t)).ok()
 }
 
 /// Price of `billsec` seconds at `rate` per minute plus a connection fee.
@@ -670,7 +663,7 @@ fn make_calls(
         };
         let via_did = product == Product::Mor && rng.below(10) == 0;
         let src = format!("3706{:07}", 1_000_000 + u.id * 1000 + rng.below(1000));
-        let Some(calldate) = relative_when(t, today_start) else {
+        let Some(calldate) = when_at(t) else {
             continue;
         };
         calls.push(Call {
@@ -733,7 +726,7 @@ fn make_payments(w: &WorldData, now: i64) -> Vec<Payment> {
         };
         let t = t.min(now);
         let amount = money(amount);
-        let Some(date) = relative_when(t, today_start) else {
+        let Some(date) = when_at(t) else {
             continue;
         };
         let tax = mul_money(amount, Money(u.vat_percent.0 / 100));
@@ -805,10 +798,10 @@ mod tests {
     }
 
     #[test]
-    fn relative_times_round_trip() {
+    fn generated_times_are_absolute() {
         let today = NOW.div_euclid(86_400) * 86_400;
         for t in [today, today + 5, today - 1, today - 86_400 * 20 + 77, NOW] {
-            assert_eq!(relative_when(t, today).unwrap().resolve(today), Ok(t));
+            assert_eq!(when_at(t).unwrap().resolve(today + 86_400 * 9), Ok(t));
         }
     }
 }

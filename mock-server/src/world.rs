@@ -33,6 +33,95 @@ pub struct World {
     dest_group: Vec<u32>,
     call_time: Vec<i64>,
     call_dest: Vec<u32>,
+    call_facts: Vec<CallFacts>,
+    call_src: TextColumn,
+    call_dst: TextColumn,
+    call_clid: TextColumn,
+}
+
+/// One text field of every call, stored contiguously so a pattern scan over a million calls
+/// reads memory in order instead of chasing a pointer per call.
+#[derive(Debug, Clone, Default)]
+pub struct TextColumn {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl TextColumn {
+    fn of<'a>(texts: impl Iterator<Item = &'a str>) -> TextColumn {
+        let mut c = TextColumn::default();
+        for t in texts {
+            c.bytes.extend_from_slice(t.as_bytes());
+            c.ends.push(c.bytes.len());
+        }
+        c
+    }
+
+    /// The text of call `i` (empty when out of range).
+    pub fn get(&self, i: usize) -> &[u8] {
+        let end = self.ends.get(i).copied().unwrap_or(0);
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends.get(i - 1).copied().unwrap_or(end)
+        };
+        self.bytes.get(start..end).unwrap_or(&[])
+    }
+}
+
+/// The numbers of one call that statistics need, packed densely (parallel to `data.calls`), so
+/// a pass over a million calls reads a tenth of the memory the full records take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallFacts {
+    /// Originator.
+    pub user_id: u64,
+    /// Origination point.
+    pub device_id: u64,
+    /// Provider / terminator.
+    pub provider_id: u64,
+    /// Termination point.
+    pub tp_device_id: u64,
+    /// The user's reseller (0 none).
+    pub reseller_id: u64,
+    /// User price (millionths).
+    pub user_price: i64,
+    /// Reseller price (millionths).
+    pub reseller_price: i64,
+    /// Provider price (millionths).
+    pub provider_price: i64,
+    /// User rate (millionths).
+    pub user_rate: i64,
+    /// Provider rate (millionths).
+    pub provider_rate: i64,
+    /// Billed seconds.
+    pub billsec: u32,
+    /// Real billed seconds (billsec when unknown).
+    pub real_billsec: u32,
+    /// Whole duration.
+    pub duration: u32,
+    /// Answered.
+    pub answered: bool,
+}
+
+impl CallFacts {
+    fn of(c: &Call) -> CallFacts {
+        CallFacts {
+            user_id: c.user_id,
+            device_id: c.device_id,
+            provider_id: c.provider_id,
+            tp_device_id: c.tp_device_id,
+            reseller_id: c.reseller_id,
+            user_price: c.user_price.0,
+            reseller_price: c.reseller_price.0,
+            provider_price: c.provider_price.0,
+            user_rate: c.user_rate.0,
+            provider_rate: c.provider_rate.0,
+            billsec: c.billsec,
+            real_billsec: c.real_billsec.unwrap_or(c.billsec),
+            duration: c.duration,
+            answered: c.disposition == model::world::Disposition::Answered,
+        }
+    }
 }
 
 impl World {
@@ -115,6 +204,10 @@ impl World {
             })
             .collect();
         self.call_dest = dests;
+        self.call_facts = self.data.calls.iter().map(CallFacts::of).collect();
+        self.call_src = TextColumn::of(self.data.calls.iter().map(|c| c.src.as_str()));
+        self.call_dst = TextColumn::of(self.data.calls.iter().map(|c| c.dst.as_str()));
+        self.call_clid = TextColumn::of(self.data.calls.iter().map(|c| c.clid.as_str()));
     }
 
     /// The user with this id.
@@ -218,6 +311,16 @@ impl World {
     /// Destination index of each call (or [`NO_DEST`]), parallel to `data.calls`.
     pub fn call_dests(&self) -> &[u32] {
         &self.call_dest
+    }
+
+    /// The packed numbers of each call, parallel to `data.calls`.
+    pub fn call_facts(&self) -> &[CallFacts] {
+        &self.call_facts
+    }
+
+    /// `src`, `dst` and `clid` of every call, as columns parallel to `data.calls`.
+    pub fn call_texts(&self) -> (&TextColumn, &TextColumn, &TextColumn) {
+        (&self.call_src, &self.call_dst, &self.call_clid)
     }
 
     /// The range of call indexes whose start time lies in `from..=till`.

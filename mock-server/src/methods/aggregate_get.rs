@@ -27,11 +27,11 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use model::catalogue::{Product, Role, Wrapper};
-use model::world::{format_date, Call, Disposition, Money};
+use model::world::{format_date, Money};
 use model::xml::Element;
 
 use super::{nice_name, parse_id, ruby_to_i, xml, Ctx, Reply};
-use crate::world::{mul_money, World, NO_DEST};
+use crate::world::{mul_money, CallFacts, World, NO_DEST};
 
 /// The grouping columns, as flags.
 #[derive(Debug, Clone, Copy, Default)]
@@ -108,31 +108,32 @@ struct Like(Vec<String>);
 
 impl Like {
     fn new(p: &str) -> Like {
-        Like(
-            p.to_ascii_lowercase()
-                .split('%')
-                .map(str::to_string)
-                .collect(),
-        )
+        Like(p.split('%').map(str::to_string).collect())
     }
 
-    fn matches(&self, s: &str) -> bool {
-        let s = s.to_ascii_lowercase();
+    fn matches(&self, s: &[u8]) -> bool {
         let parts = &self.0;
+        let (first, last) = (parts[0].as_bytes(), parts[parts.len() - 1].as_bytes());
         if parts.len() == 1 {
-            return s == parts[0];
+            return s.eq_ignore_ascii_case(first);
         }
-        let (first, last) = (&parts[0], &parts[parts.len() - 1]);
-        if !s.starts_with(first.as_str()) || s.len() < first.len() + last.len() {
+        if s.len() < first.len() + last.len()
+            || !s[..first.len()].eq_ignore_ascii_case(first)
+            || !s[s.len() - last.len()..].eq_ignore_ascii_case(last)
+        {
             return false;
         }
         let mut rest = &s[first.len()..s.len() - last.len()];
-        if !s.ends_with(last.as_str()) {
-            return false;
-        }
         for mid in &parts[1..parts.len() - 1] {
-            match rest.find(mid.as_str()) {
-                Some(i) => rest = &rest[i + mid.len()..],
+            let m = mid.as_bytes();
+            if m.is_empty() {
+                continue;
+            }
+            match rest
+                .windows(m.len())
+                .position(|w| w.eq_ignore_ascii_case(m))
+            {
+                Some(i) => rest = &rest[i + m.len()..],
                 None => return false,
             }
         }
@@ -150,7 +151,9 @@ struct Filters {
     provider: Option<u64>,
     src: Option<Like>,
     dst: Option<Like>,
-    group: Option<Like>,
+    /// Per destination group id whether `dst_group` matches it, and whether a call without a
+    /// destination (group "") matches.
+    group_ok: Option<(Vec<bool>, bool)>,
     clid: Option<Like>,
     min_duration: Option<u32>,
     /// Users the caller may see (None: every user).
@@ -204,12 +207,13 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
     let reseller = ctx.caller.is_some_and(|c| c.role.is_reseller());
     let user_view = ctx.flag("from_user_perspective") || reseller;
     let range = world.calls_between(from, till);
-    let calls = &world.data.calls[range.clone()];
+    let start = range.start;
+    let facts = &world.call_facts()[range.clone()];
     let times = &world.call_times()[range.clone()];
     let dests = &world.call_dests()[range];
     let mut map: FxMap<Key, Acc> = FxMap::default();
-    for ((c, &t), &dest) in calls.iter().zip(times).zip(dests) {
-        if !f.keeps(c, world, dest) {
+    for (i, ((c, &t), &dest)) in facts.iter().zip(times).zip(dests).enumerate() {
+        if !f.keeps(c, world, start + i, dest) {
             continue;
         }
         let group = world.dest_group_id(dest).unwrap_or(u32::MAX);
@@ -227,21 +231,16 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
             } else {
                 0
             },
-            user_rate: if g.user_rate { c.user_rate.0 } else { 0 },
-            provider_rate: if g.provider_rate {
-                c.provider_rate.0
-            } else {
-                0
-            },
+            user_rate: if g.user_rate { c.user_rate } else { 0 },
+            provider_rate: if g.provider_rate { c.provider_rate } else { 0 },
         };
         let a = map.entry(key).or_default();
         a.total += 1;
         a.duration += u64::from(c.duration);
-        if c.disposition == Disposition::Answered {
-            let real_secs = c.real_billsec.unwrap_or(c.billsec);
+        if c.answered {
             a.answered += 1;
-            a.orig_billed += u64::from(if real { real_secs } else { c.billsec });
-            a.term_billed += u64::from(real_secs);
+            a.orig_billed += u64::from(if real { c.real_billsec } else { c.billsec });
+            a.term_billed += u64::from(c.real_billsec);
             let orig = if user_view || c.reseller_id == 0 {
                 c.user_price
             } else {
@@ -252,8 +251,8 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
             } else {
                 c.provider_price
             };
-            a.orig_price = a.orig_price.saturating_add(orig.0);
-            a.term_price = a.term_price.saturating_add(term.0);
+            a.orig_price = a.orig_price.saturating_add(orig);
+            a.term_price = a.term_price.saturating_add(term);
         }
     }
     let min_answered = ctx
@@ -299,7 +298,7 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
 }
 
 impl Filters {
-    fn keeps(&self, c: &Call, world: &World, dest: u32) -> bool {
+    fn keeps(&self, c: &CallFacts, world: &World, index: usize, dest: u32) -> bool {
         if self.user.is_some_and(|u| u != c.user_id)
             || self.terminator.is_some_and(|t| t != c.provider_id)
             || self.provider.is_some_and(|t| t != c.provider_id)
@@ -314,18 +313,30 @@ impl Filters {
                 return false;
             }
         }
-        if self.src.as_ref().is_some_and(|l| !l.matches(&c.src))
-            || self.dst.as_ref().is_some_and(|l| !l.matches(&c.dst))
-            || self.clid.as_ref().is_some_and(|l| !l.matches(&c.clid))
-        {
-            return false;
+        if self.src.is_some() || self.dst.is_some() || self.clid.is_some() {
+            let (src, dst, clid) = world.call_texts();
+            if self
+                .src
+                .as_ref()
+                .is_some_and(|l| !l.matches(src.get(index)))
+                || self
+                    .dst
+                    .as_ref()
+                    .is_some_and(|l| !l.matches(dst.get(index)))
+                || self
+                    .clid
+                    .as_ref()
+                    .is_some_and(|l| !l.matches(clid.get(index)))
+            {
+                return false;
+            }
         }
-        if let Some(l) = &self.group {
-            let name = world
+        if let Some((ok, no_group)) = &self.group_ok {
+            let keep = world
                 .dest_group_id(dest)
-                .and_then(|g| world.groups().get(g as usize))
-                .map_or("", String::as_str);
-            if !l.matches(name) {
+                .and_then(|g| ok.get(g as usize).copied())
+                .unwrap_or(*no_group);
+            if !keep {
                 return false;
             }
         }
@@ -373,7 +384,14 @@ fn filters(ctx: &Ctx<'_>, world: &World) -> Result<Filters, Reply> {
     }
     f.src = ctx.arg("a_src").map(Like::new);
     f.dst = ctx.arg("a_dst").map(Like::new);
-    f.group = ctx.arg("dst_group").map(Like::new);
+    f.group_ok = ctx.arg("dst_group").map(Like::new).map(|l| {
+        let ok = world
+            .groups()
+            .iter()
+            .map(|g| l.matches(g.as_bytes()))
+            .collect();
+        (ok, l.matches(b""))
+    });
     f.visible = match ctx.caller.map(|c| (c.role, c.id)) {
         Some((Role::Admin | Role::Accountant, _)) | None => None,
         Some((Role::Manager, _)) => Some(users_where(world, |u| u.owner_id == 0)),
@@ -737,13 +755,13 @@ mod tests {
 
     #[test]
     fn like_patterns_use_percent_wildcards() {
-        assert!(Like::new("3706%").matches("37061234"));
-        assert!(!Like::new("3706%").matches("3705"));
-        assert!(Like::new("%mobile").matches("Iran - Mobile"));
-        assert!(Like::new("a%b%c").matches("aXbYc"));
-        assert!(!Like::new("a%b%c").matches("ac"));
-        assert!(Like::new("%").matches(""));
-        assert!(Like::new("exact").matches("EXACT"));
-        assert!(!Like::new("ab%ba").matches("aba"));
+        assert!(Like::new("3706%").matches("37061234".as_bytes()));
+        assert!(!Like::new("3706%").matches("3705".as_bytes()));
+        assert!(Like::new("%mobile").matches("Iran - Mobile".as_bytes()));
+        assert!(Like::new("a%b%c").matches("aXbYc".as_bytes()));
+        assert!(!Like::new("a%b%c").matches("ac".as_bytes()));
+        assert!(Like::new("%").matches("".as_bytes()));
+        assert!(Like::new("exact").matches("EXACT".as_bytes()));
+        assert!(!Like::new("ab%ba").matches("aba".as_bytes()));
     }
 }

@@ -15,7 +15,7 @@ use model::world::{Money, Payment};
 use model::xml::Element;
 
 use super::{parse_id, xml, Ctx, Reply};
-use crate::generate::relative_when;
+use crate::generate::when_at;
 use crate::world::{from_currency, mul_money, World};
 
 /// Handle the request.
@@ -93,7 +93,7 @@ pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
     let comment = ctx
         .arg(if mor { "comments_for_user" } else { "comment" })
         .unwrap_or("");
-    let Some(date) = relative_when(ctx.now, ctx.today.0) else {
+    let Some(date) = when_at(ctx.now) else {
         return not_saved(ctx, "Bad clock");
     };
     world.data.payments.push(Payment {
