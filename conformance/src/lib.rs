@@ -7,10 +7,12 @@
 
 pub mod check;
 pub mod client;
+pub mod diff;
 pub mod exit;
 pub mod hash;
 pub mod inproc;
 pub mod plan;
+pub mod probe;
 pub mod props;
 pub mod record;
 pub mod report;

@@ -2,7 +2,7 @@
 //! one place (see `exit`).
 
 use clap::{Parser, Subcommand};
-use conformance::{exit, hash, props, run};
+use conformance::{diff, exit, hash, probe, props, run};
 
 /// Check a Kolmisoft MOR / M2 / M4 API endpoint against the scenario suite.
 #[derive(Debug, Parser)]
@@ -22,6 +22,12 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Generated signature properties (proptest) against a target or the in-process mock.
     Props(Box<props::PropsArgs>),
+    /// Fingerprint a deployment: tell its quirk positions and settings apart with a few signed
+    /// read-only requests and write a profile the mock can load (`mor-mock --scenario`).
+    Probe(Box<probe::ProbeArgs>),
+    /// Send the same signed requests to two deployments and report every difference in their
+    /// answers (canonical XML), ignoring volatile values.
+    Diff(Box<diff::DiffArgs>),
 }
 
 fn main() {
@@ -50,6 +56,8 @@ fn main() {
         },
         Command::Run(args) => run::run(*args),
         Command::Props(args) => props::run(*args),
+        Command::Probe(args) => probe::run(*args),
+        Command::Diff(args) => diff::run(*args),
         Command::Schema => {
             let schema = model::scenario::json_schema();
             match serde_json::to_string_pretty(&schema) {

@@ -207,6 +207,48 @@ impl Credentials {
     }
 }
 
+/// Credentials of an external target: a target file's, with the admin's overridden by the flags
+/// given (`username`, a secret variable or a secret file). Without a target-file admin the
+/// admin is `admin` signing with `$MOR_SECRET`. Used by `probe` and `diff` (as `run` does).
+pub fn resolve_credentials(
+    specs: &BTreeMap<String, CredentialSpec>,
+    username: Option<&str>,
+    secret_env: Option<&str>,
+    secret_file: Option<&Path>,
+) -> Result<Credentials, String> {
+    let mut specs = specs.clone();
+    let flags_given = username.is_some() || secret_env.is_some() || secret_file.is_some();
+    if flags_given || !specs.contains_key("admin") {
+        let old = specs.get("admin").cloned();
+        let username = username
+            .map(str::to_string)
+            .or(old.as_ref().map(|o| o.username.clone()))
+            .unwrap_or_else(|| "admin".into());
+        let (secret_env, secret_file) = match (secret_env, secret_file) {
+            (Some(v), _) => (Some(v.to_string()), None),
+            (None, Some(f)) => (None, Some(f.to_path_buf())),
+            (None, None) => match &old {
+                Some(o) => (o.secret_env.clone(), o.secret_file.clone()),
+                None => (Some("MOR_SECRET".into()), None),
+            },
+        };
+        specs.insert(
+            "admin".into(),
+            CredentialSpec {
+                username,
+                secret_env,
+                secret_file,
+                password_env: old.and_then(|o| o.password_env),
+            },
+        );
+    }
+    Credentials::from_specs(&specs).map_err(|m| {
+        format!(
+            "{m} (secrets come from environment variables or files, never from the command line)"
+        )
+    })
+}
+
 /// The site root of a base URL: without a trailing `/` or `/billing`.
 pub fn site_root(base: &str) -> &str {
     let b = base.trim_end_matches('/');
