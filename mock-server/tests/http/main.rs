@@ -10,3 +10,5 @@ mod support;
 mod cli;
 mod protocol;
 // Method behaviour modules (append here):
+mod methods_all;
+mod methods_concurrency;
