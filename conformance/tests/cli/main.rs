@@ -1,7 +1,11 @@
 //! The integration tests of `mor-conformance`, one binary: each module covers a subcommand,
 //! running the real executable.
 
+mod diff;
 mod hash;
+mod probe;
+mod props;
+mod record;
 mod run;
 mod schema;
 mod suite;
