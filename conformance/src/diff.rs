@@ -744,6 +744,9 @@ fn glob(pat: &[&str], segs: &[&str]) -> bool {
     }
 }
 
+/// Paths shown per request in the terminal report.
+const MAX_SHOWN: usize = 20;
+
 /// The terminal report: differences grouped by method, then noise, skips, errors and a last
 /// line `N differences in R requests` or `no differences`.
 pub fn terminal(r: &DiffReport, baseline: &str, candidate: &str) -> String {
@@ -765,7 +768,7 @@ pub fn terminal(r: &DiffReport, baseline: &str, candidate: &str) -> String {
             last = Some(d.method.as_str());
         }
         let _ = writeln!(out, "  {}  ({})", d.request, d.origin);
-        for p in &d.paths {
+        for p in d.paths.iter().take(MAX_SHOWN) {
             let _ = writeln!(
                 out,
                 "    {}: baseline {}, candidate {}",
@@ -774,6 +777,15 @@ pub fn terminal(r: &DiffReport, baseline: &str, candidate: &str) -> String {
                 crate::check::excerpt(&p.candidate)
             );
         }
+        if d.paths.len() > MAX_SHOWN {
+            let _ = writeln!(out, "    ... and {} more paths", d.paths.len() - MAX_SHOWN);
+        }
+    }
+    if r.differences.iter().any(|d| d.paths.len() > MAX_SHOWN) {
+        let _ = writeln!(
+            out,
+            "\n(at most {MAX_SHOWN} paths shown per request; --json FILE lists them all)"
+        );
     }
     if !r.noise.is_empty() {
         let _ = writeln!(

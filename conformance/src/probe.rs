@@ -88,6 +88,9 @@ pub struct ProbeArgs {
     /// Write the profile here (default: print it).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also write the profile as JSON, with every request sent and its answer (`observations`).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
     /// Requests per second at most (one request in flight at a time).
     #[arg(long, default_value_t = 10.0, value_name = "R")]
     pub rate: f64,
@@ -326,6 +329,16 @@ fn run_inner(args: ProbeArgs) -> Result<i32, (i32, String)> {
             format!("the written profile does not load as a scenario: {e}"),
         )
     })?;
+    if let Some(f) = &args.json {
+        let text = serde_json::to_string_pretty(&profile)
+            .map_err(|e| (crate::exit::RUNTIME, format!("cannot render JSON: {e}")))?;
+        std::fs::write(f, redactor.apply(&text)).map_err(|e| {
+            (
+                crate::exit::RUNTIME,
+                format!("cannot write {}: {e}", f.display()),
+            )
+        })?;
+    }
     match &args.out {
         Some(f) => {
             std::fs::write(f, &yaml).map_err(|e| {
