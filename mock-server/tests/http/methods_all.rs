@@ -56,14 +56,15 @@ fn at(a: &Answer, path: &str) -> String {
         .text_content()
 }
 
-/// One successful request per method, with the element that proves it was computed.
-fn cases(
-    product: Product,
-) -> Vec<(
+/// A method, its parameters and the element that proves the answer was computed.
+type Case = (
     &'static str,
     Vec<(&'static str, &'static str)>,
     &'static str,
-)> {
+);
+
+/// One successful request per method, with the element that proves it was computed.
+fn cases(product: Product) -> Vec<Case> {
     let mor = product == Product::Mor;
     vec![
         ("user_balance_get", vec![("username", "user1")], "balance"),
