@@ -2,10 +2,14 @@
 //!
 //! Secrets (API Configuration page; API-REFERENCE.md 1.2 point 12): the admin's API Secret Key
 //! (`settings.api_secret`) signs for the admin, M4 managers ("only by using Admin Hash and Secret
-//! key"), accountants, partners and users the admin owns; a reseller signs with his own key, and
-//! so do his users while the quirk `user_secret` is `owner` (INF). Hash checking is skipped when
-//! the admin's "Disable hash checking" is on (`settings.hash_check` off) or, for a reseller
-//! caller, when his own "Disable hash checking" is on.
+//! key"), accountants, partners and users the admin owns; a reseller always signs with his own
+//! key (documented on API_Configuration), whatever the quirks say. A reseller's users sign with
+//! their reseller's key while the quirk `user_secret` is `owner` (the default, INF) and with the
+//! admin's while it is `admin`.
+//!
+//! Hash checking is skipped when the admin's "Disable hash checking" is on (`settings.hash_check`
+//! off) or, for a reseller signer, when his own "Disable hash checking" is on; a method whose
+//! catalogue entry says `hash_required: false` is checked only when a `hash` is sent.
 
 use model::catalogue::{Method, Role};
 use model::params::Params;
@@ -47,12 +51,43 @@ pub fn secret_for<'a>(
     }
 }
 
-/// Whether a hash is required from `caller`.
+/// Whether hash checking is on for requests signed for `caller` (the admin's setting, and a
+/// reseller's own "Disable hash checking").
 pub fn hash_required(caller: Option<&User>, settings: &Settings) -> bool {
     if !settings.hash_check {
         return false;
     }
     !caller.is_some_and(|c| c.role.is_reseller() && c.hash_check_disabled)
+}
+
+/// Whether this request's hash must be verified: hash checking is on for `signer` and either the
+/// method requires a hash (catalogue `hash_required`) or a `hash` parameter was sent.
+pub fn must_verify(
+    method: &Method,
+    params: &Params,
+    signer: Option<&User>,
+    settings: &Settings,
+) -> bool {
+    hash_required(signer, settings) && (method.hash_required || params.get("hash").is_some())
+}
+
+/// The user a login-free method is about, whose signing secret verifies its hash: for a method
+/// with a `u` parameter (user_login, user_logout) the user it names, blocked or not; otherwise the
+/// owner of the uniquehash `id` (user_simple_balance_get). None (the admin's secret) when no user
+/// is named.
+pub fn subject<'w>(method: &Method, world: &'w World, params: &Params) -> Option<&'w User> {
+    if method.param("u").is_some() {
+        params.get("u").and_then(|u| world.user_by_name(u))
+    } else {
+        params.get("id").and_then(|id| world.user_by_uniquehash(id))
+    }
+}
+
+/// Whether this request skips the login step although its method logs in: user_balance_get
+/// without `u` while the quirk `balance_get_requires_u` is off (the M4 example sends no `u`;
+/// the hash, with the admin's secret, authenticates). A `u` that is sent is always resolved.
+pub fn login_optional(method: &Method, params: &Params, quirks: &Quirks) -> bool {
+    method.name == "user_balance_get" && !quirks.balance_get_requires_u && params.get("u").is_none()
 }
 
 /// Verify the request's `hash` for `method` with the secret of `caller`.

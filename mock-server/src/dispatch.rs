@@ -14,8 +14,20 @@
 //! 7. the handler (or, for a method without one, its catalogue sample with plausible values).
 //!
 //! Every error takes the wrapper of the method's own `errors` entry with the same text, else the
-//! general one. Methods with `requires_login: false` (user_simple_balance_get) skip the login and
-//! role steps and check a hash only when their hash list in force is non-empty.
+//! general one.
+//!
+//! The hash is verified when hash checking is on (`settings.hash_check`, and the signing
+//! reseller has not disabled it for himself) and either a `hash` parameter is sent or the method
+//! requires one (catalogue `hash_required`, default true; false for user_simple_balance_get, whose
+//! documented request carries no hash while `Incorrect hash` is a listed error).
+//!
+//! Methods with `requires_login: false` skip the login and role steps: user_simple_balance_get
+//! (the uniquehash `id` names the user, whose signer's secret verifies), user_login and
+//! user_logout (`u` is the user logging in or out, not a caller: the hash is verified with the
+//! secret that signs for that user, the admin's when he is unknown, and the handler answers
+//! unknown or blocked users with the `<action>` failure). user_balance_get without `u` while the
+//! quirk `balance_get_requires_u` is off skips them too and is verified with the admin's secret.
+//! These run their handler with no caller in the [`Ctx`].
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -283,17 +295,30 @@ fn gate<'c>(
     let world = &live.world;
     let today = live.clock.today();
 
-    if !method.requires_login {
-        let hashed = !method
-            .hash_order(live.quirks.hash_variant(&method.name))
-            .is_empty();
-        if hashed && settings.hash_check {
-            let owner = params.get("id").and_then(|id| world.user_by_uniquehash(id));
-            let secret = auth::secret_for(owner, world, settings, &live.quirks);
-            if let Err(m) = auth::verify(method, params, owner, secret, &live.quirks, today) {
-                return Err(hash_refusal(method, g, m));
-            }
+    // Whether the request's hash must be verified, and with whose secret (`signer`: the user
+    // whose requests that secret signs; None for the admin's).
+    let check_hash = |signer: Option<&User>| -> Result<(), Box<Refusal<'c>>> {
+        if !auth::must_verify(method, params, signer, settings) {
+            return Ok(());
         }
+        let secret = auth::secret_for(signer, world, settings, &live.quirks);
+        auth::verify(method, params, signer, secret, &live.quirks, today)
+            .map_err(|m| hash_refusal(method, g, m))
+    };
+
+    if !method.requires_login {
+        // No caller to log in: user_simple_balance_get (the uniquehash names the user),
+        // user_login and user_logout (`u` is the user logging in or out; their handlers answer
+        // unknown or blocked users with the documented `<action>` failure).
+        check_hash(auth::subject(method, world, params))?;
+        return feature(method, g, settings)
+            .map(|()| (method, None))
+            .map_err(refuse);
+    }
+    if auth::login_optional(method, params, &live.quirks) {
+        // user_balance_get without `u` (quirk balance_get_requires_u off): authenticated by the
+        // hash alone, with the admin's secret.
+        check_hash(None)?;
         return feature(method, g, settings)
             .map(|()| (method, None))
             .map_err(refuse);
@@ -303,14 +328,6 @@ fn gate<'c>(
     let bad_login = || match &method.bad_login_error {
         Some(text) => text_error(cat, method, text),
         None => general_error(Some(method), &g.bad_login),
-    };
-    let check_hash = |caller: Option<&User>| -> Result<(), Box<Refusal<'c>>> {
-        if !auth::hash_required(caller, settings) {
-            return Ok(());
-        }
-        let secret = auth::secret_for(caller, world, settings, &live.quirks);
-        auth::verify(method, params, caller, secret, &live.quirks, today)
-            .map_err(|m| hash_refusal(method, g, m))
     };
     match live.quirks.error_precedence {
         model::quirks::Precedence::LoginFirst => {

@@ -370,10 +370,18 @@ pub struct Method {
     /// Whether it changes the world (the runner sends it only with `--allow-writes`).
     #[serde(default)]
     pub writes: bool,
-    /// Whether `u` must name a known user (false: user_simple_balance_get, which authenticates by
-    /// the user's uniquehash).
+    /// Whether `u` must name a known, unblocked caller before the method runs (the generic
+    /// `Bad login` step and the role and permission checks). False for user_simple_balance_get,
+    /// which authenticates by the user's uniquehash, and for user_login and user_logout, whose `u`
+    /// is the user logging in or out (their handlers answer the documented `<action>` failure).
     #[serde(default = "yes")]
     pub requires_login: bool,
+    /// Whether a `hash` must be sent (default true). When false the hash is optional: it is
+    /// verified only when a `hash` parameter is sent (user_simple_balance_get: the documented
+    /// request carries no hash, yet `Incorrect hash` is a listed error, so it is checked when
+    /// sent). Either way nothing is checked while hash checking is disabled.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub hash_required: bool,
     /// The error answered when `u` is missing or unknown, where the method page documents one
     /// other than the general `Bad login` (MOR user_calls_get and quickstats_get: `Access Denied`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -418,6 +426,10 @@ fn default_http() -> Vec<HttpVerb> {
 
 fn yes() -> bool {
     true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Method {

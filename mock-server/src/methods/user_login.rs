@@ -3,6 +3,11 @@
 //! Success is `<action>` with `ok`, the user id and `Successfully logged in`; failure `failed`
 //! and `Login failed`. With Allow API Login Redirect on, success is a redirect to the billing main
 //! page and failure an `<action>` without `status_message`. A blocked user cannot log in.
+//!
+//! `u` is the user logging in, not an authenticated caller (catalogue `requires_login: false`):
+//! dispatch runs no login step (so never answers `Bad login` here) and has verified the hash
+//! (u, p) with the secret that signs for that user; this handler looks him up by `u` itself, and
+//! an unknown or blocked user or a wrong password is the documented failure.
 
 use model::catalogue::Declaration;
 use model::xml::{Document, Element};
@@ -15,9 +20,7 @@ pub const MAIN_PAGE: &str = "/billing/callc/main";
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
-    let user = ctx
-        .caller
-        .or_else(|| ctx.arg("u").and_then(|u| world.user_by_name(u)));
+    let user = ctx.arg("u").and_then(|u| world.user_by_name(u));
     let ok = user.filter(|u| !u.blocked && ctx.params.get("p") == Some(u.password.as_str()));
     let redirect = ctx.settings.api_login_redirect;
     match ok {

@@ -1,5 +1,10 @@
-//! user_logout (alias logout): `<action>` with `ok` for a known user, `failed` otherwise.
-//! Page: M2/M4 and MOR API user_logout.
+//! user_logout (alias logout): `<action>` with `ok` for a known user, `failed` otherwise (the
+//! page: "bad username"), both with the standalone declaration. Page: M2/M4 and MOR API
+//! user_logout.
+//!
+//! `u` is the user logging out, not an authenticated caller (catalogue `requires_login: false`):
+//! dispatch runs no login step (never `Bad login`) and has verified the hash (the secret alone)
+//! with the secret that signs for that user; this handler looks him up by `u` itself.
 
 use model::xml::Element;
 
@@ -9,7 +14,7 @@ use crate::world::World;
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
-    let known = ctx.caller.is_some() || ctx.arg("u").and_then(|u| world.user_by_name(u)).is_some();
+    let known = ctx.arg("u").and_then(|u| world.user_by_name(u)).is_some();
     action(
         Element::new("action")
             .leaf("name", "logout")

@@ -1,6 +1,11 @@
 //! user_simple_balance_get (alias simple_balance): the balance of the user owning the uniquehash
 //! `id`, as plain text with four decimals (`60.0000`), for phone displays. Page: M4 Balance in
 //! phone.
+//!
+//! No `u` and no login (catalogue `requires_login: false`). The hash is optional
+//! (`hash_required: false`): the documented request carries none, yet `Incorrect hash` is a listed
+//! error, so dispatch verifies it only when one is sent, with the secret that signs for the user
+//! owning the uniquehash.
 
 use model::catalogue::Wrapper;
 
