@@ -2,8 +2,10 @@
 //! updates one (`id`). Page: M4 / MOR API tariff_wholesale_update.
 //!
 //! Create needs a non-empty `name`; `currency` (default: the system currency) must be known.
-//! A failure answers `Tariff was not saved` in the `<response><error><message>` wrapper. A
-//! reseller may only update tariffs he owns (`Tariff not found` otherwise, as for an unknown id).
+//! A failure answers `Tariff was not saved` in the `<response><error><message>` wrapper; an
+//! unknown id `Tariff not found`. A reseller (MOR) may only update tariffs he owns: another's
+//! (the admin's, another reseller's) answers `Access Denied`, as tariff_rates_get documents for
+//! someone else's tariff (INF).
 
 use model::catalogue::{Role, Wrapper};
 use model::world::Tariff;
@@ -36,10 +38,12 @@ pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
     };
     if let Some(raw) = ctx.params.get("id") {
         let is_reseller = ctx.caller.is_some_and(|c| c.role.is_reseller());
-        let found = parse_id(raw).and_then(|id| world.tariff_mut(id));
-        let Some(t) = found.filter(|t| !is_reseller || t.owner_id == owner) else {
+        let Some(t) = parse_id(raw).and_then(|id| world.tariff_mut(id)) else {
             return ctx.error("Tariff not found", Wrapper::Page);
         };
+        if is_reseller && t.owner_id != owner {
+            return ctx.access_denied();
+        }
         if let Some(n) = name {
             t.name = n.to_string();
         }
@@ -123,6 +127,12 @@ mod tests {
         assert_eq!(err(&r).0, "Tariff was not saved");
         let r = req(Product::Mor, M, "reseller")
             .p("id", 1)
+            .p("name", "mine")
+            .run(&mut w);
+        assert_eq!(err(&r), ("Access Denied", Wrapper::Status));
+        assert_eq!(w.tariff(1).unwrap().name, "Retail USD", "not renamed");
+        let r = req(Product::Mor, M, "reseller")
+            .p("id", 999)
             .p("name", "mine")
             .run(&mut w);
         assert_eq!(err(&r).0, "Tariff not found");
