@@ -5,7 +5,8 @@
 //! Credentials of the in-process mock: `admin` with the settings' API secret; `manager`,
 //! `reseller`, `accountant` and `user` are the first account of that role in the mock's world (a
 //! `user` owned by the admin if there is one), signing with the documented owner's secret (the
-//! scenario's `user_secret` quirk changes what the mock accepts, not how the client signs).
+//! scenario's `user_secret` quirk changes what the mock accepts, not how the client signs; a
+//! reseller signs with his own key in every position).
 //! Reproductions name them `$MOR_SECRET` (the admin's secret) and `$MOR_<RESELLER>_SECRET` (a
 //! reseller's own).
 
@@ -67,7 +68,10 @@ impl InProcess {
     }
 }
 
-/// Credentials of the roles found in a world.
+/// Credentials of the roles found in a world, signing the way a mock with `quirks` verifies: the
+/// admin, managers, accountants and admin-owned users with the admin's secret; a reseller with
+/// his own key in every position of `user_secret`; a reseller's user with his reseller's key
+/// (`owner`) or the admin's (`admin`).
 pub fn credentials(users: &[User], admin_secret: &str, quirks: &Quirks) -> Credentials {
     let admin_source = SecretSource::Env("MOR_SECRET".into());
     let mut out = Credentials::default();
@@ -82,9 +86,6 @@ pub fn credentials(users: &[User], admin_secret: &str, quirks: &Quirks) -> Crede
         },
     );
     let secret_of = |u: &User| -> (String, SecretSource) {
-        if quirks.user_secret == UserSecret::Admin {
-            return (admin_secret.to_string(), admin_source.clone());
-        }
         let own = |r: &User| {
             r.api_secret.clone().map(|s| {
                 (
@@ -93,8 +94,12 @@ pub fn credentials(users: &[User], admin_secret: &str, quirks: &Quirks) -> Crede
                 )
             })
         };
+        // A reseller always signs with his own key (API_Configuration), whatever `user_secret`.
         if u.role.is_reseller() {
             return own(u).unwrap_or((admin_secret.to_string(), admin_source.clone()));
+        }
+        if quirks.user_secret == UserSecret::Admin {
+            return (admin_secret.to_string(), admin_source.clone());
         }
         match users
             .iter()
@@ -128,4 +133,64 @@ pub fn credentials(users: &[User], admin_secret: &str, quirks: &Quirks) -> Crede
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: u64, name: &str, role: Role, owner: u64, secret: Option<&str>) -> User {
+        let json = serde_json::json!({
+            "id": id, "username": name, "role": role, "owner_id": owner, "api_secret": secret,
+        });
+        serde_json::from_value(json).expect("user")
+    }
+
+    fn secrets(q: UserSecret) -> Vec<(String, String)> {
+        let users = [
+            user(0, "admin", Role::Admin, 0, None),
+            user(3, "res", Role::Reseller, 0, Some("rsecret")),
+            user(4, "ruser", Role::User, 3, None),
+            user(6, "mgr", Role::Manager, 0, None),
+        ];
+        let quirks = Quirks {
+            user_secret: q,
+            ..Quirks::default()
+        };
+        let creds = credentials(&users, "secret", &quirks);
+        let mut out: Vec<(String, String)> = creds
+            .roles
+            .iter()
+            .map(|(role, c)| (role.clone(), c.secret.clone()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_reseller_signs_with_his_own_key_in_every_user_secret_position() {
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            secrets(UserSecret::Owner),
+            pairs(&[
+                ("admin", "secret"),
+                ("manager", "secret"),
+                ("reseller", "rsecret"),
+                ("user", "rsecret"),
+            ])
+        );
+        assert_eq!(
+            secrets(UserSecret::Admin),
+            pairs(&[
+                ("admin", "secret"),
+                ("manager", "secret"),
+                ("reseller", "rsecret"),
+                ("user", "secret"),
+            ])
+        );
+    }
 }

@@ -116,14 +116,17 @@ pub enum XmlExtensionWrapper {
     Html,
 }
 
-/// Whose secret validates a non-admin caller's hash. UNK; INF: the owner's.
+/// Whose secret validates a non-admin caller's hash. UNK (which secret validates a simple user's
+/// request); INF: the owner's. In every position a reseller himself signs with his own key
+/// (documented on API_Configuration: a reseller has his own API Secret Key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserSecret {
-    /// The owner's: the admin's for admin-owned users and managers, a reseller's for his users
-    /// and himself.
+    /// The owner's: the admin's for admin-owned users, managers, accountants and partners, a
+    /// reseller's for his users; a reseller himself signs with his own key.
     Owner,
-    /// Always the admin's.
+    /// The admin's for every non-admin caller (a reseller's users included) except a reseller
+    /// himself, who always signs with his own key.
     Admin,
 }
 
@@ -141,7 +144,8 @@ patchable! {
         /// Per method, a named alternative hash order from the catalogue's `hash_variants`
         /// (for example `payment_create: rev22240`).
         hash_variants: BTreeMap<String, String> = BTreeMap::new(),
-        /// Whose secret validates a non-admin caller's hash.
+        /// Whose secret validates a non-admin caller's hash (a reseller always signs with his
+        /// own key).
         user_secret: UserSecret = UserSecret::Owner,
         /// Whether JSON bodies are read (a JSON number is hashed as its literal text). UNK; the
         /// PHP client sends JSON and Rails parses it.
