@@ -813,3 +813,203 @@ mod fuzz {
         }
     }
 }
+
+// ------------------------------------------------- optional hash, login-free methods, no-u balance
+
+#[tokio::test]
+async fn an_optional_hash_is_checked_only_when_sent() {
+    // user_simple_balance_get: `hash_required: false`. The documented request has no hash; a hash
+    // that is sent must be right (`Incorrect hash` in its catalogue wrapper, <status>).
+    for product in both() {
+        let mock = Mock::start(product).await;
+        let bare = Params::new().with("id", "aliceuh");
+        let a = mock
+            .send(Method::POST, "user_simple_balance_get", &bare)
+            .await;
+        assert_eq!(a.body, "12.5000", "{product}: no hash sent");
+        let good = mock.signed(
+            "user_simple_balance_get",
+            None,
+            &[("id", "aliceuh")],
+            SECRET,
+        );
+        let a = mock
+            .send(Method::POST, "user_simple_balance_get", &good)
+            .await;
+        assert_eq!(a.body, "12.5000", "{product}: right hash");
+        let wrong = mock.signed(
+            "user_simple_balance_get",
+            None,
+            &[("id", "aliceuh")],
+            "not the secret",
+        );
+        let a = mock
+            .send(Method::POST, "user_simple_balance_get", &wrong)
+            .await;
+        assert_eq!(a.error().as_deref(), Some("Incorrect hash"), "{product}");
+        assert_eq!(a.root().as_deref(), Some("status"), "{product}");
+        let empty = Params::new().with("id", "aliceuh").with("hash", "");
+        let a = mock
+            .send(Method::POST, "user_simple_balance_get", &empty)
+            .await;
+        assert_eq!(
+            a.error().as_deref(),
+            Some("Incorrect hash"),
+            "{product}: empty hash sent"
+        );
+        // A reseller's user's uniquehash is verified with the reseller's secret (user_secret owner).
+        let a = mock
+            .send(
+                Method::POST,
+                "user_simple_balance_get",
+                &mock.signed(
+                    "user_simple_balance_get",
+                    None,
+                    &[("id", "bobuh")],
+                    "rsecret",
+                ),
+            )
+            .await;
+        assert!(a.is_success(), "{product}: {}", a.body);
+        mock.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_optional_hash_is_not_checked_while_hash_checking_is_disabled() {
+    let mock = with_settings(
+        Product::M4,
+        SettingsPatch {
+            hash_check: Some(false),
+            ..SettingsPatch::default()
+        },
+    )
+    .await;
+    let wrong = Params::new().with("id", "aliceuh").with("hash", "0000");
+    let a = mock
+        .send(Method::POST, "user_simple_balance_get", &wrong)
+        .await;
+    assert_eq!(a.body, "12.5000");
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn user_login_answers_its_own_failure_never_bad_login() {
+    for product in both() {
+        let mock = Mock::start(product).await;
+        let login =
+            |u: &str, p: &str| mock.signed("user_login", Some(u), &[("p", p)], secret_of(u));
+        let a = mock
+            .send(Method::POST, "user_login", &login("alice", "pw"))
+            .await;
+        assert!(a.is_success(), "{product}: {}", a.body);
+        assert!(a.body.contains("standalone=\"yes\""), "{}", a.body);
+        for (u, p) in [("alice", "wrong"), ("blocked", ""), ("ghost", "x")] {
+            let a = mock.send(Method::POST, "user_login", &login(u, p)).await;
+            assert_eq!(
+                a.root().as_deref(),
+                Some("action"),
+                "{product} {u}: {}",
+                a.body
+            );
+            assert_eq!(a.error().as_deref(), Some("Login failed"), "{product} {u}");
+            assert!(a.body.contains("standalone=\"yes\""), "{}", a.body);
+        }
+        // The hash (u, p) still counts: a wrong one is Incorrect hash, not a login failure.
+        let wrong = mock.signed("user_login", Some("alice"), &[("p", "pw")], "nope");
+        let a = mock.send(Method::POST, "user_login", &wrong).await;
+        assert_eq!(a.error().as_deref(), Some("Incorrect hash"), "{product}");
+        mock.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn user_login_of_a_resellers_user_is_verified_with_the_owners_secret() {
+    let mock = Mock::start(Product::Mor).await;
+    let p = mock.signed("user_login", Some("bob"), &[("p", "")], "rsecret");
+    let a = mock.send(Method::POST, "user_login", &p).await;
+    assert_eq!(a.root().as_deref(), Some("action"), "{}", a.body);
+    let p = mock.signed("user_login", Some("bob"), &[("p", "")], SECRET);
+    let a = mock.send(Method::POST, "user_login", &p).await;
+    assert_eq!(a.error().as_deref(), Some("Incorrect hash"));
+    mock.stop().await;
+    // user_secret admin: the admin's secret for the reseller's user, the reseller his own.
+    let mock = with_quirks(
+        Product::Mor,
+        QuirksPatch {
+            user_secret: Some(mock_server::model::quirks::UserSecret::Admin),
+            ..QuirksPatch::default()
+        },
+    )
+    .await;
+    let p = mock.signed("user_login", Some("bob"), &[("p", "")], SECRET);
+    let a = mock.send(Method::POST, "user_login", &p).await;
+    assert_eq!(a.root().as_deref(), Some("action"), "{}", a.body);
+    let p = mock.signed("user_logout", Some("res"), &[], "rsecret");
+    let a = mock.send(Method::POST, "user_logout", &p).await;
+    assert!(a.is_success(), "{}", a.body);
+    let p = mock.signed("user_logout", Some("res"), &[], SECRET);
+    let a = mock.send(Method::POST, "user_logout", &p).await;
+    assert_eq!(a.error().as_deref(), Some("Incorrect hash"));
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn user_logout_of_an_unknown_user_is_the_action_failure() {
+    for product in both() {
+        let mock = Mock::start(product).await;
+        let a = mock.post("user_logout", "alice", &[]).await;
+        assert!(a.is_success(), "{product}: {}", a.body);
+        let a = mock.post("user_logout", "ghost", &[]).await;
+        assert_eq!(a.root().as_deref(), Some("action"), "{product}: {}", a.body);
+        assert!(a.body.contains("<status>failed</status>"), "{}", a.body);
+        assert!(
+            a.body
+                .starts_with(r#"<?xml version="1.0" encoding="utf-8" standalone="yes"?>"#),
+            "{}",
+            a.body
+        );
+        let none = Params::new().with("u", "alice");
+        let a = mock.send(Method::POST, "user_logout", &none).await;
+        assert_eq!(a.error().as_deref(), Some("Incorrect hash"), "{product}");
+        mock.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn user_balance_get_needs_no_u_unless_its_quirk_says_so() {
+    for product in both() {
+        // Default (balance_get_requires_u off): no u, the admin's secret authenticates.
+        let mock = Mock::start(product).await;
+        let p = mock.signed("user_balance_get", None, &[("username", "bob")], SECRET);
+        let a = mock.send(Method::POST, "user_balance_get", &p).await;
+        assert!(a.is_success(), "{product}: {}", a.body);
+        let p = mock.signed("user_balance_get", None, &[("username", "bob")], "rsecret");
+        let a = mock.send(Method::POST, "user_balance_get", &p).await;
+        assert_eq!(a.error().as_deref(), Some("Incorrect hash"), "{product}");
+        // A u that is sent is resolved as usual.
+        let a = mock
+            .post("user_balance_get", "ghost", &[("username", "alice")])
+            .await;
+        assert_eq!(a.error().as_deref(), Some("Bad login"), "{product}");
+        let a = mock
+            .post("user_balance_get", "alice", &[("username", "alice")])
+            .await;
+        assert!(a.is_success(), "{product}: {}", a.body);
+        mock.stop().await;
+
+        let mock = with_quirks(
+            product,
+            QuirksPatch {
+                balance_get_requires_u: Some(true),
+                ..QuirksPatch::default()
+            },
+        )
+        .await;
+        let p = mock.signed("user_balance_get", None, &[("username", "alice")], SECRET);
+        let a = mock.send(Method::POST, "user_balance_get", &p).await;
+        assert_eq!(a.error().as_deref(), Some("Bad login"), "{product}");
+        assert_eq!(a.root().as_deref(), Some("page"));
+        mock.stop().await;
+    }
+}
