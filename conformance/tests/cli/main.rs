@@ -9,6 +9,7 @@ mod record;
 mod run;
 mod schema;
 mod suite;
+mod suite_run;
 
 use std::process::{Command, Output};
 
