@@ -362,7 +362,7 @@ pub fn from_catalogue(catalogue: &Catalogue, product: Product, admin: &str) -> V
             origin: "catalogue".into(),
             request: Request {
                 method: m.name.clone(),
-                caller: if m.requires_login {
+                caller: if m.param("u").is_some() {
                     "admin".into()
                 } else {
                     "nobody".into()

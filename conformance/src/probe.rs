@@ -1116,7 +1116,7 @@ impl Prober<'_> {
                     }
                 }
             }
-            let u = m.requires_login.then_some(admin);
+            let u = m.param("u").is_some().then_some(admin);
             let mut base = Ask::new(format!("hash_variants {}", m.name), &m.name, u);
             for (i, n) in names.iter().enumerate() {
                 base = base.p(n, sample_value(m.param(n), i, self.today));

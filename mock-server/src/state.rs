@@ -125,7 +125,7 @@ impl Shared {
         let now = clock.now();
         let data =
             data.unwrap_or_else(|| generate::default_world(self.product, seed.unwrap_or(1), now));
-        live.world = World::new(data);
+        live.world = World::build(data, clock.today().0);
         if result.is_ok() {
             live.settings = settings;
             live.quirks = quirks;
@@ -194,7 +194,7 @@ fn build_start(config: &MockConfig, _catalogue: &ProductCatalogue) -> Result<Sta
         generate::default_world(config.product, config.seed.unwrap_or(1), clock.now())
     });
     Ok(Start {
-        world: World::new(data),
+        world: World::build(data, clock.today().0),
         settings,
         quirks,
         clock,
@@ -305,6 +305,18 @@ mod tests {
             .map(|u| u.username.as_str())
             .collect();
         assert_eq!(names, ["admin", "eve"]);
+    }
+
+    #[test]
+    fn relative_times_of_a_scenario_world_follow_the_pinned_clock() {
+        let s = scenario(
+            "version: 1\nclock: \"2020-01-15 12:00:00\"\nworld:\n  base: empty\n  users:\n    - { id: 5, username: eve, role: user }\n  calls:\n    - { id: 1, calldate: \"today 10:00:00\", dst: \"370\", user_id: 5, disposition: ANSWERED }\n",
+        );
+        let shared =
+            Shared::new(MockConfig::new(Product::M4).scenario(s)).unwrap_or_else(|e| panic!("{e}"));
+        let live = shared.read();
+        let (start, end) = live.clock.today();
+        assert_eq!(live.world.calls_between(start, end).len(), 1);
     }
 
     #[test]
