@@ -16,6 +16,11 @@
 //! - methods the catalogue marks `writes: true` are sent to a real target only with
 //!   `--allow-writes` (else skipped); the in-process mock always allows them.
 //!
+//! Recordings (see `record`): `--record DIR` writes every answer as a redacted snapshot file;
+//! `--compare DIR` compares every answer with that recording and reports each changed path and
+//! value as a failed check of its case (write nothing), so a run before an upgrade and one after
+//! it show exactly what changed.
+//!
 //! Failure of the target is data: a refused connection, a timeout, a TLS failure, a truncated or
 //! oversized body is an `ERROR` outcome for that case and the run goes on. Exit code: 3 if any
 //! case errored (the run is incomplete), else 4 if any check failed, else 0.
