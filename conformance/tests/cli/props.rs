@@ -52,38 +52,44 @@ fn assert_caught(o: &Output, method: &str, attack: &str) {
 }
 
 #[test]
-fn passes_against_the_default_mock() {
-    let dir = scratch("default");
-    let regressions = dir.join("regressions.json");
-    let o = run(
-        &[
-            "props",
-            "--method",
-            "user_details_get,user_balance_update,devices_get,quickstats_get,user_login",
-            "--seed",
-            "5",
-            "--regressions",
-            regressions.to_str().expect("utf-8 path"),
-        ],
-        &[("CI", "true")],
-    );
-    let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(
-        out.starts_with("props: seed 5 (replay with --seed 5)"),
-        "{out}"
-    );
-    assert!(
-        out.contains("PASS     m4 user_details_get reordered (256 cases)"),
-        "{out}"
-    );
-    assert!(
-        out.contains("concatenation_boundary (256 cases): accepted, the documented weakness"),
-        "{out}"
-    );
-    let last = out.lines().last().unwrap_or_default();
-    assert!(last.ends_with(" passed, 0 failed, 10 skipped"), "{last}");
-    assert!(!regressions.exists(), "nothing failed, nothing saved");
+fn passes_against_the_default_mock_for_every_method_of_both_products() {
+    for product in ["m4", "mor"] {
+        let dir = scratch(&format!("default-{product}"));
+        let regressions = dir.join("regressions.json");
+        let o = run(
+            &[
+                "props",
+                "--product",
+                product,
+                "--cases",
+                "32",
+                "--seed",
+                "5",
+                "--regressions",
+                regressions.to_str().expect("utf-8 path"),
+            ],
+            &[("CI", "true")],
+        );
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(
+            out.starts_with("props: seed 5 (replay with --seed 5)"),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "PASS     {product} user_details_get reordered (32 cases)"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("concatenation_boundary (32 cases): accepted, the documented weakness"),
+            "{out}"
+        );
+        let last = out.lines().last().unwrap_or_default();
+        assert!(last.contains(" passed, 0 failed, "), "{last}");
+        assert!(!regressions.exists(), "nothing failed, nothing saved");
+    }
 }
 
 #[test]

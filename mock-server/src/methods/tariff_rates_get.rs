@@ -3,8 +3,9 @@
 //!
 //! M4: `device_id` wins over `tariff_id` and names the device's origination-point tariff (its
 //! termination-point tariff when it has no OP tariff). MOR: `user_id` wins over `tariff_id` and
-//! names the user's tariff. Neither sent, or an unknown device: `device_id or tariff_id was not
-//! found`; an unknown tariff or a device/user without one: `No tariff found`.
+//! names the user's tariff. M4, neither sent or an unknown device: `device_id or tariff_id was not
+//! found`; an unknown tariff or a device/user without one: `No tariff found`. MOR documents only
+//! `No tariff found`, so it answers that for every case where no tariff can be named.
 //!
 //! Who may read which tariff: the admin and managers (tariffs permission, checked by dispatch)
 //! any; a simple user his own tariff or his devices'; a reseller the tariffs he owns, his users'
@@ -19,8 +20,11 @@ use crate::world::World;
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
-    let not_sent = || ctx.error("device_id or tariff_id was not found", Wrapper::Status);
     let none = || ctx.error("No tariff found", Wrapper::Page);
+    let not_sent = || match ctx.product {
+        Product::M4 => ctx.error("device_id or tariff_id was not found", Wrapper::Status),
+        Product::Mor => none(),
+    };
     let owner_param = match ctx.product {
         Product::M4 => "device_id",
         Product::Mor => "user_id",
@@ -174,6 +178,8 @@ mod tests {
     #[test]
     fn mor_reads_a_users_tariff_and_limits_resellers() {
         let mut w = world(Product::Mor);
+        let r = req(Product::Mor, M, "admin").run(&mut w);
+        assert_eq!(err(&r).0, "No tariff found");
         let r = req(Product::Mor, M, "admin").p("user_id", 2).run(&mut w);
         assert_eq!(text(&r, "tariff_name"), "Wholesale EUR");
         let r = req(Product::Mor, M, "reseller")
