@@ -472,3 +472,77 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Each row: a quirk position or fault laid on the mock, and the one case of
+/// `fixtures/documented/defaults.yaml` it must fail, with a text the report must show.
+const FLIPS: &[(&str, &str, &str)] = &[
+    (
+        "quirks: { hash_hex_case: any }",
+        "an uppercase digest is refused",
+        "Incorrect hash",
+    ),
+    (
+        "quirks: { error_precedence: hash_first }",
+        "login is checked before the hash",
+        "Bad login",
+    ),
+    (
+        "quirks: { gzip_delivery: plain }",
+        "the device list is delivered gzipped",
+        "gzip",
+    ),
+    ("quirks: { json_body: false }", "a JSON body is read", "Bad login"),
+    (
+        "quirks: { balance_update_nesting: double }",
+        "a balance update answers in one page",
+        "first difference: /page/",
+    ),
+    (
+        "overlay: { faults: [ { match: { method: quickstats_get }, fault: { kind: elasticsearch } } ] }",
+        "quick stats answer with the documented shape",
+        "Cannot connect to Elasticsearch",
+    ),
+    (
+        "overlay: { faults: [ { match: { method: devices_get }, fault: { kind: http_status, status: 500 } } ] }",
+        "the device list is delivered gzipped",
+        "500",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_flipped_quirk_or_injected_fault_fails_exactly_its_case() {
+    let suite = fixtures().join("documented").display().to_string();
+    // Against the mock with documented defaults everything passes.
+    let server = mock(None, &[]).await;
+    let out = run_async(
+        args(&["run", &suite, "--target", &server.url(), "--allow-writes"]),
+        ci_env(),
+    )
+    .await;
+    server.shutdown().await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    for (flip, case, shown) in FLIPS {
+        let server = mock(None, &[&format!("version: 1\n{flip}\n")]).await;
+        let out = run_async(
+            args(&["run", &suite, "--target", &server.url(), "--allow-writes"]),
+            ci_env(),
+        )
+        .await;
+        server.shutdown().await;
+        let stdout = text(&out.stdout);
+        let failed: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.starts_with("FAIL") || l.starts_with("ERROR"))
+            .collect();
+        assert_eq!(failed.len(), 1, "{flip}: exactly one case fails\n{stdout}");
+        assert!(failed[0].contains(case), "{flip}: {case}\n{stdout}");
+        assert!(
+            stdout.contains(shown),
+            "{flip}: report shows {shown}\n{stdout}"
+        );
+        assert!(
+            matches!(out.status.code(), Some(3) | Some(4)),
+            "{flip}: exit code\n{stdout}"
+        );
+    }
+}
