@@ -175,6 +175,22 @@ pub fn build(
     })
 }
 
+/// The day holding the Unix time `t`: its 00:00:00 and 23:59:59 in UTC, for `@today_*` defaults.
+pub fn day_of(t: i64) -> (i64, i64) {
+    let start = t.div_euclid(86_400) * 86_400;
+    (start, start + 86_399)
+}
+
+/// Today in UTC ([`day_of`] now): the day a foreign target's `@today_*` defaults are signed for.
+pub fn today_utc() -> (i64, i64) {
+    day_of(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
+    )
+}
+
 /// The digest with its first hex digit changed.
 fn corrupt(d: &str) -> String {
     let mut chars: Vec<char> = d.chars().collect();

@@ -4,12 +4,14 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use model::catalogue::{Catalogue, Product};
+use model::catalogue::Product;
 use model::params::Params;
 use model::quirks::{AbsentParams, HashOrder};
 use model::sign::{plan, SignOptions};
 
-use crate::secret;
+use crate::client::{day_of, today_utc};
+use crate::exit::Failure;
+use crate::target::SecretSource;
 
 /// Arguments of `hash`.
 #[derive(Debug, Args)]
@@ -69,45 +71,19 @@ pub enum OrderArg {
     RequestLine,
 }
 
-/// What went wrong, with its exit code.
-#[derive(Debug)]
-pub struct Failure {
-    /// Exit code.
-    pub code: i32,
-    /// Message.
-    pub message: String,
-}
-
 /// Run `hash`; returns the text to print.
 pub fn run(args: &HashArgs) -> Result<String, Failure> {
-    let usage = |m: String| Failure {
-        code: crate::exit::USAGE,
-        message: m,
-    };
-    let secret = match (&args.secret_env, &args.secret_file) {
-        (Some(v), _) => secret::from_env(v),
-        (None, Some(f)) => secret::from_file(f),
-        (None, None) => {
-            return Err(usage(
-                "give the secret with --secret-env VAR or --secret-file FILE".into(),
-            ))
-        }
-    }
-    .map_err(|e| usage(e.to_string()))?;
-    let catalogue = match &args.catalogue {
-        Some(f) => Catalogue::embedded()
-            .clone()
-            .with_file(f)
-            .map_err(|e| Failure {
-                code: crate::exit::INVALID_SCENARIO,
-                message: e.to_string(),
-            })?,
-        None => Catalogue::embedded().clone(),
-    };
+    let secret = SecretSource::from_flags(args.secret_env.as_deref(), args.secret_file.as_deref())
+        .ok_or_else(|| {
+            Failure::usage("give the secret with --secret-env VAR or --secret-file FILE")
+        })?
+        .read()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let catalogue = crate::plan::catalogue(args.catalogue.as_deref())?;
     let method = catalogue
         .method(args.product, &args.method)
         .ok_or_else(|| {
-            usage(format!(
+            Failure::usage(format!(
                 "unknown method `{}` for {}",
                 args.method, args.product
             ))
@@ -116,7 +92,7 @@ pub fn run(args: &HashArgs) -> Result<String, Failure> {
     for kv in &args.params {
         let (k, v) = kv
             .split_once('=')
-            .ok_or_else(|| usage(format!("parameter `{kv}` is not KEY=VALUE")))?;
+            .ok_or_else(|| Failure::usage(format!("parameter `{kv}` is not KEY=VALUE")))?;
         params.push(k, v);
     }
     let is_admin = match args.caller.as_deref() {
@@ -124,16 +100,9 @@ pub fn run(args: &HashArgs) -> Result<String, Failure> {
         Some(_) => false,
         None => params.get("u").is_none_or(|u| u == "admin"),
     };
-    let now = args.today.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
-    });
-    let start = now.div_euclid(86_400) * 86_400;
     if let Some(v) = &args.variant {
         if !method.hash_variants.contains_key(v) {
-            return Err(usage(format!(
+            return Err(Failure::usage(format!(
                 "method {} has no hash variant `{v}` (known: {})",
                 method.name,
                 method
@@ -155,7 +124,7 @@ pub fn run(args: &HashArgs) -> Result<String, Failure> {
             OrderArg::RequestLine => HashOrder::RequestLine,
         },
         variant: args.variant.clone(),
-        today: (start, start + 86_399),
+        today: args.today.map_or_else(today_utc, day_of),
     };
     let p = plan(method, &params, is_admin, &opts);
     let order = p.order().join(", ");

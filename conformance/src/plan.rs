@@ -19,6 +19,8 @@ use model::scenario::{
 };
 use thiserror::Error;
 
+use crate::exit::Failure;
+
 /// Why a plan could not be made.
 #[derive(Debug, Error)]
 pub enum PlanError {
@@ -28,6 +30,27 @@ pub enum PlanError {
     /// A scenario file is invalid (exit 2); the message starts with `file:line:`.
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<PlanError> for Failure {
+    fn from(e: PlanError) -> Failure {
+        match e {
+            PlanError::Usage(m) => Failure::usage(m),
+            PlanError::Invalid(m) => Failure::invalid(m),
+        }
+    }
+}
+
+/// The embedded catalogue, with the methods of an extra catalogue file (`--catalogue`) added or
+/// overridden; a bad file is invalid (exit 2).
+pub fn catalogue(extra: Option<&Path>) -> Result<Catalogue, Failure> {
+    let embedded = Catalogue::embedded().clone();
+    match extra {
+        Some(f) => embedded
+            .with_file(f)
+            .map_err(|e| Failure::invalid(e.to_string())),
+        None => Ok(embedded),
+    }
 }
 
 /// `--partition k/n`: shard `k` (1-based) of `n`.

@@ -25,12 +25,106 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
 use model::catalogue::Product;
-use model::quirks::QuirksPatch;
+use model::quirks::{Quirks, QuirksPatch};
 use serde::Deserialize;
 
 use crate::plan::Policy;
-use crate::secret;
+use crate::secret::{self, SecretError};
+
+/// The target flags of `run`, `props` and `probe`. Every flag can also be given by the environment
+/// variable named; secrets come from environment variables or files, never from the command line.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TargetArgs {
+    /// Base URL of the target (`http://host` or `http://host/billing`). `run` and `props` without
+    /// one use the in-process mock.
+    #[arg(long, env = "MOR_TARGET", value_name = "BASE_URL")]
+    pub target: Option<String>,
+    /// A target file (base URL, product, credentials per role, seeded, policy, quirks).
+    #[arg(long, env = "MOR_TARGET_FILE", value_name = "FILE")]
+    pub target_file: Option<PathBuf>,
+    /// Product: mor, m4 (m2 is an alias of m4). Default: the target file's, else m4 (`probe`:
+    /// told from the answers).
+    #[arg(long, env = "MOR_PRODUCT")]
+    pub product: Option<Product>,
+    /// The admin's username on the target (default: the target file's, else `admin`).
+    #[arg(long, env = "MOR_USERNAME")]
+    pub username: Option<String>,
+    /// Environment variable holding the admin's API secret (default `MOR_SECRET`).
+    #[arg(
+        long,
+        env = "MOR_SECRET_ENV",
+        value_name = "VAR",
+        conflicts_with = "secret_file"
+    )]
+    pub secret_env: Option<String>,
+    /// File holding the admin's API secret.
+    #[arg(long, env = "MOR_SECRET_FILE", value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    /// The target file given (`--target-file`), or an empty one.
+    pub fn file(&self) -> Result<TargetFile, String> {
+        TargetFile::load_or_default(self.target_file.as_deref())
+    }
+
+    /// The base URL: `--target`, else the target file's.
+    pub fn base(&self, tf: &TargetFile) -> Option<String> {
+        self.target.clone().or(tf.base_url.clone())
+    }
+
+    /// The product: `--product`, else the target file's.
+    pub fn product(&self, tf: &TargetFile) -> Option<Product> {
+        self.product.or(tf.product)
+    }
+
+    /// The external target at `base`, with the admin flags applied (see [`External::resolve`]).
+    pub fn external(&self, base: &str, tf: &TargetFile) -> Result<External, String> {
+        External::resolve(
+            base,
+            tf,
+            self.username.as_deref(),
+            self.secret_env.as_deref(),
+            self.secret_file.as_deref(),
+        )
+    }
+}
+
+/// An external target, resolved: where requests go, who signs them and how.
+#[derive(Debug, Clone)]
+pub struct External {
+    /// Base URL, without a trailing `/`.
+    pub base: String,
+    /// Credentials per role.
+    pub credentials: Credentials,
+    /// Known quirks (how requests are signed for it): the target file's, else the defaults.
+    pub quirks: Quirks,
+}
+
+impl External {
+    /// The target at `base` with a target file's credentials (the admin's overridden by the
+    /// flags given, see [`resolve_credentials`]) and known quirks.
+    pub fn resolve(
+        base: &str,
+        tf: &TargetFile,
+        username: Option<&str>,
+        secret_env: Option<&str>,
+        secret_file: Option<&Path>,
+    ) -> Result<External, String> {
+        let credentials = resolve_credentials(&tf.credentials, username, secret_env, secret_file)?;
+        let mut quirks = Quirks::default();
+        if let Some(q) = &tf.quirks {
+            quirks.apply(q);
+        }
+        Ok(External {
+            base: base.trim_end_matches('/').to_string(),
+            credentials,
+            quirks,
+        })
+    }
+}
 
 /// The roles a target file can give credentials for.
 pub const ROLES: [&str; 5] = ["admin", "manager", "reseller", "accountant", "user"];
@@ -93,6 +187,11 @@ impl TargetFile {
         }
         Ok(tf)
     }
+
+    /// [`TargetFile::load`] the file given, or an empty target file without one.
+    pub fn load_or_default(path: Option<&Path>) -> Result<TargetFile, String> {
+        path.map_or_else(|| Ok(TargetFile::default()), TargetFile::load)
+    }
 }
 
 /// Where a credential's secret comes from, for reproductions (`"$MOR_SECRET"`).
@@ -105,6 +204,23 @@ pub enum SecretSource {
 }
 
 impl SecretSource {
+    /// The source named by a variable or a file (the variable wins), if either is given.
+    pub fn from_flags(env: Option<&str>, file: Option<&Path>) -> Option<SecretSource> {
+        match (env, file) {
+            (Some(v), _) => Some(SecretSource::Env(v.to_string())),
+            (None, Some(f)) => Some(SecretSource::File(f.to_path_buf())),
+            (None, None) => None,
+        }
+    }
+
+    /// Read the secret.
+    pub fn read(&self) -> Result<String, SecretError> {
+        match self {
+            SecretSource::Env(v) => secret::from_env(v),
+            SecretSource::File(f) => secret::from_file(f),
+        }
+    }
+
     /// A shell expression that yields the secret: `"$VAR"` or `"$(cat FILE)"`.
     pub fn shell(&self) -> String {
         match self {
@@ -172,21 +288,12 @@ impl Credentials {
     pub fn from_specs(specs: &BTreeMap<String, CredentialSpec>) -> Result<Credentials, String> {
         let mut roles = BTreeMap::new();
         for (role, spec) in specs {
-            let (secret, source) = match (&spec.secret_env, &spec.secret_file) {
-                (Some(v), _) => (
-                    secret::from_env(v).map_err(|e| format!("credentials.{role}: {e}"))?,
-                    SecretSource::Env(v.clone()),
-                ),
-                (None, Some(f)) => (
-                    secret::from_file(f).map_err(|e| format!("credentials.{role}: {e}"))?,
-                    SecretSource::File(f.clone()),
-                ),
-                (None, None) => {
-                    return Err(format!(
-                        "credentials.{role}: give secret_env or secret_file"
-                    ))
-                }
-            };
+            let source =
+                SecretSource::from_flags(spec.secret_env.as_deref(), spec.secret_file.as_deref())
+                    .ok_or_else(|| format!("credentials.{role}: give secret_env or secret_file"))?;
+            let secret = source
+                .read()
+                .map_err(|e| format!("credentials.{role}: {e}"))?;
             let password = match &spec.password_env {
                 Some(v) => {
                     Some(secret::from_env(v).map_err(|e| format!("credentials.{role}: {e}"))?)
@@ -209,7 +316,8 @@ impl Credentials {
 
 /// Credentials of an external target: a target file's, with the admin's overridden by the flags
 /// given (`username`, a secret variable or a secret file). Without a target-file admin the
-/// admin is `admin` signing with `$MOR_SECRET`. Used by `probe` and `diff` (as `run` does).
+/// admin is `admin` signing with `$MOR_SECRET`. The rules of every command that reaches an
+/// external target (see [`External::resolve`]).
 pub fn resolve_credentials(
     specs: &BTreeMap<String, CredentialSpec>,
     username: Option<&str>,
