@@ -27,15 +27,15 @@ use std::time::Duration;
 
 use clap::Args;
 use model::catalogue::{Catalogue, Method, ParamType, Product};
-use model::quirks::Quirks;
 use model::scenario::{Encoding, ParamList, Request, Signing};
 use model::xml::{canonicalize, parse, Element, ValueType};
 use serde::Serialize;
 
-use crate::client::{build, Answer, Client, Delivery, Limits, SignContext};
+use crate::client::{build, today_utc, Answer, Client, Delivery, Limits, SignContext};
+use crate::exit::Failure;
 use crate::plan::{self, Selection};
 use crate::report::Redactor;
-use crate::target::{resolve_credentials, Credentials, TargetFile};
+use crate::target::{External, TargetFile};
 
 /// Arguments of `diff`.
 #[derive(Debug, Args)]
@@ -106,16 +106,8 @@ pub struct DiffArgs {
     pub catalogue: Option<PathBuf>,
 }
 
-/// One side of a diff.
-#[derive(Debug, Clone)]
-pub struct Side {
-    /// Base URL.
-    pub base: String,
-    /// Credentials per role.
-    pub credentials: Credentials,
-    /// Known quirks (how requests are signed for it).
-    pub quirks: Quirks,
-}
+/// One side of a diff: its base URL, credentials per role and known quirks.
+pub type Side = External;
 
 /// One request to send to both sides.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,29 +161,13 @@ pub struct DiffReport {
 
 /// Run `diff` and return the exit code; everything is printed here.
 pub fn run(args: DiffArgs) -> i32 {
-    match run_inner(args) {
-        Ok(code) => code,
-        Err((code, message)) => {
-            eprintln!("mor-conformance: {message}");
-            code
-        }
-    }
+    crate::exit::finish(run_inner(args))
 }
 
-fn run_inner(args: DiffArgs) -> Result<i32, (i32, String)> {
-    let usage = |m: String| (crate::exit::USAGE, m);
-    let invalid = |m: String| (crate::exit::INVALID_SCENARIO, m);
-    let catalogue = match &args.catalogue {
-        Some(f) => Catalogue::embedded()
-            .clone()
-            .with_file(f)
-            .map_err(|e| invalid(e.to_string()))?,
-        None => Catalogue::embedded().clone(),
-    };
-    let load = |f: &Option<PathBuf>| match f {
-        Some(f) => TargetFile::load(f).map_err(invalid),
-        None => Ok(TargetFile::default()),
-    };
+fn run_inner(args: DiffArgs) -> Result<i32, Failure> {
+    let catalogue = plan::catalogue(args.catalogue.as_deref())?;
+    let load =
+        |f: &Option<PathBuf>| TargetFile::load_or_default(f.as_deref()).map_err(Failure::invalid);
     let btf = load(&args.baseline_target_file)?;
     let ctf = load(&args.candidate_target_file)?;
     let product = args
@@ -200,11 +176,11 @@ fn run_inner(args: DiffArgs) -> Result<i32, (i32, String)> {
         .or(ctf.product)
         .unwrap_or(plan::DEFAULT_PRODUCT);
     if !(args.rate > 0.0 && args.rate.is_finite()) {
-        return Err(usage("--rate must be a positive number".into()));
+        return Err(Failure::usage("--rate must be a positive number"));
     }
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        return Err(usage(
-            "--timeout must be a positive number of seconds".into(),
+        return Err(Failure::usage(
+            "--timeout must be a positive number of seconds",
         ));
     }
     let side = |url: &Option<String>,
@@ -212,32 +188,24 @@ fn run_inner(args: DiffArgs) -> Result<i32, (i32, String)> {
                 env: &Option<String>,
                 file: &Option<PathBuf>,
                 which: &str|
-     -> Result<Side, (i32, String)> {
+     -> Result<Side, Failure> {
         let base = url.clone().or(tf.base_url.clone()).ok_or_else(|| {
-            usage(format!(
+            Failure::usage(format!(
                 "diff needs --{which} URL (or --{which}-target-file with a base_url)"
             ))
         })?;
         let (env, file) = match (env, file) {
-            (None, None) => (args.secret_env.clone(), args.secret_file.clone()),
-            (e, f) => (e.clone(), f.clone()),
+            (None, None) => (&args.secret_env, &args.secret_file),
+            given => given,
         };
-        let credentials = resolve_credentials(
-            &tf.credentials,
+        External::resolve(
+            &base,
+            tf,
             args.username.as_deref(),
             env.as_deref(),
             file.as_deref(),
         )
-        .map_err(|m| usage(format!("{which}: {m}")))?;
-        let mut quirks = Quirks::default();
-        if let Some(q) = &tf.quirks {
-            quirks.apply(q);
-        }
-        Ok(Side {
-            base: base.trim_end_matches('/').to_string(),
-            credentials,
-            quirks,
-        })
+        .map_err(|m| Failure::usage(format!("{which}: {m}")))
     };
     let baseline = side(
         &args.baseline,
@@ -261,14 +229,8 @@ fn run_inner(args: DiffArgs) -> Result<i32, (i32, String)> {
             .map_or("admin".to_string(), |c| c.username.clone());
         from_catalogue(&catalogue, product, &admin)
     } else {
-        let files = plan::collect_files(&args.paths).map_err(|e| match e {
-            plan::PlanError::Usage(m) => usage(m),
-            plan::PlanError::Invalid(m) => invalid(m),
-        })?;
-        let loaded = plan::load(&files, &catalogue).map_err(|e| match e {
-            plan::PlanError::Usage(m) => usage(m),
-            plan::PlanError::Invalid(m) => invalid(m),
-        })?;
+        let files = plan::collect_files(&args.paths)?;
+        let loaded = plan::load(&files, &catalogue)?;
         let sel = Selection {
             product: Some(product),
             ..Selection::default()
@@ -289,19 +251,14 @@ fn run_inner(args: DiffArgs) -> Result<i32, (i32, String)> {
         rate: Some(args.rate),
         retries: 0,
     })
-    .map_err(|m| (crate::exit::RUNTIME, m))?;
+    .map_err(Failure::runtime)?;
     let mut secrets = baseline.credentials.secrets();
     secrets.extend(candidate.credentials.secrets());
     let redactor = Redactor::new(secrets);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| {
-            (
-                crate::exit::RUNTIME,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })?;
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     let opts = CompareOptions {
         ignore,
         keep_dates: args.keep_dates,
@@ -576,15 +533,6 @@ pub async fn diff(
     // Grouped by method; within a method, in request order (the sort is stable).
     report.differences.sort_by(|a, b| a.method.cmp(&b.method));
     report
-}
-
-fn today_utc() -> (i64, i64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let start = now.div_euclid(86_400) * 86_400;
-    (start, start + 86_399)
 }
 
 fn keys(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {

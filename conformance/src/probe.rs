@@ -55,36 +55,17 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::check;
-use crate::client::{Answer, BuiltRequest, Client, Delivery, Limits, TransportError};
+use crate::client::{today_utc, Answer, BuiltRequest, Client, Delivery, Limits, TransportError};
+use crate::exit::Failure;
 use crate::report::Redactor;
-use crate::target::{api_url, resolve_credentials, Credential, TargetFile};
+use crate::target::{api_url, Credential, TargetArgs};
 
 /// Arguments of `probe`.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Base URL of the deployment (`http://host` or `http://host/billing`).
-    #[arg(long, env = "MOR_TARGET", value_name = "BASE_URL")]
-    pub target: Option<String>,
-    /// A target file (base URL, product, the admin's credentials).
-    #[arg(long, env = "MOR_TARGET_FILE", value_name = "FILE")]
-    pub target_file: Option<PathBuf>,
-    /// Product (mor, m4; m2 is m4). Default: the target file's, else told from the answers.
-    #[arg(long, env = "MOR_PRODUCT")]
-    pub product: Option<Product>,
-    /// The admin's username (default: the target file's, else `admin`).
-    #[arg(long, env = "MOR_USERNAME")]
-    pub username: Option<String>,
-    /// Environment variable holding the admin's API secret (default `MOR_SECRET`).
-    #[arg(
-        long,
-        env = "MOR_SECRET_ENV",
-        value_name = "VAR",
-        conflicts_with = "secret_file"
-    )]
-    pub secret_env: Option<String>,
-    /// File holding the admin's API secret.
-    #[arg(long, env = "MOR_SECRET_FILE", value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
+    /// The deployment, its target file, product and admin credentials.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Write the profile here (default: print it).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -244,109 +225,70 @@ impl Profile {
 
 /// Run `probe` and return the exit code; everything is printed here.
 pub fn run(args: ProbeArgs) -> i32 {
-    match run_inner(args) {
-        Ok(code) => code,
-        Err((code, message)) => {
-            eprintln!("mor-conformance: {message}");
-            code
-        }
-    }
+    crate::exit::finish(run_inner(args))
 }
 
-fn run_inner(args: ProbeArgs) -> Result<i32, (i32, String)> {
-    let usage = |m: String| (crate::exit::USAGE, m);
-    let invalid = |m: String| (crate::exit::INVALID_SCENARIO, m);
-    let catalogue = match &args.catalogue {
-        Some(f) => Catalogue::embedded()
-            .clone()
-            .with_file(f)
-            .map_err(|e| invalid(e.to_string()))?,
-        None => Catalogue::embedded().clone(),
-    };
-    let tf = match &args.target_file {
-        Some(f) => TargetFile::load(f).map_err(invalid)?,
-        None => TargetFile::default(),
-    };
-    let base = args.target.clone().or(tf.base_url.clone()).ok_or_else(|| {
-        usage("probe needs --target BASE_URL (or a target file's base_url)".into())
+fn run_inner(args: ProbeArgs) -> Result<i32, Failure> {
+    let catalogue = crate::plan::catalogue(args.catalogue.as_deref())?;
+    let tf = args.target.file().map_err(Failure::invalid)?;
+    let base = args.target.base(&tf).ok_or_else(|| {
+        Failure::usage("probe needs --target BASE_URL (or a target file's base_url)")
     })?;
     if !(args.rate > 0.0 && args.rate.is_finite()) {
-        return Err(usage("--rate must be a positive number".into()));
+        return Err(Failure::usage("--rate must be a positive number"));
     }
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        return Err(usage(
-            "--timeout must be a positive number of seconds".into(),
+        return Err(Failure::usage(
+            "--timeout must be a positive number of seconds",
         ));
     }
-    let creds = resolve_credentials(
-        &tf.credentials,
-        args.username.as_deref(),
-        args.secret_env.as_deref(),
-        args.secret_file.as_deref(),
-    )
-    .map_err(usage)?;
-    let admin = creds
+    let external = args.target.external(&base, &tf).map_err(Failure::usage)?;
+    let admin = external
+        .credentials
         .get("admin")
         .cloned()
-        .ok_or_else(|| usage("no admin credentials".into()))?;
-    let redactor = Redactor::new(creds.secrets());
+        .ok_or_else(|| Failure::usage("no admin credentials"))?;
+    let redactor = Redactor::new(external.credentials.secrets());
     let client = Client::new(Limits {
         timeout: Duration::from_secs_f64(args.timeout),
         max_body: args.max_body,
         rate: Some(args.rate),
         retries: 0,
     })
-    .map_err(|m| (crate::exit::RUNTIME, m))?;
+    .map_err(Failure::runtime)?;
     let target = ProbeTarget {
-        base: base.trim_end_matches('/').to_string(),
-        product: args.product.or(tf.product),
+        base: external.base,
+        product: args.target.product(&tf),
         admin,
         allow_writes: args.allow_writes,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| {
-            (
-                crate::exit::RUNTIME,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })?;
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     let profile = runtime
         .block_on(probe(&target, &client, &catalogue))
-        .map_err(|e| (crate::exit::RUNTIME, redactor.apply(&e.to_string())))?;
-    let yaml = profile.to_yaml().map_err(|e| {
-        (
-            crate::exit::RUNTIME,
-            format!("cannot write the profile: {e}"),
-        )
-    })?;
+        .map_err(|e| Failure::runtime(redactor.apply(&e.to_string())))?;
+    let yaml = profile
+        .to_yaml()
+        .map_err(|e| Failure::runtime(format!("cannot write the profile: {e}")))?;
     let yaml = redactor.apply(&yaml);
     // The profile must load as a scenario, or the mock could not use it.
     model::scenario::load_str(&yaml, Path::new("profile.yaml"), &catalogue).map_err(|e| {
-        (
-            crate::exit::RUNTIME,
-            format!("the written profile does not load as a scenario: {e}"),
-        )
+        Failure::runtime(format!(
+            "the written profile does not load as a scenario: {e}"
+        ))
     })?;
     if let Some(f) = &args.json {
         let text = serde_json::to_string_pretty(&profile)
-            .map_err(|e| (crate::exit::RUNTIME, format!("cannot render JSON: {e}")))?;
-        std::fs::write(f, redactor.apply(&text)).map_err(|e| {
-            (
-                crate::exit::RUNTIME,
-                format!("cannot write {}: {e}", f.display()),
-            )
-        })?;
+            .map_err(|e| Failure::runtime(format!("cannot render JSON: {e}")))?;
+        std::fs::write(f, redactor.apply(&text))
+            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", f.display())))?;
     }
     match &args.out {
         Some(f) => {
-            std::fs::write(f, &yaml).map_err(|e| {
-                (
-                    crate::exit::RUNTIME,
-                    format!("cannot write {}: {e}", f.display()),
-                )
-            })?;
+            std::fs::write(f, &yaml)
+                .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", f.display())))?;
             print!("{}", redactor.apply(&summary(&profile)));
             println!("profile written to {}", f.display());
         }
@@ -409,15 +351,6 @@ pub async fn probe(
     };
     p.run().await?;
     Ok(p.profile)
-}
-
-fn today_utc() -> (i64, i64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let start = now.div_euclid(86_400) * 86_400;
-    (start, start + 86_399)
 }
 
 /// How an answer reads.

@@ -51,10 +51,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
 
-use crate::client::{gunzip, Answer, BuiltRequest, Client, Delivery, Limits};
+use crate::client::{gunzip, today_utc, Answer, BuiltRequest, Client, Delivery, Limits};
+use crate::exit::Failure;
 use crate::report::Redactor;
-use crate::run::{target_credentials, Failure};
-use crate::target::{api_url, Credential, Credentials, TargetFile};
+use crate::target::{api_url, Credential, Credentials, External, TargetArgs};
 
 /// Default number of cases per property.
 pub const DEFAULT_CASES: u32 = 256;
@@ -66,29 +66,9 @@ pub const DEFAULT_REGRESSIONS: &str = ".mor-props/regressions.json";
 /// files, never from the command line).
 #[derive(Debug, Args)]
 pub struct PropsArgs {
-    /// Base URL of the target; none: the in-process mock.
-    #[arg(long, env = "MOR_TARGET", value_name = "BASE_URL")]
-    pub target: Option<String>,
-    /// A target file (base URL, product, credentials per role, quirks).
-    #[arg(long, env = "MOR_TARGET_FILE", value_name = "FILE")]
-    pub target_file: Option<PathBuf>,
-    /// Product: mor, m4 (m2 is an alias of m4). Default: the target file's, else m4.
-    #[arg(long, env = "MOR_PRODUCT")]
-    pub product: Option<Product>,
-    /// The admin's username on the target (default: the target file's, else `admin`).
-    #[arg(long, env = "MOR_USERNAME")]
-    pub username: Option<String>,
-    /// Environment variable holding the admin's API secret (default `MOR_SECRET`).
-    #[arg(
-        long,
-        env = "MOR_SECRET_ENV",
-        value_name = "VAR",
-        conflicts_with = "secret_file"
-    )]
-    pub secret_env: Option<String>,
-    /// File holding the admin's API secret.
-    #[arg(long, env = "MOR_SECRET_FILE", value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
+    /// The target, its target file, product and admin credentials.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// A scenario file for the in-process mock (world, settings, quirks).
     #[arg(long, value_name = "FILE", conflicts_with = "target")]
     pub scenario: Option<PathBuf>,
@@ -367,60 +347,39 @@ impl Target {
 
 /// Run `props` and return the exit code; everything is printed here.
 pub fn run(args: PropsArgs) -> i32 {
-    match run_inner(args) {
-        Ok(code) => code,
-        Err(f) => {
-            eprintln!("mor-conformance: {}", f.message);
-            f.code
-        }
-    }
-}
-
-fn failure(code: i32, message: impl Into<String>) -> Failure {
-    Failure {
-        code,
-        message: message.into(),
-    }
+    crate::exit::finish(run_inner(args))
 }
 
 fn build_target(args: &PropsArgs) -> Result<Target, Failure> {
-    let target_file = match &args.target_file {
-        Some(f) => TargetFile::load(f).map_err(|m| failure(crate::exit::INVALID_SCENARIO, m))?,
-        None => TargetFile::default(),
-    };
+    let target_file = args.target.file().map_err(Failure::invalid)?;
     let product = args
-        .product
-        .or(target_file.product)
+        .target
+        .product(&target_file)
         .unwrap_or(crate::plan::DEFAULT_PRODUCT);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| failure(crate::exit::RUNTIME, format!("cannot start a runtime: {e}")))?;
-    let base = args.target.clone().or(target_file.base_url.clone());
-    match base {
+        .map_err(|e| Failure::runtime(format!("cannot start a runtime: {e}")))?;
+    match args.target.base(&target_file) {
         Some(base) => {
             if args.scenario.is_some() {
-                return Err(failure(
-                    crate::exit::USAGE,
+                return Err(Failure::usage(
                     "--scenario configures the in-process mock; it cannot go with a target",
                 ));
             }
             if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-                return Err(failure(
-                    crate::exit::USAGE,
+                return Err(Failure::usage(
                     "--timeout must be a positive number of seconds",
                 ));
             }
-            let credentials = target_credentials(
-                args.username.as_deref(),
-                args.secret_env.as_deref(),
-                args.secret_file.as_deref(),
-                &target_file,
-            )?;
-            let mut quirks = Quirks::default();
-            if let Some(q) = &target_file.quirks {
-                quirks.apply(q);
-            }
+            let External {
+                base,
+                credentials,
+                quirks,
+            } = args
+                .target
+                .external(&base, &target_file)
+                .map_err(Failure::usage)?;
             let max_body = 8 * 1024 * 1024;
             let client = Client::new(Limits {
                 timeout: Duration::from_secs_f64(args.timeout),
@@ -428,8 +387,7 @@ fn build_target(args: &PropsArgs) -> Result<Target, Failure> {
                 rate: args.rate,
                 retries: 0,
             })
-            .map_err(|m| failure(crate::exit::RUNTIME, m))?;
-            let base = base.trim_end_matches('/').to_string();
+            .map_err(Failure::runtime)?;
             Ok(Target {
                 transport: Transport::Http {
                     client,
@@ -452,11 +410,10 @@ fn build_target(args: &PropsArgs) -> Result<Target, Failure> {
             let mut config = MockConfig::new(product);
             if let Some(path) = &args.scenario {
                 let s = MockConfig::load_scenario(path, Catalogue::embedded())
-                    .map_err(|e| failure(crate::exit::INVALID_SCENARIO, e.to_string()))?;
+                    .map_err(|e| Failure::invalid(e.to_string()))?;
                 config = config.scenario(s);
             }
-            let shared = Shared::new(config)
-                .map_err(|e| failure(crate::exit::INVALID_SCENARIO, e.to_string()))?;
+            let shared = Shared::new(config).map_err(|e| Failure::invalid(e.to_string()))?;
             let (credentials, quirks, allow_get, hash_check, today) = {
                 let live = shared.read();
                 (
@@ -489,28 +446,16 @@ fn build_target(args: &PropsArgs) -> Result<Target, Failure> {
     }
 }
 
-fn today_utc() -> (i64, i64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let start = now.div_euclid(86_400) * 86_400;
-    (start, start + 86_399)
-}
-
 fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
     if args.cases == 0 {
-        return Err(failure(crate::exit::USAGE, "--cases must be at least 1"));
+        return Err(Failure::usage("--cases must be at least 1"));
     }
     for p in &args.properties {
         if !PROPERTIES.contains(&p.as_str()) {
-            return Err(failure(
-                crate::exit::USAGE,
-                format!(
-                    "unknown property `{p}` (expected one of: {})",
-                    PROPERTIES.join(", ")
-                ),
-            ));
+            return Err(Failure::usage(format!(
+                "unknown property `{p}` (expected one of: {})",
+                PROPERTIES.join(", ")
+            )));
         }
     }
     let target = build_target(&args)?;
@@ -521,10 +466,10 @@ fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
             Some(m) if !methods.iter().any(|x| x.name == m.name) => methods.push(m),
             Some(_) => {}
             None => {
-                return Err(failure(
-                    crate::exit::USAGE,
-                    format!("unknown method `{name}` for {}", target.product),
-                ))
+                return Err(Failure::usage(format!(
+                    "unknown method `{name}` for {}",
+                    target.product
+                )))
             }
         }
     }
@@ -542,7 +487,7 @@ fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
         "props: seed {seed} (replay with --seed {seed}), {} cases per property, against {}",
         args.cases, target.label
     );
-    let redactor = Redactor::new(if target.foreign || args.target.is_some() {
+    let redactor = Redactor::new(if target.foreign || args.target.target.is_some() {
         target.credentials.secrets()
     } else {
         Vec::new()
@@ -653,17 +598,13 @@ fn print_result(r: &PropertyResult, product: Product) {
 fn load_regressions(path: &Path) -> Result<Vec<Regression>, Failure> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Ok(Vec::new()),
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            failure(
-                crate::exit::INVALID_SCENARIO,
-                format!("regressions file {}: {e}", path.display()),
-            )
-        }),
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| Failure::invalid(format!("regressions file {}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(failure(
-            crate::exit::RUNTIME,
-            format!("cannot read {}: {e}", path.display()),
-        )),
+        Err(e) => Err(Failure::runtime(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
     }
 }
 

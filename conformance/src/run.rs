@@ -38,11 +38,12 @@ use model::scenario::{CheckKind, Invariant, Request};
 use tokio::sync::Semaphore;
 
 use crate::check::{self, CaseId, CheckOutcome, Mismatch, Status};
-use crate::client::{build, BuiltRequest, Client, Limits, SignContext};
+use crate::client::{build, today_utc, BuiltRequest, Client, Limits, SignContext};
+use crate::exit::Failure;
 use crate::inproc::InProcess;
 use crate::plan::{self, Partition, Plan, PlannedCase, PlannedScenario, Policy, Probe, Selection};
 use crate::report::{self, Redactor, RunReport, Summary};
-use crate::target::{CredentialSpec, Credentials, TargetFile};
+use crate::target::{Credentials, External, TargetArgs};
 
 /// `--policy` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,30 +60,9 @@ pub struct RunArgs {
     /// Scenario files or directories (default: `scenarios/`).
     #[arg(value_name = "PATHS")]
     pub paths: Vec<PathBuf>,
-    /// Base URL of the target (`http://host` or `http://host/billing`); none: an in-process mock
-    /// per scenario.
-    #[arg(long, env = "MOR_TARGET", value_name = "BASE_URL")]
-    pub target: Option<String>,
-    /// A target file (base URL, product, credentials per role, seeded, policy).
-    #[arg(long, env = "MOR_TARGET_FILE", value_name = "FILE")]
-    pub target_file: Option<PathBuf>,
-    /// Product: mor, m4 (m2 is an alias of m4). Default: the target file's, else m4.
-    #[arg(long, env = "MOR_PRODUCT")]
-    pub product: Option<Product>,
-    /// The admin's username on the target (default: the target file's, else `admin`).
-    #[arg(long, env = "MOR_USERNAME")]
-    pub username: Option<String>,
-    /// Environment variable holding the admin's API secret (default `MOR_SECRET`).
-    #[arg(
-        long,
-        env = "MOR_SECRET_ENV",
-        value_name = "VAR",
-        conflicts_with = "secret_file"
-    )]
-    pub secret_env: Option<String>,
-    /// File holding the admin's API secret.
-    #[arg(long, env = "MOR_SECRET_FILE", value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
+    /// The target, its target file, product and admin credentials.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Whether the target runs our seeded world (exact checks run only then).
     #[arg(long, env = "MOR_SEEDED", value_name = "BOOL")]
     pub seeded: Option<bool>,
@@ -141,30 +121,6 @@ pub struct RunArgs {
     pub compare: Option<PathBuf>,
 }
 
-/// A run that could not take place, with its exit code.
-#[derive(Debug)]
-pub struct Failure {
-    /// Exit code.
-    pub code: i32,
-    /// Message.
-    pub message: String,
-}
-
-fn usage(m: impl Into<String>) -> Failure {
-    Failure {
-        code: crate::exit::USAGE,
-        message: m.into(),
-    }
-}
-
-/// The external target, resolved.
-#[derive(Debug, Clone)]
-struct External {
-    base: String,
-    credentials: Credentials,
-    quirks: Quirks,
-}
-
 /// Everything a case needs, shared by the tasks of a run.
 struct Ctx {
     catalogue: Catalogue,
@@ -187,41 +143,20 @@ struct Endpoint<'a> {
 
 /// Run `run` and return the exit code; everything is printed here.
 pub fn run(args: RunArgs) -> i32 {
-    match run_inner(args) {
-        Ok(code) => code,
-        Err(f) => {
-            eprintln!("mor-conformance: {}", f.message);
-            f.code
-        }
-    }
+    crate::exit::finish(run_inner(args))
 }
 
 fn run_inner(args: RunArgs) -> Result<i32, Failure> {
-    let catalogue = match &args.catalogue {
-        Some(f) => Catalogue::embedded()
-            .clone()
-            .with_file(f)
-            .map_err(|e| Failure {
-                code: crate::exit::INVALID_SCENARIO,
-                message: e.to_string(),
-            })?,
-        None => Catalogue::embedded().clone(),
-    };
-    let target_file = match &args.target_file {
-        Some(f) => TargetFile::load(f).map_err(|m| Failure {
-            code: crate::exit::INVALID_SCENARIO,
-            message: m,
-        })?,
-        None => TargetFile::default(),
-    };
+    let catalogue = plan::catalogue(args.catalogue.as_deref())?;
+    let target_file = args.target.file().map_err(Failure::invalid)?;
     let product = args
-        .product
-        .or(target_file.product)
+        .target
+        .product(&target_file)
         .unwrap_or(plan::DEFAULT_PRODUCT);
     let paths = if args.paths.is_empty() {
         let d = PathBuf::from("scenarios");
         if !d.is_dir() {
-            return Err(usage(
+            return Err(Failure::usage(
                 "no scenario paths given and no scenarios/ directory here",
             ));
         }
@@ -230,13 +165,15 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         args.paths.clone()
     };
     if args.jobs == 0 {
-        return Err(usage("--jobs must be at least 1"));
+        return Err(Failure::usage("--jobs must be at least 1"));
     }
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        return Err(usage("--timeout must be a positive number of seconds"));
+        return Err(Failure::usage(
+            "--timeout must be a positive number of seconds",
+        ));
     }
-    let files = plan::collect_files(&paths).map_err(plan_failure)?;
-    let loaded = plan::load(&files, &catalogue).map_err(plan_failure)?;
+    let files = plan::collect_files(&paths)?;
+    let loaded = plan::load(&files, &catalogue)?;
     let selection = Selection {
         product: Some(product),
         methods: args.methods.clone(),
@@ -270,20 +207,12 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         return Ok(crate::exit::PASS);
     }
 
-    let base = args.target.clone().or(target_file.base_url.clone());
-    let external = match &base {
-        Some(b) => {
-            let credentials = external_credentials(&args, &target_file)?;
-            let mut quirks = Quirks::default();
-            if let Some(q) = &target_file.quirks {
-                quirks.apply(q);
-            }
-            Some(External {
-                base: b.trim_end_matches('/').to_string(),
-                credentials,
-                quirks,
-            })
-        }
+    let external = match args.target.base(&target_file) {
+        Some(b) => Some(
+            args.target
+                .external(&b, &target_file)
+                .map_err(Failure::usage)?,
+        ),
         None => None,
     };
     let seeded = match &external {
@@ -296,10 +225,7 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         rate: args.rate,
         retries: args.retries,
     })
-    .map_err(|m| Failure {
-        code: crate::exit::RUNTIME,
-        message: m,
-    })?;
+    .map_err(Failure::runtime)?;
     let target_label = external
         .as_ref()
         .map_or_else(|| "the in-process mock".to_string(), |e| e.base.clone());
@@ -330,10 +256,7 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         .worker_threads(args.jobs.clamp(1, 4))
         .enable_all()
         .build()
-        .map_err(|e| Failure {
-            code: crate::exit::RUNTIME,
-            message: format!("cannot start the async runtime: {e}"),
-        })?;
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     let total = plan.len();
     let started = Instant::now();
     let (mut outcomes, inproc_secrets) =
@@ -382,71 +305,10 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
     Ok(code)
 }
 
-fn plan_failure(e: plan::PlanError) -> Failure {
-    match e {
-        plan::PlanError::Usage(m) => usage(m),
-        plan::PlanError::Invalid(m) => Failure {
-            code: crate::exit::INVALID_SCENARIO,
-            message: m,
-        },
-    }
-}
-
 /// CI or not a terminal: plain output, no progress line.
 fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
         || !std::io::stderr().is_terminal()
-}
-
-/// Credentials of an external target: the file's, with the admin overridden by the flags.
-fn external_credentials(args: &RunArgs, tf: &TargetFile) -> Result<Credentials, Failure> {
-    target_credentials(
-        args.username.as_deref(),
-        args.secret_env.as_deref(),
-        args.secret_file.as_deref(),
-        tf,
-    )
-}
-
-/// Credentials of an external target from a target file and the admin flags (`--username`,
-/// `--secret-env`, `--secret-file`): the rules of `run`, shared with `props`.
-pub fn target_credentials(
-    username: Option<&str>,
-    secret_env: Option<&str>,
-    secret_file: Option<&std::path::Path>,
-    tf: &TargetFile,
-) -> Result<Credentials, Failure> {
-    let mut specs: BTreeMap<String, CredentialSpec> = tf.credentials.clone();
-    let flags_given = username.is_some() || secret_env.is_some() || secret_file.is_some();
-    if flags_given || !specs.contains_key("admin") {
-        let old = specs.get("admin").cloned();
-        let username = username
-            .map(str::to_string)
-            .or(old.as_ref().map(|o| o.username.clone()))
-            .unwrap_or_else(|| "admin".into());
-        let (secret_env, secret_file) = match (secret_env, secret_file) {
-            (Some(v), _) => (Some(v.to_string()), None),
-            (None, Some(f)) => (None, Some(f.to_path_buf())),
-            (None, None) => match &old {
-                Some(o) => (o.secret_env.clone(), o.secret_file.clone()),
-                None => (Some("MOR_SECRET".into()), None),
-            },
-        };
-        specs.insert(
-            "admin".into(),
-            CredentialSpec {
-                username,
-                secret_env,
-                secret_file,
-                password_env: old.and_then(|o| o.password_env),
-            },
-        );
-    }
-    Credentials::from_specs(&specs).map_err(|m| {
-        usage(format!(
-            "{m} (secrets come from environment variables or files, never from the command line)"
-        ))
-    })
 }
 
 /// Run every scenario; returns the outcomes (unsorted) and the in-process secrets to redact.
@@ -598,15 +460,6 @@ async fn run_scenario(
             }
         }
     }
-}
-
-fn today_utc() -> (i64, i64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let start = now.div_euclid(86_400) * 86_400;
-    (start, start + 86_399)
 }
 
 /// Why a case cannot run on this target, if it cannot.
