@@ -1064,6 +1064,15 @@ fn check_case(
     let good = base_plan.digest(secret);
     let post = |pairs: &[(String, String)]| ctx.wire(HttpVerb::Post, pairs);
     let signed = |digest: &str| post(&MethodCtx::encoded(&params, Some(digest)));
+    // The plan over other parts, unless they hash the same string as the good signature (then the
+    // attack is no attack and the case holds).
+    let resigned = |parts: Vec<HashPart>| {
+        let other = HashPlan {
+            method: base_plan.method.clone(),
+            parts,
+        };
+        (other.values() != base_plan.values()).then_some(other)
+    };
     let (wire, expect, what) = match property {
         "valid_in_domain" | "valid_out_of_domain" => {
             let w = signed(&good);
@@ -1186,13 +1195,9 @@ fn check_case(
             let k = 1 + input.pick % (n - 1);
             let mut parts: Vec<HashPart> = base_plan.parts.clone();
             parts.rotate_left(k);
-            let other = HashPlan {
-                method: base_plan.method.clone(),
-                parts,
-            };
-            if other.values() == base_plan.values() {
+            let Some(other) = resigned(parts) else {
                 return Ok(Ok(()));
-            }
+            };
             (
                 signed(&other.digest(secret)),
                 Expectation::Refused,
@@ -1369,13 +1374,9 @@ fn check_case(
                 }
                 "u added to the hash string"
             };
-            let other = HashPlan {
-                method: base_plan.method.clone(),
-                parts,
-            };
-            if other.values() == base_plan.values() {
+            let Some(other) = resigned(parts) else {
                 return Ok(Ok(()));
-            }
+            };
             (
                 signed(&other.digest(secret)),
                 Expectation::Refused,
