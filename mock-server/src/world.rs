@@ -437,7 +437,7 @@ mod tests {
     fn call(id: u64, when: &str, dst: &str) -> Call {
         Call {
             id,
-            calldate: When::parse(when).unwrap(),
+            calldate: When::parse(when).expect("test data is valid"),
             src: String::new(),
             clid: String::new(),
             dst: dst.into(),
@@ -506,7 +506,7 @@ mod tests {
 
     #[test]
     fn money_conversion_is_exact_and_never_panics() {
-        let r: Money = "0.5".parse().unwrap();
+        let r: Money = "0.5".parse().expect("test data is valid");
         assert_eq!(to_currency(Money::units(10), r), Money::units(5));
         assert_eq!(from_currency(Money::units(5), r), Money::units(10));
         assert_eq!(div_money(Money::units(1), Money::ZERO), Money::ZERO);

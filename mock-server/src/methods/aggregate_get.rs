@@ -536,15 +536,23 @@ mod tests {
     }
 
     fn rows(r: &Reply) -> Vec<&model::xml::Element> {
-        root(r).at("aggregates").unwrap().elements().collect()
+        root(r)
+            .at("aggregates")
+            .expect("test data is valid")
+            .elements()
+            .collect()
     }
 
     fn num(e: &model::xml::Element, name: &str) -> Money {
-        e.find(name).unwrap().text_content().parse().unwrap()
+        e.find(name)
+            .expect("test data is valid")
+            .text_content()
+            .parse()
+            .expect("test data is valid")
     }
 
     fn assert_totals_are_sums(r: &Reply) {
-        let tot = root(r).at("totals").unwrap();
+        let tot = root(r).at("totals").expect("test data is valid");
         for name in [
             "originator_price",
             "terminator_price",
@@ -583,7 +591,7 @@ mod tests {
                 ]
             );
             assert_totals_are_sums(&r);
-            let tot = root(&r).at("totals").unwrap();
+            let tot = root(&r).at("totals").expect("test data is valid");
             let all = req(p, "user_calls_get", "admin")
                 .p("s_user", "all")
                 .run(&mut w);
@@ -601,7 +609,7 @@ mod tests {
         let total = text(&base, "totals/total_calls");
         let m = model::Catalogue::embedded()
             .method(Product::Mor, M)
-            .unwrap();
+            .expect("test data is valid");
         for p in m.params.iter().filter(|p| p.name.starts_with("group_by_")) {
             let r = req(Product::Mor, M, "admin")
                 .p("from", month())
@@ -633,7 +641,7 @@ mod tests {
         let q = |k: &str, v: &str| req(Product::M4, M, "admin").p("from", month()).p(k, v);
         let all: i64 = text(&q("x", "1").run(&mut w), "totals/total_calls")
             .parse()
-            .unwrap();
+            .expect("test data is valid");
         for (k, v) in [
             ("s_originator_id", "1"),
             ("s_terminator_id", "2"),
@@ -644,7 +652,9 @@ mod tests {
             ("dst_group", "%Mobile"),
         ] {
             let r = q(k, v).run(&mut w);
-            let n: i64 = text(&r, "totals/total_calls").parse().unwrap();
+            let n: i64 = text(&r, "totals/total_calls")
+                .parse()
+                .expect("test data is valid");
             assert!(n > 0 && n < all, "{k}={v}: {n} of {all}");
             assert_totals_are_sums(&r);
         }
@@ -685,18 +695,26 @@ mod tests {
             &q().p("use_real_billsec", 1).run(&mut w),
             "totals/originator_billed_time",
         );
-        assert!(real.parse::<i64>().unwrap() <= billed.parse::<i64>().unwrap());
+        assert!(
+            real.parse::<i64>().expect("test data is valid")
+                <= billed.parse::<i64>().expect("test data is valid")
+        );
         let usd = num(
-            root(&q().run(&mut w)).at("totals").unwrap(),
+            root(&q().run(&mut w))
+                .at("totals")
+                .expect("test data is valid"),
             "originator_price",
         );
         let eur_r = q().p("a_currency", "EUR").run(&mut w);
-        let eur = num(root(&eur_r).at("totals").unwrap(), "originator_price");
+        let eur = num(
+            root(&eur_r).at("totals").expect("test data is valid"),
+            "originator_price",
+        );
         assert!((eur.to_f64() - usd.to_f64() * 0.92).abs() < 0.001 * rows(&eur_r).len() as f64);
         let user_view = num(
             root(&q().p("from_user_perspective", 1).run(&mut w))
                 .at("totals")
-                .unwrap(),
+                .expect("test data is valid"),
             "originator_price",
         );
         assert!(
@@ -705,7 +723,7 @@ mod tests {
         );
         let r = q().p("profit_show", 1).run(&mut w);
         assert_shape(Product::Mor, M, &r);
-        let t = root(&r).at("totals").unwrap();
+        let t = root(&r).at("totals").expect("test data is valid");
         assert_eq!(
             num(t, "originator_price") - num(t, "terminator_price"),
             num(t, "profit")
@@ -716,7 +734,7 @@ mod tests {
     fn acd_and_asr_follow_the_counts() {
         let mut w = world(Product::M4);
         let r = req(Product::M4, M, "admin").p("from", month()).run(&mut w);
-        let t = root(&r).at("totals").unwrap();
+        let t = root(&r).at("totals").expect("test data is valid");
         let ans = num(t, "answered_calls").to_f64();
         let tot = num(t, "total_calls").to_f64();
         assert!((num(t, "asr").to_f64() - ans / tot * 100.0).abs() < 0.006);
@@ -732,13 +750,13 @@ mod tests {
             "totals/total_calls",
         )
         .parse()
-        .unwrap();
+        .expect("test data is valid");
         let narrow: i64 = text(
             &req(Product::M4, M, "admin").run(&mut w),
             "totals/total_calls",
         )
         .parse()
-        .unwrap();
+        .expect("test data is valid");
         assert!(wide > narrow);
     }
 
@@ -749,7 +767,12 @@ mod tests {
             .p("from", month())
             .run(&mut w);
         for row in rows(&r) {
-            assert_eq!(row.find("user_id").unwrap().text_content(), "9");
+            assert_eq!(
+                row.find("user_id")
+                    .expect("test data is valid")
+                    .text_content(),
+                "9"
+            );
         }
     }
 

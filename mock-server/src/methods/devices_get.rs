@@ -50,7 +50,14 @@ mod tests {
             let mut w = world(p);
             let r = req(p, M, "admin").p("user_id", 3).run(&mut w);
             assert_shape(p, M, &r);
-            assert_eq!(root(&r).at("devices").unwrap().elements().count(), 2);
+            assert_eq!(
+                root(&r)
+                    .at("devices")
+                    .expect("test data is valid")
+                    .elements()
+                    .count(),
+                2
+            );
         }
     }
 
@@ -61,7 +68,14 @@ mod tests {
             .p("user_id", 3)
             .p("show_hidden_devices", 0)
             .run(&mut w);
-        assert_eq!(root(&r).at("devices").unwrap().elements().count(), 1);
+        assert_eq!(
+            root(&r)
+                .at("devices")
+                .expect("test data is valid")
+                .elements()
+                .count(),
+            1
+        );
     }
 
     #[test]
@@ -79,6 +93,13 @@ mod tests {
         let r = req(Product::Mor, M, "reseller").p("user_id", 1).run(&mut w);
         assert_eq!(err(&r).0, "Access Denied");
         let r = req(Product::Mor, M, "reseller").p("user_id", 7).run(&mut w);
-        assert_eq!(root(&r).at("devices").unwrap().elements().count(), 2);
+        assert_eq!(
+            root(&r)
+                .at("devices")
+                .expect("test data is valid")
+                .elements()
+                .count(),
+            2
+        );
     }
 }

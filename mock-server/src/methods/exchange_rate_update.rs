@@ -52,7 +52,13 @@ mod tests {
                 .run(&mut w);
             assert_shape(p, M, &r);
             assert_eq!(text(&r, "status/success"), "Currency successfully updated");
-            assert_eq!(w.currency("AMD").unwrap().rate.to_string(), "45.5");
+            assert_eq!(
+                w.currency("AMD")
+                    .expect("test data is valid")
+                    .rate
+                    .to_string(),
+                "45.5"
+            );
             let b = req(p, "user_balance_get", "admin")
                 .p("username", "user1")
                 .p("currency", "AMD")

@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(text(&r, "response/payment/tax"), "21.0");
         assert_eq!(text(&r, "response/payment/amount"), "100.0");
         assert_eq!(text(&r, "response/payment/gross"), "121.0");
-        assert_eq!(w.user(1).unwrap().balance.to_string(), "160.0");
+        assert_eq!(
+            w.user(1).expect("test data is valid").balance.to_string(),
+            "160.0"
+        );
         let r = req(Product::M4, M, "admin")
             .p("user_id", 1)
             .p("amount", "121")
@@ -171,15 +174,28 @@ mod tests {
             .p("currency", "EUR")
             .p("exchange_rate", "0.5")
             .run(&mut w);
-        assert_eq!(root(&r).at("response/payment").unwrap().attrs[0].1, "EUR");
-        assert_eq!(w.user(3).unwrap().balance.to_string(), "350.0");
+        assert_eq!(
+            root(&r)
+                .at("response/payment")
+                .expect("test data is valid")
+                .attrs[0]
+                .1,
+            "EUR"
+        );
+        assert_eq!(
+            w.user(3).expect("test data is valid").balance.to_string(),
+            "350.0"
+        );
         req(Product::M4, M, "admin")
             .p("user_id", 3)
             .p("amount", "10")
             .p("currency", "USD")
             .p("payment_to_provider", 1)
             .run(&mut w);
-        assert_eq!(w.user(3).unwrap().balance.to_string(), "340.0");
+        assert_eq!(
+            w.user(3).expect("test data is valid").balance.to_string(),
+            "340.0"
+        );
     }
 
     #[test]
@@ -192,7 +208,10 @@ mod tests {
             .run(&mut w);
         assert_shape(Product::Mor, M, &r);
         assert_eq!(text(&r, "response/confirmed"), "Yes");
-        assert_eq!(w.user(3).unwrap().balance.to_string(), "260.0");
+        assert_eq!(
+            w.user(3).expect("test data is valid").balance.to_string(),
+            "260.0"
+        );
         let mut q = req(Product::Mor, M, "admin")
             .p("user_id", 3)
             .p("amount", 10)
@@ -200,7 +219,10 @@ mod tests {
         q.settings.api_payment_confirmation = true;
         let r = q.run(&mut w);
         assert_eq!(text(&r, "response/confirmed"), "No");
-        assert_eq!(w.user(3).unwrap().balance.to_string(), "260.0");
+        assert_eq!(
+            w.user(3).expect("test data is valid").balance.to_string(),
+            "260.0"
+        );
     }
 
     #[test]
@@ -260,17 +282,27 @@ mod tests {
         let r = req(Product::M4, "payments_get", "admin")
             .p("user_id_s", 2)
             .run(&mut w);
-        let last = root(&r).at("payments").unwrap().elements().last().unwrap();
-        assert_eq!(last.find("comment").unwrap().text_content(), "hello");
+        let last = root(&r)
+            .at("payments")
+            .expect("test data is valid")
+            .elements()
+            .last()
+            .expect("test data is valid");
+        assert_eq!(
+            last.find("comment")
+                .expect("test data is valid")
+                .text_content(),
+            "hello"
+        );
         assert_eq!(
             last.find("user_balance_before_payment")
-                .unwrap()
+                .expect("test data is valid")
                 .text_content(),
             "-12.5"
         );
         assert_eq!(
             last.find("user_balance_after_payment")
-                .unwrap()
+                .expect("test data is valid")
                 .text_content(),
             "-5.5"
         );

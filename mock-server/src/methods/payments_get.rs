@@ -136,7 +136,11 @@ mod tests {
     const M: &str = "payments_get";
 
     fn n(r: &Reply) -> usize {
-        root(r).at("payments").unwrap().elements().count()
+        root(r)
+            .at("payments")
+            .expect("test data is valid")
+            .elements()
+            .count()
     }
 
     #[test]

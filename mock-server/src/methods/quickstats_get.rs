@@ -145,7 +145,7 @@ mod tests {
     const M: &str = "quickstats_get";
 
     fn n(r: &super::Reply, path: &str) -> i64 {
-        text(r, path).parse().unwrap()
+        text(r, path).parse().expect("test data is valid")
     }
 
     #[test]
@@ -155,9 +155,15 @@ mod tests {
         assert_shape(Product::M4, M, &r);
         assert!(n(&r, "quickstats/today/calls") >= 5);
         assert!(n(&r, "quickstats/month/calls") >= n(&r, "quickstats/today/calls"));
-        let rev: Money = text(&r, "quickstats/month/revenue").parse().unwrap();
-        let cost: Money = text(&r, "quickstats/month/self_cost").parse().unwrap();
-        let profit: Money = text(&r, "quickstats/month/profit").parse().unwrap();
+        let rev: Money = text(&r, "quickstats/month/revenue")
+            .parse()
+            .expect("test data is valid");
+        let cost: Money = text(&r, "quickstats/month/self_cost")
+            .parse()
+            .expect("test data is valid");
+        let profit: Money = text(&r, "quickstats/month/profit")
+            .parse()
+            .expect("test data is valid");
         assert_eq!(rev - cost, profit);
         assert_eq!(n(&r, "quickstats/active_calls/total"), 4);
         assert_eq!(n(&r, "quickstats/active_calls/answered_calls"), 3);
@@ -214,8 +220,8 @@ mod tests {
         let s = |r: &str, c: &str| Stats {
             calls: 1,
             duration: 1,
-            revenue: r.parse().unwrap(),
-            self_cost: c.parse().unwrap(),
+            revenue: r.parse().expect("test data is valid"),
+            self_cost: c.parse().expect("test data is valid"),
         };
         assert_eq!(s("1.4475", "0.6725").margin(), 54);
         assert_eq!(s("6.04", "3.734166").margin(), 38);

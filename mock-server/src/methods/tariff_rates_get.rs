@@ -135,7 +135,14 @@ mod tests {
             let r = req(p, M, "admin").p("tariff_id", 2).run(&mut w);
             assert_shape(p, M, &r);
             assert_eq!(text(&r, "tariff_name"), "Wholesale EUR");
-            assert_eq!(root(&r).at("rates").unwrap().elements().count(), 13);
+            assert_eq!(
+                root(&r)
+                    .at("rates")
+                    .expect("test data is valid")
+                    .elements()
+                    .count(),
+                13
+            );
             assert_eq!(text(&r, "rates/rate/prefix"), "370");
         }
     }

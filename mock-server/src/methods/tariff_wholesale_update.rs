@@ -94,7 +94,9 @@ mod tests {
                 .run(&mut w);
             assert_shape(p, M, &r);
             let id = text(&r, "tariff_id");
-            let t = w.tariff(id.parse().unwrap()).unwrap();
+            let t = w
+                .tariff(id.parse().expect("test data is valid"))
+                .expect("test data is valid");
             assert_eq!((t.name.as_str(), t.currency.as_str()), ("New WS", "EUR"));
             let r = req(p, M, "admin")
                 .p("id", &id)
@@ -102,7 +104,12 @@ mod tests {
                 .run(&mut w);
             assert_eq!(text(&r, "status"), "ok");
             assert!(root(&r).find("tariff_id").is_none());
-            assert_eq!(w.tariff(id.parse().unwrap()).unwrap().name, "Renamed");
+            assert_eq!(
+                w.tariff(id.parse().expect("test data is valid"))
+                    .expect("test data is valid")
+                    .name,
+                "Renamed"
+            );
             let r = req(p, "tariff_rates_get", "admin")
                 .p("tariff_id", &id)
                 .run(&mut w);
@@ -130,7 +137,11 @@ mod tests {
             .p("name", "mine")
             .run(&mut w);
         assert_eq!(err(&r), ("Access Denied", Wrapper::Status));
-        assert_eq!(w.tariff(1).unwrap().name, "Retail USD", "not renamed");
+        assert_eq!(
+            w.tariff(1).expect("test data is valid").name,
+            "Retail USD",
+            "not renamed"
+        );
         let r = req(Product::Mor, M, "reseller")
             .p("id", 999)
             .p("name", "mine")

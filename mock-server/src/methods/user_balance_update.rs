@@ -72,7 +72,10 @@ mod tests {
             assert_eq!(text(&r, "status"), "User balance updated");
             assert_eq!(text(&r, "user/balance"), "72.5");
             assert_eq!(text(&r, "user/username"), "user1");
-            assert_eq!(w.user(1).unwrap().balance.to_string(), "72.5");
+            assert_eq!(
+                w.user(1).expect("test data is valid").balance.to_string(),
+                "72.5"
+            );
         }
     }
 
@@ -105,7 +108,10 @@ mod tests {
                 .run(&mut w);
             assert_eq!(err(&r), ("User balance not updated", Wrapper::Page));
         }
-        assert_eq!(w.user(1).unwrap().balance.to_string(), "60.0");
+        assert_eq!(
+            w.user(1).expect("test data is valid").balance.to_string(),
+            "60.0"
+        );
     }
 
     #[test]

@@ -261,9 +261,13 @@ mod tests {
     const M: &str = "user_calls_get";
 
     fn count(r: &Reply) -> usize {
-        let n: usize = text(r, "total_calls").parse().unwrap();
+        let n: usize = text(r, "total_calls").parse().expect("test data is valid");
         assert_eq!(
-            root(r).at("calls_stat/calls").unwrap().elements().count(),
+            root(r)
+                .at("calls_stat/calls")
+                .expect("test data is valid")
+                .elements()
+                .count(),
             n
         );
         n
@@ -280,7 +284,9 @@ mod tests {
             let r = req(p, M, "admin").p("s_user", 1).run(&mut w);
             assert_shape(p, M, &r);
             assert!(count(&r) > 0, "{p}");
-            let call = root(&r).at("calls_stat/calls/call").unwrap();
+            let call = root(&r)
+                .at("calls_stat/calls/call")
+                .expect("test data is valid");
             assert_eq!(call.elements().count(), 23);
             assert_eq!(text(&r, "calls_stat/period/period_start").len(), 19);
         }
@@ -326,8 +332,12 @@ mod tests {
         let mut w = world(Product::Mor);
         let m = model::Catalogue::embedded()
             .method(Product::Mor, M)
-            .unwrap();
-        let values = m.param("order_by").unwrap().values.clone();
+            .expect("test data is valid");
+        let values = m
+            .param("order_by")
+            .expect("test data is valid")
+            .values
+            .clone();
         for v in values {
             let asc = req(Product::Mor, M, "admin")
                 .p("s_user", 1)
@@ -343,11 +353,13 @@ mod tests {
             let ids = |r: &Reply| -> Vec<String> {
                 root(r)
                     .at("calls_stat/calls")
-                    .unwrap()
+                    .expect("test data is valid")
                     .elements()
                     .map(|c| {
-                        c.find("calldate2").unwrap().text_content()
-                            + &c.find("dst").unwrap().text_content()
+                        c.find("calldate2")
+                            .expect("test data is valid")
+                            .text_content()
+                            + &c.find("dst").expect("test data is valid").text_content()
                     })
                     .collect()
             };
@@ -362,14 +374,14 @@ mod tests {
             .run(&mut w);
         let secs: Vec<f64> = root(&r)
             .at("calls_stat/calls")
-            .unwrap()
+            .expect("test data is valid")
             .elements()
             .map(|c| {
                 c.find("nice_billsec")
-                    .unwrap()
+                    .expect("test data is valid")
                     .text_content()
                     .parse()
-                    .unwrap()
+                    .expect("test data is valid")
             })
             .collect();
         assert!(secs.windows(2).all(|x| x[0] <= x[1]));
@@ -389,8 +401,16 @@ mod tests {
         let d2 = count(&q("s_origination_point", "2").run(&mut w));
         assert_eq!(all, d1 + d2);
         let r = q("s_destination", "3706").run(&mut w);
-        for c in root(&r).at("calls_stat/calls").unwrap().elements() {
-            assert!(c.find("dst").unwrap().text_content().starts_with("3706"));
+        for c in root(&r)
+            .at("calls_stat/calls")
+            .expect("test data is valid")
+            .elements()
+        {
+            assert!(c
+                .find("dst")
+                .expect("test data is valid")
+                .text_content()
+                .starts_with("3706"));
         }
         let busy = count(&q("s_hgc", "17").run(&mut w));
         assert_eq!(busy, count(&q("s_call_type", "busy").run(&mut w)));
@@ -410,7 +430,7 @@ mod tests {
         let r = q("only_did", "1").run(&mut w);
         let one = root(&r)
             .at("calls_stat/calls/call/did")
-            .unwrap()
+            .expect("test data is valid")
             .text_content();
         assert!(count(&q("s_did", &one).run(&mut w)) >= 1);
     }
