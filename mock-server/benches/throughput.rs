@@ -10,6 +10,9 @@
 //!
 //! Run: `cargo bench -p mock-server --bench throughput` (release profile). `BENCH_SECONDS`
 //! changes the load duration (default 5), `BENCH_CONNECTIONS` the connection count (default 64).
+//!
+//! `benches/soak.rs` includes this file as a module to share its HTTP/1.1 helpers (`read_addr`,
+//! `read_response`, `vm_hwm_kb`, `env_num`), which are `pub(crate)` for that reason.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -22,7 +25,7 @@ use tokio::process::{Child, Command};
 const REQUEST_PATH: &str =
     "/billing/api/quickstats_get?u=admin&hash=e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4";
 
-fn env_num(name: &str, default: u64) -> u64 {
+pub(crate) fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -67,7 +70,7 @@ async fn bare_axum() {
     let _ = axum::serve(listener, app).await;
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn bench() -> Result<(), BoxError> {
     let seconds = env_num("BENCH_SECONDS", 5);
@@ -154,7 +157,7 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-async fn read_addr(child: &mut Child) -> Result<String, BoxError> {
+pub(crate) async fn read_addr(child: &mut Child) -> Result<String, BoxError> {
     let out = child.stdout.take().ok_or("no stdout")?;
     let mut lines = BufReader::new(out).lines();
     while let Some(line) = lines.next_line().await? {
@@ -167,7 +170,7 @@ async fn read_addr(child: &mut Child) -> Result<String, BoxError> {
     Err("the server printed no URL".into())
 }
 
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
+pub(crate) fn vm_hwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
@@ -199,7 +202,7 @@ async fn one_request(addr: &str) -> Result<Vec<u8>, BoxError> {
 }
 
 /// Read one HTTP/1.1 response with a Content-Length into `buf` (cleared first).
-async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), BoxError> {
+pub(crate) async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), BoxError> {
     buf.clear();
     let mut chunk = [0u8; 8192];
     loop {
@@ -227,7 +230,7 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), BoxEr
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
