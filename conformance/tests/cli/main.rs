@@ -3,6 +3,7 @@
 
 mod diff;
 mod hash;
+mod hostile;
 mod probe;
 mod props;
 mod record;
