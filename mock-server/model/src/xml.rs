@@ -444,7 +444,10 @@ fn is_number(s: &str) -> bool {
 }
 
 fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
+    is_date_bytes(s.as_bytes())
+}
+
+fn is_date_bytes(b: &[u8]) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
@@ -455,8 +458,10 @@ fn is_date(s: &str) -> bool {
 
 fn is_datetime(s: &str) -> bool {
     let b = s.as_bytes();
+    // Bytes, not `&s[..10]`: byte 10 may fall inside a multi-byte character (found by the `xml`
+    // fuzz target: a 19-byte value with `¼` at bytes 9..11 panicked).
     b.len() == 19
-        && is_date(&s[..10])
+        && is_date_bytes(&b[..10])
         && b[10] == b' '
         && b[13] == b':'
         && b[16] == b':'
@@ -735,6 +740,21 @@ mod tests {
         assert!(parse("< />").is_err());
         assert!(parse("<page>< /></page>").is_err());
         assert!(canonical("< />").is_err());
+    }
+
+    /// Regression (fuzz target `xml`): a 19-byte value with a multi-byte character across byte 10
+    /// panicked in the datetime test of structural comparison.
+    #[test]
+    fn a_value_with_a_multibyte_character_at_byte_ten_is_text_not_a_panic() {
+        let value = "aaaaaaaaa\u{bc}bbbbbbbb";
+        assert_eq!(value.len(), 19);
+        assert_eq!(ValueType::of(value), ValueType::Text);
+        assert_eq!(placeholder_matches("{{datetime}}", value), Some(false));
+        let e = parse("<page><v>2026-11-23 12:00:00</v></page>")
+            .unwrap()
+            .root;
+        let a = parse(&format!("<page><v>{value}</v></page>")).unwrap().root;
+        assert!(diff(&e, &a, DiffMode::Structure).is_some());
     }
 
     #[test]
