@@ -4,24 +4,18 @@
 //! baseline whose first answer is volatile.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
-use mock_server::{MockConfig, MockServer};
-use model::catalogue::{Catalogue, Product};
-use model::settings::SettingsPatch;
+use mock_server::MockServer;
 
-use crate::run;
+use crate::{run, start_mock, text};
 
 const SECRET: &str = "D1ff-secret-Wm3-unique";
 const OTHER_SECRET: &str = "D1ff-candidate-Zr5";
 
 /// 2026-11-23 12:00:00 UTC.
 const CLOCK: i64 = 1_795_435_200;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("diff-test-{}", std::process::id()));
@@ -30,22 +24,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 async fn mock(secret: &str, scenarios: &[&str]) -> MockServer {
-    let mut c = MockConfig::new(Product::M4)
-        .settings(SettingsPatch {
-            api_secret: Some(secret.into()),
-            ..SettingsPatch::default()
-        })
-        .clock(CLOCK);
-    for (i, y) in scenarios.iter().enumerate() {
-        let s = model::scenario::load_str(
-            y,
-            Path::new(&format!("mock{i}.yaml")),
-            Catalogue::embedded(),
-        )
-        .expect("test scenario loads");
-        c = c.scenario(s.scenario);
-    }
-    MockServer::start(c).await.expect("mock starts")
+    start_mock(secret, Some(CLOCK), None, scenarios).await
 }
 
 /// Run `diff` between two URLs with extra arguments; returns the output and the JSON report.

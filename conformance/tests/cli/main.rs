@@ -23,3 +23,42 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     }
     c.output().expect("mor-conformance runs")
 }
+
+/// Bytes as text, lossily (outputs of the binary).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Start an M4 mock on port 0 with this admin secret, an optional pinned clock and world seed,
+/// and scenarios given as YAML (applied in order).
+pub async fn start_mock(
+    secret: &str,
+    clock: Option<i64>,
+    seed: Option<u64>,
+    scenarios: &[&str],
+) -> mock_server::MockServer {
+    use model::catalogue::{Catalogue, Product};
+    let mut c =
+        mock_server::MockConfig::new(Product::M4).settings(model::settings::SettingsPatch {
+            api_secret: Some(secret.into()),
+            ..Default::default()
+        });
+    if let Some(t) = clock {
+        c = c.clock(t);
+    }
+    if let Some(s) = seed {
+        c = c.seed(s);
+    }
+    for (i, y) in scenarios.iter().enumerate() {
+        let s = model::scenario::load_str(
+            y,
+            std::path::Path::new(&format!("mock{i}.yaml")),
+            Catalogue::embedded(),
+        )
+        .expect("test scenario loads");
+        c = c.scenario(s.scenario);
+    }
+    mock_server::MockServer::start(c)
+        .await
+        .expect("mock starts")
+}

@@ -12,17 +12,13 @@ use model::quirks::QuirksPatch;
 use model::scenario::Scenario;
 use model::settings::SettingsPatch;
 
-use crate::run;
+use crate::{run, text};
 
 /// A secret that appears nowhere else, to grep artifacts for.
 const SECRET: &str = "Pr0be-secret-Qv8-unique";
 
 /// 2026-11-23 12:00:00 UTC: a pinned clock, so two mocks hold the same world.
 const CLOCK: i64 = 1_795_435_200;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("probe-test-{}", std::process::id()));

@@ -6,11 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use mock_server::{MockConfig, MockServer};
-use model::catalogue::{Catalogue, Product};
-use model::settings::SettingsPatch;
+use mock_server::MockServer;
 
-use crate::run;
+use crate::{run, start_mock, text};
 
 /// A secret that appears nowhere else, to grep artifacts for.
 const SECRET: &str = "Zq9-conformance-test-Kx7";
@@ -23,10 +21,6 @@ fn suite() -> String {
     fixtures().join("suite").display().to_string()
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn last_line(o: &Output) -> String {
     text(&o.stdout)
         .lines()
@@ -37,23 +31,7 @@ fn last_line(o: &Output) -> String {
 
 /// A mock for M4 with the test secret, plus scenarios given as YAML.
 async fn mock(seed: Option<u64>, scenarios: &[&str]) -> MockServer {
-    let mut c = MockConfig::new(Product::M4).settings(SettingsPatch {
-        api_secret: Some(SECRET.into()),
-        ..SettingsPatch::default()
-    });
-    if let Some(s) = seed {
-        c = c.seed(s);
-    }
-    for (i, y) in scenarios.iter().enumerate() {
-        let s = model::scenario::load_str(
-            y,
-            Path::new(&format!("mock{i}.yaml")),
-            Catalogue::embedded(),
-        )
-        .expect("test scenario loads");
-        c = c.scenario(s.scenario);
-    }
-    MockServer::start(c).await.expect("mock starts")
+    start_mock(SECRET, None, seed, scenarios).await
 }
 
 /// Run the binary off the async runtime, so the mock keeps serving.

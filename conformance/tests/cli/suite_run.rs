@@ -6,11 +6,7 @@
 
 use std::path::Path;
 
-use crate::run;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::{run, text};
 
 /// Run the suite for `product` and check the exit code and the summary line.
 fn suite_passes(product: &str) {
