@@ -418,6 +418,9 @@ pub fn check_answer(
             } else {
                 Some(s.as_str())
             };
+            if let Some(m) = reading.doc.as_ref().and_then(|d| padded_value(&d.root, "")) {
+                out.push(m);
+            }
             match want {
                 Some(w) => compare_xml("structure", w, reading, DiffMode::Structure, &mut out),
                 None => out.push(mm(
@@ -484,6 +487,26 @@ pub fn check_answer(
                 "body",
                 format!("{kind:?} body"),
                 format!("{what}, {how}"),
+            ));
+        }
+    }
+    if let Some(ct) = &expect.content_type {
+        let got = answer.content_type.as_deref().unwrap_or("");
+        let media = got
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !media.contains(&ct.to_ascii_lowercase()) {
+            out.push(mm(
+                "content_type",
+                format!("a Content-Type containing `{ct}`"),
+                if got.is_empty() {
+                    "none".to_string()
+                } else {
+                    format!("`{got}`")
+                },
             ));
         }
     }
@@ -761,6 +784,182 @@ pub fn finer_sums_to_coarser(
         }
     }
     out
+}
+
+/// Every row's `field` is a date-time inside `period` (Unix seconds, both ends included).
+pub fn rows_in_period(
+    root: &Element,
+    rows: &str,
+    field: &str,
+    period: (i64, i64),
+) -> Vec<Mismatch> {
+    let show = |t: i64| model::world::format_datetime(t);
+    for (i, r) in rows_at(root, rows).iter().enumerate() {
+        let v = r.find(field).map(|e| e.text_content().trim().to_string());
+        let t = v.as_deref().and_then(crate::discover::parse_datetime);
+        match t {
+            Some(t) if t >= period.0 && t <= period.1 => {}
+            _ => {
+                return vec![mm(
+                    "invariants.rows_in_period",
+                    format!(
+                        "every {rows}/{field} between {} and {}",
+                        show(period.0),
+                        show(period.1)
+                    ),
+                    format!(
+                        "row {} has {}",
+                        i + 1,
+                        v.map_or_else(|| "no such element".into(), |v| format!("`{v}`"))
+                    ),
+                )]
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Every row's `field` is one of `one_of` (compared exactly, placeholders allowed).
+pub fn rows_match(root: &Element, rows: &str, field: &str, one_of: &[String]) -> Vec<Mismatch> {
+    for (i, r) in rows_at(root, rows).iter().enumerate() {
+        let v = r.find(field).map(|e| e.text_content().trim().to_string());
+        let ok = v
+            .as_deref()
+            .is_some_and(|v| one_of.iter().any(|w| value_matches(w, v)));
+        if !ok {
+            return vec![mm(
+                "invariants.rows_match",
+                format!("every {rows}/{field} one of {}", one_of.join(", ")),
+                format!(
+                    "row {} has {}",
+                    i + 1,
+                    v.map_or_else(|| "no such element".into(), |v| format!("`{v}`"))
+                ),
+            )];
+        }
+    }
+    Vec::new()
+}
+
+/// The number at `path` equals the number of rows at `rows`.
+pub fn count_equals(root: &Element, rows: &str, path: &str) -> Vec<Mismatch> {
+    let n = rows_at(root, rows).len();
+    match value_at(root, path) {
+        Some(v) if v.parse::<usize>() == Ok(n) => Vec::new(),
+        other => vec![mm(
+            "invariants.count_equals",
+            format!("{path} = {n}, the number of rows at {rows}"),
+            other.map_or_else(|| "no such element".into(), |v| format!("`{v}`")),
+        )],
+    }
+}
+
+/// Every row at `rows` of `part` is also a row of `whole` (as a multiset, in canonical form).
+pub fn subset_of(part: &Element, whole: &Element, rows: &str) -> Vec<Mismatch> {
+    let mut pool: Vec<String> = rows_at(whole, rows)
+        .iter()
+        .map(|e| model::xml::canonical_element(e))
+        .collect();
+    let mine = rows_at(part, rows);
+    for (i, r) in mine.iter().enumerate() {
+        let c = model::xml::canonical_element(r);
+        match pool.iter().position(|p| *p == c) {
+            Some(k) => {
+                pool.swap_remove(k);
+            }
+            None => {
+                return vec![Mismatch {
+                    what: "invariants.subset_of".into(),
+                    expected: format!(
+                        "each of the {} rows at {rows} among the {} of the wider answer",
+                        mine.len(),
+                        rows_at(whole, rows).len()
+                    ),
+                    actual: format!("row {} is not", i + 1),
+                    diff: Some(excerpt(c.trim())),
+                }]
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Whether a second answer to the same request (another encoding) is the same: status, error
+/// and canonical XML (or text).
+pub fn same_answer(
+    first: &Answer,
+    reading: &Reading,
+    other: &Answer,
+    how: &str,
+) -> Option<Mismatch> {
+    let r2 = read(other);
+    let what = format!("invariants.same_across_encodings.{how}");
+    if first.status != other.status {
+        return Some(mm(
+            what,
+            format!("HTTP {} as with the query string", first.status),
+            format!("HTTP {}", other.status),
+        ));
+    }
+    match (&reading.doc, &r2.doc) {
+        (Some(a), Some(b)) => diff(&a.root, &b.root, DiffMode::Exact).map(|d| Mismatch {
+            what,
+            expected: "the answer the query string got".into(),
+            actual: describe(other, &r2),
+            diff: Some(d.to_string()),
+        }),
+        _ if reading.text == r2.text => None,
+        _ => Some(mm(what, describe(first, reading), describe(other, &r2))),
+    }
+}
+
+/// The value at `path` of `converted` equals that of `base` times `factor`.
+pub fn scales_by(converted: &Element, base: &Element, path: &str, factor: &str) -> Vec<Mismatch> {
+    let what = "invariants.scales_after_write";
+    let (Some(c), Some(b), Ok(k)) = (
+        value_at(converted, path).as_deref().and_then(decimal),
+        value_at(base, path).as_deref().and_then(decimal),
+        factor.trim().parse::<f64>(),
+    ) else {
+        return vec![mm(
+            what,
+            format!("numbers at {path} in both answers and a numeric factor `{factor}`"),
+            format!(
+                "{:?} and {:?}",
+                value_at(converted, path),
+                value_at(base, path)
+            ),
+        )];
+    };
+    let want = b.0 * k;
+    // Both values are rounded to their printed digits; the base's rounding is scaled too.
+    if (c.0 - want).abs() > tolerance(c.1, 1) + tolerance(b.1, 1) * k.abs() {
+        return vec![mm(
+            what,
+            format!("{path} = {:.*} × {factor} = {want:.*}", b.1, b.0, c.1),
+            format!("{:.*}", c.1, c.0),
+        )];
+    }
+    Vec::new()
+}
+
+/// Leaf values with whitespace around them (`<calls> 4 </calls>`): the canonical form trims
+/// them, so the structure comparison alone would not see it.
+pub fn padded_value(root: &Element, path: &str) -> Option<Mismatch> {
+    let here = format!("{path}/{}", root.name);
+    let children: Vec<&Element> = root.elements().collect();
+    if children.is_empty() {
+        let t = root.text_content();
+        if !t.trim().is_empty() && t.trim() != t {
+            return Some(mm(
+                "structure",
+                format!("{here} without surrounding whitespace"),
+                format!("`{t}`"),
+            ));
+        }
+        return None;
+    }
+    children.iter().find_map(|c| padded_value(c, &here))
 }
 
 /// Substitute `{{param:NAME}}` with the write request's parameter values.

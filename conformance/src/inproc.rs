@@ -16,6 +16,11 @@ use model::quirks::{Quirks, UserSecret};
 use model::scenario::Scenario;
 use model::world::User;
 
+use mock_server::world::World;
+use model::facts::{set_period_with_calls, Facts, ROLES};
+use model::settings::Settings;
+
+use crate::discover::Discovery;
 use crate::target::{Credential, Credentials, SecretSource};
 
 /// A running in-process mock and what the runner needs to know about it.
@@ -30,6 +35,8 @@ pub struct InProcess {
     pub quirks: Quirks,
     /// Today's bounds in its clock.
     pub today: (i64, i64),
+    /// Facts of its world and its settings (what discovery would find, read from the world).
+    pub discovery: Discovery,
 }
 
 impl InProcess {
@@ -42,7 +49,7 @@ impl InProcess {
         let server = MockServer::start(config)
             .await
             .map_err(|e| format!("cannot start the in-process mock: {e}"))?;
-        let (credentials, quirks, today) = {
+        let (credentials, quirks, today, discovery) = {
             let live = server.shared().read();
             // Roles sign as documented (the owner's secret); the scenario's `user_secret`
             // quirk changes what the mock accepts, which is what its cases check.
@@ -51,7 +58,8 @@ impl InProcess {
                 &live.settings.api_secret,
                 &Quirks::default(),
             );
-            (creds, live.quirks.clone(), live.clock.today())
+            let discovery = world_facts(&live.world, &creds, &live.settings, live.clock.now());
+            (creds, live.quirks.clone(), live.clock.today(), discovery)
         };
         Ok(InProcess {
             base: server.url(),
@@ -59,6 +67,7 @@ impl InProcess {
             credentials,
             quirks,
             today,
+            discovery,
         })
     }
 
@@ -133,6 +142,86 @@ pub fn credentials(users: &[User], admin_secret: &str, quirks: &Quirks) -> Crede
         }
     }
     out
+}
+
+/// The facts of a mock's world, as discovery would find them on a deployment: each credential's
+/// id, another simple user of the admin, a device and the tariff of `user`, a currency other than
+/// the default, the latest day up to `now` on which `user` made calls, and ids proven absent.
+pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now: i64) -> Discovery {
+    let mut f = Facts::default();
+    let users = &world.data.users;
+    for role in ROLES {
+        if let Some(u) = creds
+            .get(role)
+            .and_then(|c| world.user_by_name(&c.username))
+        {
+            f.set(&format!("{role}.username"), u.username.clone());
+            f.set(&format!("{role}.id"), u.id.to_string());
+        }
+    }
+    let user = creds
+        .get("user")
+        .and_then(|c| world.user_by_name(&c.username));
+    let calls_of = |id: u64| world.data.calls.iter().filter(|c| c.user_id == id).count();
+    let mut others: Vec<&User> = users
+        .iter()
+        .filter(|u| u.role == Role::User && u.owner_id == 0 && Some(u.id) != user.map(|x| x.id))
+        .collect();
+    others.sort_by_key(|u| (calls_of(u.id) == 0, u.id));
+    if let Some(o) = others.first() {
+        f.set("other_user.username", o.username.clone());
+        f.set("other_user.id", o.id.to_string());
+    }
+    if let Some(u) = user {
+        if let Some(d) = world.devices_of(u.id).first() {
+            f.set("device.id", d.id.to_string());
+        }
+        let latest = (0..world.data.calls.len())
+            .filter(|&i| world.data.calls[i].user_id == u.id && world.call_time(i) <= now)
+            .map(|i| world.call_time(i))
+            .max();
+        if let Some(t) = latest {
+            set_period_with_calls(&mut f, t);
+        }
+        if let Some(t) = u.tariff_id.filter(|t| world.tariff(*t).is_some()) {
+            f.set("tariff.id", t.to_string());
+        }
+    }
+    if f.get("tariff.id").is_none() {
+        if let Some(t) = world.data.tariffs.iter().find(|t| t.owner_id == 0) {
+            f.set("tariff.id", t.id.to_string());
+        }
+    }
+    let used: Vec<&str> = users.iter().map(|u| u.currency.as_str()).collect();
+    let mut currencies: Vec<_> = world
+        .data
+        .currencies
+        .iter()
+        .filter(|c| c.name != settings.default_currency && !c.auto_update)
+        .collect();
+    currencies.sort_by_key(|c| !used.contains(&c.name.as_str()));
+    if let Some(c) = currencies.first() {
+        f.set("currency.code", c.name.clone());
+    }
+    let top = |ids: &mut dyn Iterator<Item = u64>| (ids.max().unwrap_or(0) + 1) * 1000 + 7;
+    f.set(
+        "absent.user_id",
+        top(&mut users.iter().map(|u| u.id)).to_string(),
+    );
+    f.set("absent.username", "mor_conformance_no_such_user");
+    f.set(
+        "absent.device_id",
+        top(&mut world.data.devices.iter().map(|d| d.id)).to_string(),
+    );
+    f.set(
+        "absent.tariff_id",
+        top(&mut world.data.tariffs.iter().map(|t| t.id)).to_string(),
+    );
+    let mut d = Discovery::from_file(&f, Some(&settings.to_patch()));
+    for v in d.sources.values_mut() {
+        *v = "the mock's world".into();
+    }
+    d
 }
 
 #[cfg(test)]

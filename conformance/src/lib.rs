@@ -8,6 +8,7 @@
 pub mod check;
 pub mod client;
 pub mod diff;
+pub mod discover;
 pub mod exit;
 pub mod hash;
 pub mod inproc;

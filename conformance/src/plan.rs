@@ -352,6 +352,8 @@ pub fn policy_probes(
         request,
         expect,
         snapshot: false,
+        quirk: None,
+        positions: Default::default(),
     };
     let mut cases = Vec::new();
     if policy.require_get_disabled {

@@ -150,6 +150,10 @@ pub struct RunReport {
     pub seeded: bool,
     /// Counts.
     pub summary: Summary,
+    /// What the run knew of a foreign target: the target file's facts and settings and what
+    /// discovery found (None for the in-process mock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<crate::discover::Discovery>,
     /// Every case, sorted by file then index.
     pub outcomes: Vec<CheckOutcome>,
 }

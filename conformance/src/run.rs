@@ -34,11 +34,12 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use model::catalogue::{Catalogue, Product};
 use model::quirks::Quirks;
-use model::scenario::{CheckKind, Invariant, Request};
+use model::scenario::{CheckKind, Encoding, Expect, Invariant, Request};
 use tokio::sync::Semaphore;
 
 use crate::check::{self, CaseId, CheckOutcome, Mismatch, Status};
 use crate::client::{build, today_utc, BuiltRequest, Client, Limits, SignContext};
+use crate::discover::{self, Discovery};
 use crate::exit::Failure;
 use crate::inproc::InProcess;
 use crate::plan::{self, Partition, Plan, PlannedCase, PlannedScenario, Policy, Probe, Selection};
@@ -131,6 +132,10 @@ struct Ctx {
     seeded: bool,
     allow_writes: bool,
     recording: Option<crate::record::Recording>,
+    /// What the target file and discovery established about a foreign target.
+    discovery: Option<Discovery>,
+    /// Quirk positions the target file pins (by quirk name, as JSON).
+    pinned: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Where one scenario's cases go.
@@ -139,6 +144,7 @@ struct Endpoint<'a> {
     credentials: &'a Credentials,
     quirks: &'a Quirks,
     today: (i64, i64),
+    known: &'a Discovery,
 }
 
 /// Run `run` and return the exit code; everything is printed here.
@@ -192,6 +198,12 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
             plan.scenarios.push(p);
         }
     }
+    if plan.is_empty() {
+        return Err(Failure::usage(format!(
+            "no case selected for {product} from {} file(s) (check --method, --tag, --partition and the paths)",
+            files.len()
+        )));
+    }
     if args.list {
         for c in plan.cases() {
             println!(
@@ -233,6 +245,36 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         .as_ref()
         .map(|e| e.credentials.secrets())
         .unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.jobs.clamp(1, 4))
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    let discovery = match &external {
+        None => None,
+        Some(ext) => {
+            let known = Discovery::from_file(&target_file.facts, target_file.settings.as_ref());
+            let target = discover::Target {
+                client: &client,
+                base: &ext.base,
+                credentials: &ext.credentials,
+                quirks: &ext.quirks,
+                catalogue: &catalogue,
+                product,
+                today: today_utc(),
+            };
+            let methods = plan_methods(&plan, &catalogue, product);
+            let d = runtime.block_on(discover::discover(&target, &methods, known));
+            print!("{}", d.summary());
+            Some(d)
+        }
+    };
+    let pinned = target_file
+        .quirks
+        .as_ref()
+        .and_then(|q| serde_json::to_value(q).ok())
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
     let ctx = Arc::new(Ctx {
         catalogue,
         product,
@@ -241,6 +283,8 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         external,
         seeded,
         allow_writes: args.allow_writes,
+        discovery: discovery.clone(),
+        pinned,
         recording: match (&args.record, &args.compare) {
             (Some(dir), _) => Some((dir.clone(), crate::record::Mode::Record)),
             (None, Some(dir)) => Some((dir.clone(), crate::record::Mode::Compare)),
@@ -252,11 +296,6 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
             secrets: secrets.clone(),
         }),
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.jobs.clamp(1, 4))
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     let total = plan.len();
     let started = Instant::now();
     let (mut outcomes, inproc_secrets) =
@@ -275,16 +314,18 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         target: target_label,
         seeded,
         summary,
+        discovery,
         outcomes,
     };
     print!("{}", report::terminal(&report));
     if !is_ci() {
         eprintln!("finished in {:.1?}", started.elapsed());
     }
-    let mut code = if summary.errors > 0 {
-        crate::exit::RUNTIME
-    } else if summary.failed > 0 {
+    // A failed check is never hidden by another case's error.
+    let mut code = if summary.failed > summary.errors {
         crate::exit::ASSERTION
+    } else if summary.errors > 0 {
+        crate::exit::RUNTIME
     } else {
         crate::exit::PASS
     };
@@ -405,11 +446,13 @@ async fn run_scenario(
     // Cases of one scenario run in file order: a write changes what later cases read.
     match &ctx.external {
         Some(ext) => {
+            let empty = Discovery::default();
             let ep = Endpoint {
                 base: &ext.base,
                 credentials: &ext.credentials,
                 quirks: &ext.quirks,
                 today: today_utc(),
+                known: ctx.discovery.as_ref().unwrap_or(&empty),
             };
             for pc in &ps.cases {
                 out.push(run_case(ctx, &ps, pc, &ep).await);
@@ -428,6 +471,7 @@ async fn run_scenario(
                         credentials: &mock.credentials,
                         quirks: &mock.quirks,
                         today: mock.today,
+                        known: &mock.discovery,
                     };
                     for pc in &ps.cases {
                         out.push(run_case(ctx, &ps, pc, &ep).await);
@@ -462,48 +506,268 @@ async fn run_scenario(
     }
 }
 
+/// The canonical methods the plan's cases call (nested requests included), for discovery.
+fn plan_methods(plan: &Plan, catalogue: &Catalogue, product: Product) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for pc in plan.cases() {
+        for r in requests_of(&pc.case.request, &pc.case.expect) {
+            if r.path.is_some() {
+                continue;
+            }
+            if let Some(m) = catalogue.method(product, &r.method) {
+                if !out.contains(&m.name) {
+                    out.push(m.name.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A case's request and the requests its invariants send.
+fn requests_of<'a>(request: &'a Request, expect: &'a Expect) -> Vec<&'a Request> {
+    let mut out = vec![request];
+    for inv in &expect.invariants {
+        match inv {
+            Invariant::SubsetOf { of, .. } => out.push(of),
+            Invariant::ReadShowsWrite { read, .. } => out.push(read),
+            Invariant::ScalesAfterWrite { read, base, .. } => {
+                out.push(read);
+                out.push(base);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The facts a request names (in `u` and parameters).
+fn facts_of(r: &Request) -> Vec<&str> {
+    let mut out: Vec<&str> = r
+        .params
+        .0
+        .iter()
+        .filter_map(|(_, v)| model::facts::reference(v))
+        .collect();
+    if let Some(u) = r.u.as_deref().and_then(model::facts::reference) {
+        out.push(u);
+    }
+    out
+}
+
+/// The facts a case names anywhere.
+fn case_facts(case: &model::scenario::Case) -> Vec<&str> {
+    let mut out = Vec::new();
+    for r in requests_of(&case.request, &case.expect) {
+        out.extend(facts_of(r));
+    }
+    for inv in &case.expect.invariants {
+        match inv {
+            Invariant::NarrowerReturnsNoMore { params, .. }
+            | Invariant::FinerGroupingSumsToCoarser { params, .. } => out.extend(
+                params
+                    .0
+                    .iter()
+                    .filter_map(|(_, v)| model::facts::reference(v)),
+            ),
+            Invariant::RowsMatch { one_of, .. } => {
+                out.extend(one_of.iter().filter_map(|v| model::facts::reference(v)))
+            }
+            _ => {}
+        }
+    }
+    out.extend(
+        case.expect
+            .values
+            .values()
+            .filter_map(|v| model::facts::reference(v)),
+    );
+    out
+}
+
+/// A request with its facts filled in (every fact is known: see [`skip_reason`]).
+fn resolve_request(r: &Request, known: &Discovery) -> Request {
+    let mut r = r.clone();
+    for (_, v) in r.params.0.iter_mut() {
+        if let Ok(x) = known.facts.resolve(v) {
+            *v = x;
+        }
+    }
+    if let Some(u) = r.u.as_mut() {
+        if let Ok(x) = known.facts.resolve(u) {
+            *u = x;
+        }
+    }
+    r
+}
+
+/// Expectations with their facts filled in.
+fn resolve_expect(e: &Expect, known: &Discovery) -> Expect {
+    let mut e = e.clone();
+    for v in e.values.values_mut() {
+        if let Ok(x) = known.facts.resolve(v) {
+            *v = x;
+        }
+    }
+    for inv in e.invariants.iter_mut() {
+        match inv {
+            Invariant::NarrowerReturnsNoMore { params, .. }
+            | Invariant::FinerGroupingSumsToCoarser { params, .. } => {
+                for (_, v) in params.0.iter_mut() {
+                    if let Ok(x) = known.facts.resolve(v) {
+                        *v = x;
+                    }
+                }
+            }
+            Invariant::RowsMatch { one_of, .. } => {
+                for v in one_of.iter_mut() {
+                    if let Ok(x) = known.facts.resolve(v) {
+                        *v = x;
+                    }
+                }
+            }
+            Invariant::SubsetOf { of, .. } => **of = resolve_request(of, known),
+            Invariant::ReadShowsWrite { read, .. } => **read = resolve_request(read, known),
+            Invariant::ScalesAfterWrite { read, base, .. } => {
+                **read = resolve_request(read, known);
+                **base = resolve_request(base, known);
+            }
+            _ => {}
+        }
+    }
+    e
+}
+
+/// Settings a scenario sets that a foreign target is not known to have: (setting, wanted,
+/// known value or None).
+fn settings_missing(
+    scenario: &model::scenario::Scenario,
+    known: &Discovery,
+) -> Option<(String, serde_json::Value, Option<serde_json::Value>)> {
+    let want = serde_json::to_value(scenario.settings.as_ref()?).ok()?;
+    let have = serde_json::to_value(&known.settings).ok()?;
+    for (k, v) in want.as_object()? {
+        // Secrets and uniquehashes configure the mock's accounts, not the deployment's behaviour.
+        if k == "api_secret" || k == "uniquehash" {
+            continue;
+        }
+        match have.get(k) {
+            Some(h) if h == v => {}
+            other => return Some((k.clone(), v.clone(), other.cloned())),
+        }
+    }
+    None
+}
+
 /// Why a case cannot run on this target, if it cannot.
-fn skip_reason(ctx: &Ctx, ps: &PlannedScenario, pc: &PlannedCase) -> Option<String> {
+fn skip_reason(
+    ctx: &Ctx,
+    ps: &PlannedScenario,
+    pc: &PlannedCase,
+    ep: &Endpoint<'_>,
+) -> Option<String> {
     let external = ctx.external.is_some();
-    if check::needs_seeded_world(pc.case.kind) && !ctx.seeded {
-        return Some("needs the seeded world".into());
+    let case = &pc.case;
+    if check::needs_seeded_world(case.kind) && !ctx.seeded {
+        return Some("needs the seeded world (kind: exact)".into());
     }
     let s = &ps.loaded.scenario;
     if external && !ctx.seeded {
-        let records = s
-            .world
-            .as_ref()
-            .is_some_and(|w| w.data != Default::default());
-        if s.settings.is_some() {
-            return Some(
-                "needs the scenario's settings, which a foreign target does not have".into(),
-            );
-        }
         if s.overlay.is_some() {
             return Some("needs the scenario's overlay (mock only)".into());
         }
-        if records {
-            return Some("needs the scenario's world records".into());
+        if let Some((k, want, have)) = settings_missing(s, ep.known) {
+            return Some(match have {
+                Some(h) => format!("needs setting {k} = {want}; the target has {k} = {h}"),
+                None => format!(
+                    "needs setting {k} = {want}; the target file does not state it and discovery could not tell"
+                ),
+            });
+        }
+        if let Some(q) = &s.quirks {
+            let want = serde_json::to_value(q).unwrap_or_default();
+            for (k, v) in want.as_object().into_iter().flatten() {
+                if let Some(p) = ctx.pinned.get(k) {
+                    if p != v {
+                        return Some(format!(
+                            "shows quirk {k} = {v}; the target file pins {k} = {p}"
+                        ));
+                    }
+                }
+            }
         }
     }
-    let writes = ctx
-        .catalogue
-        .method(ctx.product, &pc.case.request.method)
-        .is_some_and(|m| m.writes);
+    for r in requests_of(&case.request, &case.expect) {
+        if r.path.is_some() {
+            continue;
+        }
+        let canonical = ctx
+            .catalogue
+            .method(ctx.product, &r.method)
+            .map_or(r.method.as_str(), |m| m.name.as_str());
+        if let Some(why) = ep.known.unavailable.get(canonical) {
+            return Some(format!("the target does not serve {canonical} ({why})"));
+        }
+        let role = if r.caller == model::facts::NOBODY {
+            "admin"
+        } else {
+            r.caller.as_str()
+        };
+        if ep.credentials.get(role).is_none() && r.caller != model::facts::NOBODY {
+            return Some(format!(
+                "needs credentials for role `{role}` (give them in the target file)"
+            ));
+        }
+    }
+    for f in case_facts(case) {
+        if ep.known.facts.get(f).is_none() {
+            let why = ep
+                .known
+                .notes
+                .iter()
+                .find(|n| {
+                    n.starts_with(&format!("${f}"))
+                        || n.starts_with(&format!("${}", f.split('.').next().unwrap_or(f)))
+                })
+                .cloned();
+            return Some(match why {
+                Some(w) => format!("needs fact ${f} ({w})"),
+                None => format!("needs fact ${f} (give it in the target file's facts)"),
+            });
+        }
+    }
+    let writes = requests_of(&case.request, &case.expect).iter().any(|r| {
+        ctx.catalogue
+            .method(ctx.product, &r.method)
+            .is_some_and(|m| m.writes)
+    });
     if external && writes && !ctx.allow_writes {
         return Some("writes: needs --allow-writes against a real target".into());
     }
     None
 }
 
-/// Whether a case documents an undocumented behaviour (see the module documentation).
-fn documents_quirk(ps: &PlannedScenario, pc: &PlannedCase) -> bool {
-    ps.loaded.scenario.quirks.is_some()
-        || pc
-            .case
-            .tags
-            .iter()
-            .any(|t| t == "unk" || t == "quirk" || t == "observe" || t.starts_with("quirk:"))
+/// Whether a case documents an undocumented behaviour (see the module documentation), and the
+/// target file does not pin it.
+fn documents_quirk(ctx: &Ctx, ps: &PlannedScenario, pc: &PlannedCase) -> bool {
+    if let Some(q) = &pc.case.quirk {
+        return !ctx.pinned.contains_key(q);
+    }
+    let scenario_quirks = ps.loaded.scenario.quirks.as_ref().map(|q| {
+        serde_json::to_value(q)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default()
+    });
+    if let Some(q) = scenario_quirks {
+        // Every quirk the scenario shows is pinned to the same position: a real check.
+        let all_pinned = !q.is_empty() && q.iter().all(|(k, v)| ctx.pinned.get(k) == Some(v));
+        return !all_pinned;
+    }
+    pc.case
+        .tags
+        .iter()
+        .any(|t| t == "unk" || t == "quirk" || t == "observe" || t.starts_with("quirk:"))
 }
 
 async fn run_case(
@@ -513,14 +777,37 @@ async fn run_case(
     ep: &Endpoint<'_>,
 ) -> CheckOutcome {
     let started = Instant::now();
-    let mut o = run_case_inner(ctx, ps, pc, ep).await;
+    let (mut o, positions) = run_case_inner(ctx, ps, pc, ep).await;
     o.millis = started.elapsed().as_millis() as u64;
     if o.status == Status::Failed
         && ctx.external.is_some()
         && !ctx.seeded
-        && documents_quirk(ps, pc)
+        && documents_quirk(ctx, ps, pc)
     {
         o.status = Status::Observed;
+        let quirk = pc
+            .case
+            .quirk
+            .as_deref()
+            .unwrap_or("this undocumented point");
+        let note = if positions.is_empty() {
+            if pc.case.positions.is_empty() {
+                format!("observed: the target differs from the default position of {quirk}")
+            } else {
+                format!(
+                    "observed: {quirk} matches none of the known positions ({})",
+                    pc.case
+                        .positions
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        } else {
+            format!("observed: {quirk} = {}", positions.join(" or "))
+        };
+        o.message = format!("{note}\n{}", o.message);
     }
     o
 }
@@ -533,16 +820,42 @@ async fn send(
     ctx.client.send(req).await
 }
 
+/// A second request's answer as a document, or why there is none.
+async fn second_answer(
+    ctx: &Ctx,
+    built: Result<BuiltRequest, crate::client::BuildError>,
+) -> Result<model::xml::Document, String> {
+    match built {
+        Err(e) => Err(e.to_string()),
+        Ok(b) => match send(ctx, &b).await {
+            Err(e) => Err(format!("the second request failed: {e}")),
+            Ok(a) => {
+                let r = check::read(&a);
+                match r.doc {
+                    Some(d) if r.error.is_none() => Ok(d),
+                    _ => Err(format!(
+                        "the second request answered {}",
+                        check::describe(&a, &r)
+                    )),
+                }
+            }
+        },
+    }
+}
+
 async fn run_case_inner(
     ctx: &Ctx,
     ps: &PlannedScenario,
     pc: &PlannedCase,
     ep: &Endpoint<'_>,
-) -> CheckOutcome {
+) -> (CheckOutcome, Vec<String>) {
     let id = case_id(pc);
     let kind = pc.case.kind;
-    if let Some(r) = skip_reason(ctx, ps, pc) {
-        return CheckOutcome::other(id, kind, Status::Skipped, r);
+    if let Some(r) = skip_reason(ctx, ps, pc, ep) {
+        return (
+            CheckOutcome::other(id, kind, Status::Skipped, r),
+            Vec::new(),
+        );
     }
     let sign_ctx = SignContext {
         catalogue: &ctx.catalogue,
@@ -551,9 +864,16 @@ async fn run_case_inner(
         today: ep.today,
     };
     let build_req = |r: &Request| build(r, ep.credentials, &sign_ctx, ep.base);
-    let req = match build_req(&pc.case.request) {
+    let request = resolve_request(&pc.case.request, ep.known);
+    let expect = resolve_expect(&pc.case.expect, ep.known);
+    let req = match build_req(&request) {
         Ok(r) => r,
-        Err(e) => return CheckOutcome::other(id, kind, Status::Error, e.to_string()),
+        Err(e) => {
+            return (
+                CheckOutcome::other(id, kind, Status::Error, e.to_string()),
+                Vec::new(),
+            )
+        }
     };
     let curl = Some(req.curl());
     let answer = match send(ctx, &req).await {
@@ -561,15 +881,22 @@ async fn run_case_inner(
         Err(e) => {
             let mut o = CheckOutcome::other(id, kind, Status::Error, e.to_string());
             o.curl = curl;
-            return o;
+            return (o, Vec::new());
         }
     };
     let reading = check::read(&answer);
     let sample = ctx
         .catalogue
-        .method(ctx.product, &pc.case.request.method)
+        .method(ctx.product, &request.method)
         .map(|m| m.response.sample.as_str());
-    let mut mismatches = check::check_answer(&pc.case.expect, &answer, &reading, sample);
+    let mut mismatches = check::check_answer(&expect, &answer, &reading, sample);
+    let positions: Vec<String> = pc
+        .case
+        .positions
+        .iter()
+        .filter(|(_, e)| check::check_answer(e, &answer, &reading, sample).is_empty())
+        .map(|(n, _)| n.clone())
+        .collect();
     if let Some(rec) = &ctx.recording {
         mismatches.extend(rec.observe(ctx.product, &id, &answer));
     }
@@ -581,11 +908,86 @@ async fn run_case_inner(
             diff: None,
         });
     }
-    for inv in &pc.case.expect.invariants {
+    let params: BTreeMap<String, String> = request.params.0.iter().cloned().collect();
+    for inv in &expect.invariants {
         let root = reading.doc.as_ref().map(|d| &d.root);
-        let derived = |params: &[(String, String)]| {
-            let mut r = pc.case.request.clone();
-            for (k, v) in params {
+        let what = format!("invariants.{}", invariant_name(inv));
+        let no_doc = |mismatches: &mut Vec<Mismatch>| {
+            mismatches.push(Mismatch {
+                what: what.clone(),
+                expected: "an XML answer to compare".into(),
+                actual: check::describe(&answer, &reading),
+                diff: None,
+            })
+        };
+        // Invariants on this answer alone.
+        match inv {
+            Invariant::RowsInPeriod { rows, field } => {
+                let Some(root) = root else {
+                    no_doc(&mut mismatches);
+                    continue;
+                };
+                let num = |k: &str| params.get(k).and_then(|v| v.parse::<i64>().ok());
+                let period = (
+                    num("period_start").unwrap_or(ep.today.0),
+                    num("period_end").unwrap_or(ep.today.1),
+                );
+                mismatches.extend(check::rows_in_period(root, rows, field, period));
+                continue;
+            }
+            Invariant::RowsMatch {
+                rows,
+                field,
+                one_of,
+            } => {
+                let Some(root) = root else {
+                    no_doc(&mut mismatches);
+                    continue;
+                };
+                mismatches.extend(check::rows_match(root, rows, field, one_of));
+                continue;
+            }
+            Invariant::CountEquals { rows, path } => {
+                let Some(root) = root else {
+                    no_doc(&mut mismatches);
+                    continue;
+                };
+                mismatches.extend(check::count_equals(root, rows, path));
+                continue;
+            }
+            Invariant::SameAcrossEncodings {} => {
+                for enc in [Encoding::Query, Encoding::Form, Encoding::Json] {
+                    if enc == request.encoding {
+                        continue;
+                    }
+                    let mut r = request.clone();
+                    r.encoding = enc;
+                    let other = match build_req(&r) {
+                        Err(e) => Err(e.to_string()),
+                        Ok(b) => send(ctx, &b).await.map_err(|e| e.to_string()),
+                    };
+                    let name = format!("{enc:?}").to_lowercase();
+                    match other {
+                        Err(e) => mismatches.push(Mismatch {
+                            what: format!("{what}.{name}"),
+                            expected: format!("the same answer with a {name} body"),
+                            actual: e,
+                            diff: None,
+                        }),
+                        Ok(a) => {
+                            if let Some(m) = check::same_answer(&answer, &reading, &a, &name) {
+                                mismatches.push(m);
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let derived = |changes: &[(String, String)]| {
+            let mut r = request.clone();
+            for (k, v) in changes {
                 match r.params.0.iter_mut().find(|(n, _)| n == k) {
                     Some(slot) => slot.1 = v.clone(),
                     None => r.params.0.push((k.clone(), v.clone())),
@@ -593,6 +995,38 @@ async fn run_case_inner(
             }
             r
         };
+        if let Invariant::ScalesAfterWrite {
+            read,
+            base,
+            path,
+            factor,
+        } = inv
+        {
+            if reading.error.is_some() {
+                mismatches.push(Mismatch {
+                    what,
+                    expected: "the write to succeed".into(),
+                    actual: check::describe(&answer, &reading),
+                    diff: None,
+                });
+                continue;
+            }
+            let a = second_answer(ctx, build_req(read)).await;
+            let b = second_answer(ctx, build_req(base)).await;
+            let factor = check::substitute_params(factor, &params);
+            match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    mismatches.extend(check::scales_by(&a.root, &b.root, path, &factor))
+                }
+                (Err(m), _) | (_, Err(m)) => mismatches.push(Mismatch {
+                    what,
+                    expected: "two answers to compare".into(),
+                    actual: m,
+                    diff: None,
+                }),
+            }
+            continue;
+        }
         let second = match inv {
             Invariant::NarrowerReturnsNoMore { params, .. } => Some(derived(&params.0)),
             Invariant::OrderDescReverses { .. } => {
@@ -600,36 +1034,15 @@ async fn run_case_inner(
             }
             Invariant::FinerGroupingSumsToCoarser { params, .. } => Some(derived(&params.0)),
             Invariant::ReadShowsWrite { read, .. } => Some((**read).clone()),
+            Invariant::SubsetOf { of, .. } => Some((**of).clone()),
             _ => None,
         };
         let Some(second) = second else { continue };
-        let what = format!("invariants.{}", invariant_name(inv));
         let Some(root) = root else {
-            mismatches.push(Mismatch {
-                what,
-                expected: "an XML answer to compare".into(),
-                actual: check::describe(&answer, &reading),
-                diff: None,
-            });
+            no_doc(&mut mismatches);
             continue;
         };
-        let second_doc = match build_req(&second) {
-            Err(e) => Err(e.to_string()),
-            Ok(b) => match send(ctx, &b).await {
-                Err(e) => Err(format!("the second request failed: {e}")),
-                Ok(a) => {
-                    let r = check::read(&a);
-                    match r.doc {
-                        Some(d) if r.error.is_none() => Ok(d),
-                        _ => Err(format!(
-                            "the second request answered {}",
-                            check::describe(&a, &r)
-                        )),
-                    }
-                }
-            },
-        };
-        let doc = match second_doc {
+        let doc = match second_answer(ctx, build_req(&second)).await {
             Ok(d) => d,
             Err(m) => {
                 mismatches.push(Mismatch {
@@ -651,9 +1064,10 @@ async fn run_case_inner(
             Invariant::FinerGroupingSumsToCoarser { rows, fields, .. } => {
                 mismatches.extend(check::finer_sums_to_coarser(root, &doc.root, rows, fields))
             }
+            Invariant::SubsetOf { rows, .. } => {
+                mismatches.extend(check::subset_of(root, &doc.root, rows))
+            }
             Invariant::ReadShowsWrite { path, value, .. } => {
-                let params: BTreeMap<String, String> =
-                    pc.case.request.params.0.iter().cloned().collect();
                 let want = check::substitute_params(value, &params);
                 let got = check::value_at(&doc.root, path);
                 if !got
@@ -672,7 +1086,10 @@ async fn run_case_inner(
         }
     }
     let failed = !mismatches.is_empty();
-    CheckOutcome::from_mismatches(id, kind, mismatches, if failed { curl } else { None })
+    (
+        CheckOutcome::from_mismatches(id, kind, mismatches, if failed { curl } else { None }),
+        positions,
+    )
 }
 
 fn invariant_name(inv: &Invariant) -> &'static str {
@@ -682,6 +1099,12 @@ fn invariant_name(inv: &Invariant) -> &'static str {
         Invariant::NarrowerReturnsNoMore { .. } => "narrower_returns_no_more",
         Invariant::OrderDescReverses { .. } => "order_desc_reverses",
         Invariant::FinerGroupingSumsToCoarser { .. } => "finer_grouping_sums_to_coarser",
+        Invariant::RowsInPeriod { .. } => "rows_in_period",
+        Invariant::RowsMatch { .. } => "rows_match",
+        Invariant::CountEquals { .. } => "count_equals",
+        Invariant::SubsetOf { .. } => "subset_of",
+        Invariant::SameAcrossEncodings {} => "same_across_encodings",
+        Invariant::ScalesAfterWrite { .. } => "scales_after_write",
         Invariant::ReadShowsWrite { .. } => "read_shows_write",
     }
 }

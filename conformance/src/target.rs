@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use model::catalogue::Product;
+use model::facts::Facts;
 use model::quirks::{Quirks, QuirksPatch};
+use model::settings::SettingsPatch;
 use serde::Deserialize;
 
 use crate::plan::Policy;
@@ -127,7 +129,7 @@ impl External {
 }
 
 /// The roles a target file can give credentials for.
-pub const ROLES: [&str; 5] = ["admin", "manager", "reseller", "accountant", "user"];
+pub use model::facts::ROLES;
 
 /// One role's credentials as written in a target file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -165,9 +167,18 @@ pub struct TargetFile {
     /// What the deployment must have.
     #[serde(default)]
     pub policy: Option<Policy>,
-    /// Known quirk positions of the deployment (used when signing).
+    /// Known quirk positions of the deployment (used when signing; a pinned quirk's cases
+    /// fail instead of being observed).
     #[serde(default)]
     pub quirks: Option<QuirksPatch>,
+    /// Known settings of the deployment (`allow_get`, `hash_check`, `xml_extension`, ...);
+    /// discovery finds the rest it can.
+    #[serde(default)]
+    pub settings: Option<SettingsPatch>,
+    /// Known data (`user.id: 17`, `tariff.id: 3`, `currency.code: EUR`); discovery finds the
+    /// rest it can. Names: `mor-conformance facts` or model::facts::FACTS.
+    #[serde(default)]
+    pub facts: Facts,
 }
 
 impl TargetFile {
@@ -176,6 +187,19 @@ impl TargetFile {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let tf: TargetFile = model::yaml::from_str(&text, path).map_err(|e| e.to_string())?;
+        for name in tf.facts.0.keys() {
+            if !model::facts::is_fact(name) {
+                return Err(format!(
+                    "{}: facts.{name}: unknown fact (known: {})",
+                    path.display(),
+                    model::facts::FACTS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
         for role in tf.credentials.keys() {
             if !ROLES.contains(&role.as_str()) {
                 return Err(format!(

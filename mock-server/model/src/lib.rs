@@ -14,6 +14,7 @@
 
 pub mod catalogue;
 pub mod error;
+pub mod facts;
 pub mod params;
 pub mod patch;
 pub mod quirks;

@@ -392,6 +392,9 @@ pub struct Expect {
     /// The XML declaration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declaration: Option<crate::catalogue::Declaration>,
+    /// The media type of the answer contains this (`xml` for `application/xml` or `text/xml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
     /// Invariants that must hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub invariants: Vec<Invariant>,
@@ -436,6 +439,53 @@ pub enum Invariant {
         /// Value elements compared.
         fields: Vec<String>,
     },
+    /// Every row's `field` (a date-time) lies in the period the request asked
+    /// (`period_start`..`period_end`, Unix seconds, UTC).
+    RowsInPeriod {
+        /// Path of the rows.
+        rows: String,
+        /// Element of a row holding its date-time (`calldate2`).
+        field: String,
+    },
+    /// Every row's `field` is one of `one_of` (facts allowed: `$user.username`).
+    RowsMatch {
+        /// Path of the rows.
+        rows: String,
+        /// Element of a row.
+        field: String,
+        /// The values allowed.
+        one_of: Vec<String>,
+    },
+    /// The number at `path` equals the number of rows at `rows` (`total_calls`).
+    CountEquals {
+        /// Path of the rows.
+        rows: String,
+        /// Path of the count.
+        path: String,
+    },
+    /// Every row at `rows` is also a row of the answer to `of` (a simple user sees a subset of
+    /// what the admin sees).
+    SubsetOf {
+        /// Path of the rows.
+        rows: String,
+        /// The wider request.
+        of: Box<Request>,
+    },
+    /// The same signed request sent as query string, form body and JSON body gets the same
+    /// answer.
+    SameAcrossEncodings {},
+    /// After this request (a write), the value at `path` of `read` equals that of `base` times
+    /// `factor` (`{{param:rate}}`): a balance in another currency after its rate was set.
+    ScalesAfterWrite {
+        /// The converted read.
+        read: Box<Request>,
+        /// The unconverted read.
+        base: Box<Request>,
+        /// Path of the value in both answers.
+        path: String,
+        /// The factor (placeholders `{{param:NAME}}` allowed).
+        factor: String,
+    },
     /// After this request, reading with `read` shows the change at `path`.
     ReadShowsWrite {
         /// The read request.
@@ -473,6 +523,15 @@ pub struct Case {
     /// Keep the snapshot of this case's canonical answer (`snapshots/`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub snapshot: bool,
+    /// The undocumented (UNK or CONTRA) point this case shows, by its quirk name. On a foreign
+    /// target an answer that contradicts the case is an observation, not a failure, unless the
+    /// target file pins this quirk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quirk: Option<String>,
+    /// The known positions of that point, each as expectations: an observation names the
+    /// position the answer matches.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub positions: BTreeMap<String, Expect>,
 }
 
 /// A scenario with the file it came from and the line of each case (for reports).
@@ -603,8 +662,140 @@ fn validate(s: &LoadedScenario, text: &str, catalogue: &Catalogue) -> Result<(),
                 ));
             }
         }
+        let mut names = Vec::new();
+        names_in_case(case, &mut names);
+        for (field, value, problem) in names {
+            if let Some(problem) = problem {
+                return Err(err(
+                    line_of(text, line, &value),
+                    format!("cases[{i}].{field}"),
+                    problem,
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+/// Every role, fact and placeholder a case names, each with the problem it has (None: fine).
+fn names_in_case(case: &Case, out: &mut Vec<(String, String, Option<String>)>) {
+    names_in_request("request", &case.request, out);
+    names_in_expect("expect", &case.expect, out);
+    for (name, e) in &case.positions {
+        names_in_expect(&format!("positions.{name}"), e, out);
+    }
+}
+
+fn names_in_request(at: &str, r: &Request, out: &mut Vec<(String, String, Option<String>)>) {
+    let role_ok =
+        r.caller == crate::facts::NOBODY || crate::facts::ROLES.contains(&r.caller.as_str());
+    out.push((
+        format!("{at}.as"),
+        r.caller.clone(),
+        (!role_ok).then(|| {
+            format!(
+                "unknown role `{}` (expected one of {}, {})",
+                r.caller,
+                crate::facts::ROLES.join(", "),
+                crate::facts::NOBODY
+            )
+        }),
+    ));
+    if let Some(u) = &r.u {
+        out.push((format!("{at}.u"), u.clone(), fact_problem(u)));
+    }
+    for (k, v) in &r.params.0 {
+        out.push((format!("{at}.params.{k}"), v.clone(), fact_problem(v)));
+    }
+}
+
+fn names_in_expect(at: &str, e: &Expect, out: &mut Vec<(String, String, Option<String>)>) {
+    for (path, v) in &e.values {
+        let problem = fact_problem(v).or_else(|| placeholder_problem(v));
+        out.push((format!("{at}.values.{path}"), v.clone(), problem));
+    }
+    if let Some(t) = &e.text {
+        out.push((format!("{at}.text"), t.clone(), placeholder_problem(t)));
+    }
+    for (j, inv) in e.invariants.iter().enumerate() {
+        let here = format!("{at}.invariants[{j}]");
+        match inv {
+            Invariant::NarrowerReturnsNoMore { params, .. }
+            | Invariant::FinerGroupingSumsToCoarser { params, .. } => {
+                for (k, v) in &params.0 {
+                    out.push((format!("{here}.params.{k}"), v.clone(), fact_problem(v)));
+                }
+            }
+            Invariant::RowsMatch { one_of, .. } => {
+                for v in one_of {
+                    out.push((format!("{here}.one_of"), v.clone(), fact_problem(v)));
+                }
+            }
+            Invariant::SubsetOf { of, .. } => names_in_request(&format!("{here}.of"), of, out),
+            Invariant::ScalesAfterWrite {
+                read, base, factor, ..
+            } => {
+                names_in_request(&format!("{here}.read"), read, out);
+                names_in_request(&format!("{here}.base"), base, out);
+                out.push((
+                    format!("{here}.factor"),
+                    factor.clone(),
+                    placeholder_problem(factor),
+                ));
+            }
+            Invariant::ReadShowsWrite { read, value, .. } => {
+                names_in_request(&format!("{here}.read"), read, out);
+                out.push((
+                    format!("{here}.value"),
+                    value.clone(),
+                    placeholder_problem(value),
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The problem of a value that names a fact, if it names an unknown one.
+fn fact_problem(v: &str) -> Option<String> {
+    let name = crate::facts::reference(v)?;
+    (!crate::facts::is_fact(name)).then(|| {
+        format!(
+            "unknown fact `${name}` (known: {})",
+            crate::facts::FACTS
+                .iter()
+                .map(|(n, _)| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// The placeholders a value may hold: the XML value types and `{{param:NAME}}`.
+pub const PLACEHOLDERS: [&str; 8] = [
+    "any", "text", "subtree", "int", "number", "date", "datetime", "hex40",
+];
+
+/// The problem of a value holding `{{...}}` that is not a known placeholder.
+fn placeholder_problem(v: &str) -> Option<String> {
+    let mut rest = v;
+    while let Some(i) = rest.find("{{") {
+        let after = &rest[i + 2..];
+        let Some(j) = after.find("}}") else {
+            return Some(format!("`{v}`: `{{{{` without `}}}}`"));
+        };
+        let inner = after[..j].trim();
+        let known = PLACEHOLDERS.contains(&inner)
+            || inner.strip_prefix("param:").is_some_and(|n| !n.is_empty());
+        if !known {
+            return Some(format!(
+                "unknown placeholder `{{{{{inner}}}}}` (known: {}, param:NAME)",
+                PLACEHOLDERS.join(", ")
+            ));
+        }
+        rest = &after[j + 2..];
+    }
+    None
 }
 
 fn join(products: &[Product]) -> String {
@@ -709,6 +900,39 @@ cases:
         let msg = e.to_string();
         assert!(msg.starts_with("bad.yaml:6:"), "{msg}");
         assert!(msg.contains("settings.allow_get"), "{msg}");
+    }
+
+    #[test]
+    fn an_unknown_fact_role_or_placeholder_fails_at_its_line() {
+        let bad = GOOD.replace("params: { x: 1,", "params: { x: $user.idd,");
+        let e = load_str(&bad, Path::new("bad.yaml"), &cat()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("bad.yaml:21: cases[0].request.params.x: unknown fact `$user.idd`"),
+            "{msg}"
+        );
+        let bad = GOOD.replace(
+            "method: quickstats_get, sign",
+            "method: quickstats_get, as: admn, sign",
+        );
+        let msg = load_str(&bad, Path::new("bad.yaml"), &cat())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("bad.yaml:25: cases[1].request.as: unknown role `admn`"),
+            "{msg}"
+        );
+        let bad = GOOD.replace(
+            "expect: { success: true }",
+            "expect: { values: { a: \"{{nmber}}\" } }",
+        );
+        let msg = load_str(&bad, Path::new("bad.yaml"), &cat())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("cases[0].expect.values.a: unknown placeholder `{{nmber}}`"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -1,0 +1,534 @@
+//! Read-only discovery: what a foreign target has, learnt from its own API with the credentials
+//! given, so that cases can run on its data (PRODUCT.md principle 4).
+//!
+//! The target file states what it knows (`settings`, `facts`); discovery fills in the rest and
+//! never overrides the file. Every request is a read (or a request the target refuses before
+//! acting: unsigned, or signed wrong); nothing is written. What it finds:
+//!
+//! - which methods the target answers: an unsigned request per method; HTTP 404 or
+//!   `Unknown API method` means the method is not served and its cases are skipped;
+//! - settings: `api_enabled` (`API Requests are disabled`), `hash_check` (is a corrupted digest
+//!   refused?), `allow_get` (is a signed GET answered?);
+//! - facts (see [`model::facts::FACTS`]): each credential's user id, another simple user, a
+//!   device, a tariff, a non-default currency, a recent day with calls, and ids and a username
+//!   proven absent.
+//!
+//! A fact that cannot be found is noted with the reason; only the cases that need it skip.
+
+use std::collections::BTreeMap;
+
+use model::catalogue::{Catalogue, HttpVerb, Product};
+use model::facts::{set_period_with_calls, Facts, ROLES};
+use model::quirks::Quirks;
+use model::scenario::{Encoding, ParamList, Request, Signing};
+use model::settings::SettingsPatch;
+use model::world::When;
+use serde::Serialize;
+
+use crate::check::{self, Reading};
+use crate::client::{build, Answer, Client, SignContext};
+use crate::target::Credentials;
+
+/// What discovery learnt, printed at the start of a run and kept in the JSON report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Discovery {
+    /// Facts: the target file's, then those found.
+    pub facts: Facts,
+    /// Where each fact came from (`target file`, `discovered`, `the mock's world`).
+    pub sources: BTreeMap<String, String>,
+    /// Settings known: the target file's, then those found.
+    pub settings: SettingsPatch,
+    /// Methods the target does not answer, with why.
+    pub unavailable: BTreeMap<String, String>,
+    /// What could not be found, and why.
+    pub notes: Vec<String>,
+}
+
+impl Discovery {
+    /// Start from what a target file states.
+    pub fn from_file(facts: &Facts, settings: Option<&SettingsPatch>) -> Discovery {
+        let mut d = Discovery {
+            facts: facts.clone(),
+            settings: settings.cloned().unwrap_or_default(),
+            ..Discovery::default()
+        };
+        for k in facts.0.keys() {
+            d.sources.insert(k.clone(), "target file".into());
+        }
+        d
+    }
+
+    fn found(&mut self, name: &str, value: impl Into<String>) {
+        if self.facts.get(name).is_none() {
+            self.facts.set(name, value);
+            self.sources.insert(name.into(), "discovered".into());
+        }
+    }
+
+    /// The lines printed at the start of a run.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let settings = serde_json::to_value(&self.settings).unwrap_or_default();
+        let settings: Vec<String> = settings
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| k.as_str() != "api_secret" && k.as_str() != "uniquehash")
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "target settings: {}\n",
+            if settings.is_empty() {
+                "none known".into()
+            } else {
+                settings.join(", ")
+            }
+        ));
+        for (k, v) in &self.facts.0 {
+            let src = self.sources.get(k).map_or("", String::as_str);
+            out.push_str(&format!("fact ${k} = {v} ({src})\n"));
+        }
+        for (m, why) in &self.unavailable {
+            out.push_str(&format!("not served: {m} ({why})\n"));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("not found: {n}\n"));
+        }
+        out
+    }
+}
+
+/// Everything discovery needs to send requests.
+pub struct Target<'a> {
+    /// The client (rate limits and timeouts apply).
+    pub client: &'a Client,
+    /// Base URL.
+    pub base: &'a str,
+    /// Credentials per role.
+    pub credentials: &'a Credentials,
+    /// Known quirks (how to sign).
+    pub quirks: &'a Quirks,
+    /// The catalogue.
+    pub catalogue: &'a Catalogue,
+    /// The product.
+    pub product: Product,
+    /// Today in the target's clock.
+    pub today: (i64, i64),
+}
+
+impl Target<'_> {
+    async fn ask(
+        &self,
+        method: &str,
+        role: &str,
+        params: &[(&str, String)],
+        sign: Signing,
+        http: HttpVerb,
+    ) -> Option<(Answer, Reading)> {
+        let req = Request {
+            method: method.into(),
+            caller: role.into(),
+            u: None,
+            params: ParamList(
+                params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            ),
+            http: Some(http),
+            encoding: Encoding::Query,
+            sign,
+            path: None,
+        };
+        let ctx = SignContext {
+            catalogue: self.catalogue,
+            product: self.product,
+            quirks: self.quirks,
+            today: self.today,
+        };
+        let built = build(&req, self.credentials, &ctx, self.base).ok()?;
+        let answer = self.client.send(&built).await.ok()?;
+        let reading = check::read(&answer);
+        Some((answer, reading))
+    }
+
+    /// A signed POST answered without an error: its document.
+    async fn read(
+        &self,
+        method: &str,
+        role: &str,
+        params: &[(&str, String)],
+    ) -> Option<model::xml::Element> {
+        let (a, r) = self
+            .ask(method, role, params, Signing::Auto, HttpVerb::Post)
+            .await?;
+        if r.error.is_some() || !(200..300).contains(&a.status) {
+            return None;
+        }
+        r.doc.map(|d| d.root)
+    }
+
+    /// Whether a signed read answers with an error (a user or an id the target does not know).
+    async fn refused(&self, method: &str, params: &[(&str, String)]) -> bool {
+        matches!(
+            self.ask(method, "admin", params, Signing::Auto, HttpVerb::Post).await,
+            Some((_, r)) if r.error.is_some()
+        )
+    }
+}
+
+/// Discover what `methods` need on the target, starting from what the file states.
+pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> Discovery {
+    let general = &t.catalogue.product(t.product).general;
+    // Which methods are served.
+    let mut served: Vec<String> = Vec::new();
+    for m in methods {
+        match t.ask(m, "admin", &[], Signing::None, HttpVerb::Post).await {
+            None => {
+                d.notes.push(format!("{m}: no answer to a probe"));
+                served.push(m.clone());
+            }
+            Some((a, r)) => {
+                if a.status == 404 {
+                    d.unavailable.insert(m.clone(), "HTTP 404".into());
+                } else if r
+                    .error
+                    .as_ref()
+                    .is_some_and(|(e, _)| *e == general.unknown_method.text)
+                {
+                    d.unavailable.insert(
+                        m.clone(),
+                        format!("answers `{}`", general.unknown_method.text),
+                    );
+                } else {
+                    served.push(m.clone());
+                }
+            }
+        }
+    }
+    let serves = |m: &str| served.iter().any(|s| s == m);
+    // Settings, through the first read the target serves.
+    let probe = [
+        "quickstats_get",
+        "user_calls_get",
+        "user_details_get",
+        "devices_get",
+        "payments_get",
+    ]
+    .into_iter()
+    .find(|m| serves(m));
+    match probe {
+        None => d
+            .notes
+            .push("settings: the target serves none of the reads used to tell them".into()),
+        Some(m) => {
+            if let Some((_, r)) = t.ask(m, "admin", &[], Signing::Auto, HttpVerb::Post).await {
+                let disabled = r
+                    .error
+                    .as_ref()
+                    .is_some_and(|(e, _)| *e == general.api_disabled.text);
+                d.settings.api_enabled.get_or_insert(!disabled);
+                if !disabled && r.error.is_none() {
+                    if d.settings.hash_check.is_none() {
+                        if let Some((a, r)) = t
+                            .ask(m, "admin", &[], Signing::Corrupt, HttpVerb::Post)
+                            .await
+                        {
+                            let refused = r
+                                .error
+                                .as_ref()
+                                .is_some_and(|(e, _)| *e == general.incorrect_hash.text);
+                            let ok = r.error.is_none() && (200..300).contains(&a.status);
+                            if refused || ok {
+                                d.settings.hash_check = Some(refused);
+                            }
+                        }
+                    }
+                    if d.settings.allow_get.is_none() {
+                        if let Some((a, r)) =
+                            t.ask(m, "admin", &[], Signing::Auto, HttpVerb::Get).await
+                        {
+                            let refused = r
+                                .error
+                                .as_ref()
+                                .is_some_and(|(e, _)| *e == general.get_disabled.text);
+                            let ok = r.error.is_none() && (200..300).contains(&a.status);
+                            if refused || ok {
+                                d.settings.allow_get = Some(ok);
+                            }
+                        }
+                    }
+                } else if r.error.is_some() && !disabled {
+                    d.notes.push(format!(
+                        "settings: the admin's signed {m} was refused ({}); check the credentials",
+                        r.error.as_ref().map_or("", |e| e.0.as_str())
+                    ));
+                }
+            }
+        }
+    }
+    // The callers' usernames and ids.
+    let mut ids: Vec<u64> = Vec::new();
+    for role in ROLES {
+        let Some(c) = t.credentials.get(role) else {
+            continue;
+        };
+        d.found(&format!("{role}.username"), c.username.clone());
+        let mut id = None;
+        if serves("user_details_get") {
+            id = t
+                .read(
+                    "user_details_get",
+                    "admin",
+                    &[("username", c.username.clone())],
+                )
+                .await
+                .and_then(|root| check::value_at(&root, "userid"));
+        }
+        if id.is_none() && serves("user_calls_get") {
+            id = t
+                .read("user_calls_get", role, &[])
+                .await
+                .and_then(|root| check::value_at(&root, "userid"));
+        }
+        match id {
+            Some(v) => {
+                if let Ok(n) = v.parse::<u64>() {
+                    ids.push(n);
+                }
+                d.found(&format!("{role}.id"), v);
+            }
+            None if d.facts.get(&format!("{role}.id")).is_none() => d.notes.push(format!(
+                "${role}.id: neither user_details_get nor user_calls_get named it"
+            )),
+            None => {}
+        }
+    }
+    let user_id = d.facts.get("user.id").map(str::to_string);
+    let this_month = (model::world::month_start(t.today.0), t.today.1);
+    // A recent day with calls of `user`, and another user who made calls.
+    if serves("user_calls_get") {
+        if let Some(uid) = &user_id {
+            let wide = (t.today.0 - 62 * 86_400, t.today.1);
+            let root = t
+                .read(
+                    "user_calls_get",
+                    "admin",
+                    &[
+                        ("period_start", wide.0.to_string()),
+                        ("period_end", wide.1.to_string()),
+                        ("s_user", uid.clone()),
+                    ],
+                )
+                .await;
+            let latest = root.as_ref().and_then(|r| {
+                check::rows_at(r, "calls_stat/calls/call")
+                    .iter()
+                    .filter_map(|c| c.find("calldate2"))
+                    .filter_map(|e| parse_datetime(&e.text_content()))
+                    .max()
+            });
+            match latest {
+                Some(t0) => {
+                    if d.facts.get("period_with_calls.start").is_none() {
+                        set_period_with_calls(&mut d.facts, t0);
+                        for k in ["start", "end", "wide_start"] {
+                            d.sources
+                                .insert(format!("period_with_calls.{k}"), "discovered".into());
+                        }
+                    }
+                }
+                None => d.notes.push(
+                    "$period_with_calls: user_calls_get found no call of $user in 62 days".into(),
+                ),
+            }
+        }
+    }
+    if d.facts.get("other_user.id").is_none() && serves("aggregate_get") {
+        let root = t
+            .read(
+                "aggregate_get",
+                "admin",
+                &[
+                    ("period_start", this_month.0.to_string()),
+                    ("period_end", this_month.1.to_string()),
+                ],
+            )
+            .await;
+        let mut others: Vec<String> = root
+            .as_ref()
+            .map(|r| {
+                check::rows_at(r, "aggregates/aggregate")
+                    .iter()
+                    .filter_map(|row| check::value_at(row, "originator_id"))
+                    .filter(|v| Some(v) != user_id.as_ref())
+                    .filter(|v| {
+                        !t.credentials
+                            .roles
+                            .keys()
+                            .any(|role| d.facts.get(&format!("{role}.id")) == Some(v.as_str()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        others.sort_by_key(|v| v.parse::<u64>().unwrap_or(u64::MAX));
+        others.dedup();
+        if let Some(o) = others.first() {
+            d.found("other_user.id", o.clone());
+            if let Ok(n) = o.parse() {
+                ids.push(n);
+            }
+        }
+    }
+    if d.facts.get("other_user.id").is_none() {
+        d.notes
+            .push("$other_user.id: no other user with calls this month in aggregate_get".into());
+    }
+    if let (Some(oid), true) = (
+        d.facts.get("other_user.id").map(str::to_string),
+        serves("user_details_get"),
+    ) {
+        if let Some(name) = t
+            .read("user_details_get", "admin", &[("user_id", oid)])
+            .await
+            .and_then(|r| check::value_at(&r, "details/other_details/username"))
+        {
+            d.found("other_user.username", name);
+        }
+    }
+    // A device of `user`, and a tariff through it.
+    if serves("devices_get") {
+        let role = if t.credentials.get("user").is_some() {
+            "user"
+        } else {
+            "admin"
+        };
+        let first = t.read("devices_get", role, &[]).await.and_then(|r| {
+            check::rows_at(&r, "devices/device")
+                .iter()
+                .find_map(|dev| check::value_at(dev, "device_id"))
+        });
+        match first {
+            Some(id) => d.found("device.id", id),
+            None => d
+                .notes
+                .push("$device.id: devices_get listed no device".into()),
+        }
+    }
+    if let (Some(dev), true) = (
+        d.facts.get("device.id").map(str::to_string),
+        serves("device_details_get"),
+    ) {
+        if let Some(root) = t
+            .read("device_details_get", "admin", &[("device_id", dev)])
+            .await
+        {
+            let tariff = ["op_tariff_id", "tp_tariff_id", "tariff_id"]
+                .iter()
+                .find_map(|f| {
+                    check::value_at(&root, &format!("status/devices/device/{f}"))
+                        .or_else(|| check::value_at(&root, &format!("devices/device/{f}")))
+                        .or_else(|| check::value_at(&root, &format!("device/{f}")))
+                        .filter(|v| v.parse::<u64>().is_ok_and(|n| n > 0))
+                });
+            if let Some(tid) = tariff {
+                d.found("tariff.id", tid);
+            }
+        }
+    }
+    if d.facts.get("tariff.id").is_none() {
+        d.notes
+            .push("$tariff.id: no device named a tariff (give it in the target file)".into());
+    }
+    // A currency other than the default: a user's own currency.
+    if serves("user_balance_get") && d.facts.get("currency.code").is_none() {
+        for role in ["user", "other_user", "admin"] {
+            let Some(name) = d.facts.get(&format!("{role}.username")).map(str::to_string) else {
+                continue;
+            };
+            let own = t
+                .read(
+                    "user_balance_get",
+                    "admin",
+                    &[("username", name), ("user_currency", "1".into())],
+                )
+                .await
+                .and_then(|r| check::value_at(&r, "currency"));
+            if let Some(code) = own.filter(|c| {
+                !c.is_empty()
+                    && Some(c.as_str()) != d.settings.default_currency.as_deref()
+                    && c != "USD"
+            }) {
+                d.found("currency.code", code);
+                break;
+            }
+        }
+        if d.facts.get("currency.code").is_none() {
+            d.notes
+                .push("$currency.code: no known user has a currency other than the default".into());
+        }
+    }
+    // Names and ids proven absent.
+    let top = ids.iter().copied().max().unwrap_or(0);
+    let absent_id = (top + 1) * 1000 + 7;
+    let absent_name = "mor_conformance_no_such_user";
+    if d.facts.get("absent.user_id").is_none() {
+        let proof = if serves("user_details_get") {
+            Some(("user_details_get", "user_id"))
+        } else if serves("user_calls_get") {
+            Some(("user_calls_get", "s_user"))
+        } else {
+            None
+        };
+        match proof {
+            Some((m, p)) if t.refused(m, &[(p, absent_id.to_string())]).await => {
+                d.found("absent.user_id", absent_id.to_string())
+            }
+            _ => d
+                .notes
+                .push("$absent.user_id: no read refused an unknown user id".into()),
+        }
+    }
+    if d.facts.get("absent.username").is_none() {
+        let proof = if serves("user_details_get") {
+            Some("user_details_get")
+        } else if serves("user_balance_get") {
+            Some("user_balance_get")
+        } else {
+            None
+        };
+        match proof {
+            Some(m) if t.refused(m, &[("username", absent_name.to_string())]).await => {
+                d.found("absent.username", absent_name)
+            }
+            _ => d
+                .notes
+                .push("$absent.username: no read refused an unknown username".into()),
+        }
+    }
+    if d.facts.get("absent.device_id").is_none() && serves("device_details_get") {
+        if t.refused(
+            "device_details_get",
+            &[("device_id", absent_id.to_string())],
+        )
+        .await
+        {
+            d.found("absent.device_id", absent_id.to_string());
+        }
+    }
+    if d.facts.get("absent.tariff_id").is_none() && serves("tariff_rates_get") {
+        if t.refused("tariff_rates_get", &[("tariff_id", absent_id.to_string())])
+            .await
+        {
+            d.found("absent.tariff_id", absent_id.to_string());
+        }
+    }
+    d
+}
+
+/// `YYYY-MM-DD HH:MM:SS` as Unix seconds (UTC).
+pub fn parse_datetime(s: &str) -> Option<i64> {
+    When::parse(s.trim()).ok()?.resolve(0).ok()
+}

@@ -1,0 +1,179 @@
+//! Facts of a target: what a case needs to know about a deployment's data to run on it (a
+//! caller's id, a device, a period that has calls, an id proven absent).
+//!
+//! A case names a fact instead of a literal id of a world: `s_user: $user.id`. The runner fills
+//! facts from the target file, from read-only discovery against a foreign target, or from the
+//! world of the in-process mock; a case whose fact is unknown is skipped with the fact's name.
+//! The vocabulary is fixed ([`FACTS`]), so a misspelled fact is an error when the file loads.
+//!
+//! ```text
+//! $user.id                 the id of the `user` credential's account
+//! $period_with_calls.start the first second (Unix) of a day on which `user` made calls
+//! $absent.username         a username the target proved not to know
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The roles a case can call as (`as:`) and a target file can give credentials for.
+pub const ROLES: [&str; 6] = [
+    "admin",
+    "manager",
+    "reseller",
+    "reseller_pro",
+    "accountant",
+    "user",
+];
+
+/// The caller that sends no `u` at all.
+pub const NOBODY: &str = "nobody";
+
+/// Every fact a case may name, with what it means.
+pub const FACTS: &[(&str, &str)] = &[
+    ("admin.username", "the admin's username"),
+    ("admin.id", "the admin's user id"),
+    ("manager.username", "the manager credential's username"),
+    ("manager.id", "the manager credential's user id"),
+    ("reseller.username", "the reseller credential's username"),
+    ("reseller.id", "the reseller credential's user id"),
+    (
+        "reseller_pro.username",
+        "the reseller PRO credential's username",
+    ),
+    ("reseller_pro.id", "the reseller PRO credential's user id"),
+    (
+        "accountant.username",
+        "the accountant credential's username",
+    ),
+    ("accountant.id", "the accountant credential's user id"),
+    ("user.username", "the simple user credential's username"),
+    ("user.id", "the simple user credential's user id"),
+    (
+        "other_user.username",
+        "a simple user of the admin other than the `user` credential",
+    ),
+    ("other_user.id", "that other user's id"),
+    ("device.id", "a device of the `user` credential's account"),
+    ("tariff.id", "a tariff the admin can read"),
+    (
+        "currency.code",
+        "a currency other than the default, known to the target",
+    ),
+    (
+        "period_with_calls.start",
+        "00:00:00 (Unix seconds) of a day on which `user` made calls",
+    ),
+    ("period_with_calls.end", "23:59:59 of that day"),
+    (
+        "period_with_calls.wide_start",
+        "00:00:00 six days before that day (a week ending with it)",
+    ),
+    ("absent.user_id", "a user id the target does not know"),
+    ("absent.username", "a username the target does not know"),
+    ("absent.device_id", "a device id the target does not know"),
+    ("absent.tariff_id", "a tariff id the target does not know"),
+];
+
+/// Whether `name` (without the `$`) is a fact of the vocabulary.
+pub fn is_fact(name: &str) -> bool {
+    FACTS.iter().any(|(n, _)| *n == name)
+}
+
+/// The fact a value names (`$user.id` -> `user.id`), if it names one. Only a whole value is a
+/// reference; `$` elsewhere is literal text.
+pub fn reference(value: &str) -> Option<&str> {
+    let name = value.strip_prefix('$')?;
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+    ok.then_some(name)
+}
+
+/// Known facts of one target, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Facts(pub BTreeMap<String, String>);
+
+impl Facts {
+    /// The value of a fact.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Set a fact (a later source wins).
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.0.insert(name.to_string(), value.into());
+    }
+
+    /// Set a fact unless it is already known (the target file wins over discovery).
+    pub fn fill(&mut self, name: &str, value: impl Into<String>) {
+        self.0
+            .entry(name.to_string())
+            .or_insert_with(|| value.into());
+    }
+
+    /// `value` with a fact reference replaced by the fact; `Err(name)` when the fact is unknown.
+    pub fn resolve(&self, value: &str) -> Result<String, String> {
+        match reference(value) {
+            Some(name) => self
+                .get(name)
+                .map(str::to_string)
+                .ok_or_else(|| name.to_string()),
+            None => Ok(value.to_string()),
+        }
+    }
+}
+
+/// The day holding Unix time `t`, in UTC: its first and last second.
+pub fn day_of(t: i64) -> (i64, i64) {
+    let start = t.div_euclid(86_400) * 86_400;
+    (start, start + 86_399)
+}
+
+/// Set the three `period_with_calls` facts for the day holding `t`.
+pub fn set_period_with_calls(facts: &mut Facts, t: i64) {
+    let (start, end) = day_of(t);
+    facts.set("period_with_calls.start", start.to_string());
+    facts.set("period_with_calls.end", end.to_string());
+    facts.set(
+        "period_with_calls.wide_start",
+        (start - 6 * 86_400).to_string(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_is_a_whole_value_naming_a_fact() {
+        assert_eq!(reference("$user.id"), Some("user.id"));
+        assert_eq!(reference("user.id"), None);
+        assert_eq!(reference("$"), None);
+        assert_eq!(reference("$5 off"), None);
+        assert!(is_fact("period_with_calls.start"));
+        assert!(!is_fact("user.idd"));
+    }
+
+    #[test]
+    fn resolving_names_the_missing_fact() {
+        let mut f = Facts::default();
+        f.set("user.id", "17");
+        assert_eq!(f.resolve("$user.id"), Ok("17".into()));
+        assert_eq!(f.resolve("42"), Ok("42".into()));
+        assert_eq!(f.resolve("$device.id"), Err("device.id".into()));
+        f.fill("user.id", "18");
+        assert_eq!(f.get("user.id"), Some("17"));
+    }
+
+    #[test]
+    fn a_period_is_a_utc_day_and_the_week_ending_with_it() {
+        let mut f = Facts::default();
+        set_period_with_calls(&mut f, 1_795_435_200);
+        assert_eq!(f.get("period_with_calls.start"), Some("1795392000"));
+        assert_eq!(f.get("period_with_calls.end"), Some("1795478399"));
+        assert_eq!(f.get("period_with_calls.wide_start"), Some("1794873600"));
+    }
+}
