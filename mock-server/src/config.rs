@@ -6,6 +6,11 @@
 //! Layering, lowest first: defaults <- the patches given here (command-line flags) <- each
 //! scenario that applies to the product, in order. The world is the generated default world
 //! (seed 1 unless given), replaced or extended by each scenario's `world` in order.
+//!
+//! Two fields exist to measure the conformance suite and are set only here (library) or by the
+//! command line, never by a scenario file: [`MockConfig::unseen_world`] (a generated world whose
+//! ids and usernames the suite has never seen, see `unseen`) and [`MockConfig::defect`] (one
+//! deliberate defect, see `defect`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +22,8 @@ use model::settings::SettingsPatch;
 use model::world::When;
 use model::LoadError;
 use thiserror::Error;
+
+use crate::defect::Defect;
 
 /// Why a mock could not be configured or started.
 #[derive(Debug, Error)]
@@ -63,6 +70,12 @@ pub struct MockConfig {
     pub explain: bool,
     /// An extra catalogue file adding or replacing methods.
     pub catalogue_file: Option<PathBuf>,
+    /// Generate the unseen world of this seed (`unseen::unseen_world`) wherever the default
+    /// world would be generated. Not settable from a scenario.
+    pub unseen_world: Option<u64>,
+    /// One deliberate defect, to measure the conformance suite (test only; see `defect`). Not
+    /// settable from a scenario.
+    pub defect: Option<Defect>,
 }
 
 impl Default for MockConfig {
@@ -77,6 +90,8 @@ impl Default for MockConfig {
             clock: None,
             explain: false,
             catalogue_file: None,
+            unseen_world: None,
+            defect: None,
         }
     }
 }
@@ -123,6 +138,19 @@ impl MockConfig {
     /// Builder: explain hash mismatches in a response header.
     pub fn explain(mut self, on: bool) -> Self {
         self.explain = on;
+        self
+    }
+
+    /// Builder: start from the unseen world of `seed` instead of the default world.
+    pub fn unseen_world(mut self, seed: u64) -> Self {
+        self.unseen_world = Some(seed);
+        self
+    }
+
+    /// Builder: switch one deliberate defect on (test only: it exists to measure the
+    /// conformance suite).
+    pub fn defect(mut self, defect: Defect) -> Self {
+        self.defect = Some(defect);
         self
     }
 

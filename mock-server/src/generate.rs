@@ -76,10 +76,11 @@ pub fn generated_calls(product: Product, seed: u64, now: i64, n: usize) -> World
 }
 
 /// splitmix64: small, fast and deterministic.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -88,7 +89,7 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (0 when n is 0).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0
         } else {
@@ -96,7 +97,8 @@ impl Rng {
         }
     }
 
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    /// Uniform in `lo..=hi` (`lo` when the range is empty).
+    pub(crate) fn range(&mut self, lo: i64, hi: i64) -> i64 {
         if hi <= lo {
             lo
         } else {
@@ -105,7 +107,8 @@ impl Rng {
     }
 }
 
-fn money(s: &str) -> Money {
+/// An amount from text (zero if it does not parse: callers pass literals).
+pub(crate) fn money(s: &str) -> Money {
     s.parse().unwrap_or(Money::ZERO)
 }
 
@@ -135,8 +138,9 @@ pub fn admin() -> User {
     }
 }
 
+/// A user with the defaults of generated worlds (password = username, USD, Lithuania).
 #[allow(clippy::too_many_arguments)]
-fn user(
+pub(crate) fn user(
     id: u64,
     name: &str,
     role: Role,
@@ -171,7 +175,7 @@ fn user(
 }
 
 /// (prefix, name, group, direction, retail rate per minute, increment seconds)
-const DESTINATIONS: [(&str, &str, &str, &str, &str, u32); 13] = [
+pub(crate) const DESTINATIONS: [(&str, &str, &str, &str, &str, u32); 13] = [
     (
         "370",
         "Lithuania fixed",
@@ -259,7 +263,15 @@ fn rates(percent_of_retail: i64, con_fee: &str) -> Vec<Rate> {
         .collect()
 }
 
-fn tariff(id: u64, name: &str, purpose: &str, currency: &str, owner: u64, r: Vec<Rate>) -> Tariff {
+/// A tariff record.
+pub(crate) fn tariff(
+    id: u64,
+    name: &str,
+    purpose: &str,
+    currency: &str,
+    owner: u64,
+    r: Vec<Rate>,
+) -> Tariff {
     Tariff {
         id,
         name: name.into(),
@@ -556,7 +568,8 @@ fn skeleton(product: Product) -> WorldData {
     }
 }
 
-fn currency(name: &str, rate: &str, auto: bool, full: &str) -> Currency {
+/// A currency record.
+pub(crate) fn currency(name: &str, rate: &str, auto: bool, full: &str) -> Currency {
     Currency {
         name: name.into(),
         rate: money(rate),

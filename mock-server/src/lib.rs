@@ -7,7 +7,8 @@
 //! declarations, gzip, XML extension) -> `journal` (the last requests, counts per outcome).
 //!
 //! Around it: `config` (what an instance starts from: product, settings and quirks patches,
-//! scenarios, seed, clock), `state` (the shared live world, settings, quirks, overlay and the
+//! scenarios, seed, clock; and, to measure the conformance suite, an `unseen` world and one
+//! deliberate `defect`), `state` (the shared live world, settings, quirks, overlay and the
 //! start state for reset), `auth` (login, secrets, hash verification), `admin` (the `/__admin/`
 //! API) and `server` (the in-process [`server::handle`] entry, the hyper listener and
 //! [`MockServer`]).
@@ -24,11 +25,13 @@
 pub mod clock;
 pub mod generate;
 pub mod methods;
+pub mod unseen;
 pub mod world;
 
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod defect;
 pub mod dispatch;
 pub mod journal;
 pub mod overlay;
@@ -39,6 +42,8 @@ pub mod server;
 pub mod state;
 
 pub use config::{ConfigError, MockConfig};
+pub use defect::Defect;
 pub use model;
 pub use server::{handle, Answer, Delivery, MockServer};
 pub use state::Shared;
+pub use unseen::{unseen_accounts, unseen_world, UnseenAccount};

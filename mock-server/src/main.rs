@@ -13,7 +13,7 @@ use mock_server::config::{parse_clock, ConfigError};
 use mock_server::model::catalogue::{Catalogue, Product};
 use mock_server::model::scenario::Scenario;
 use mock_server::model::settings::SettingsPatch;
-use mock_server::{MockConfig, MockServer, Shared};
+use mock_server::{Defect, MockConfig, MockServer, Shared};
 
 /// Exit code: the command line is wrong.
 const EXIT_USAGE: u8 = 1;
@@ -64,6 +64,14 @@ struct Cli {
     /// An extra catalogue file adding or replacing methods.
     #[arg(long, value_name = "FILE")]
     catalogue: Option<PathBuf>,
+    /// Start from a generated world the scenario suite has never seen (ids, usernames, owners,
+    /// rates differ with SEED) instead of the default world.
+    #[arg(long, value_name = "SEED")]
+    unseen_world: Option<u64>,
+    /// Test only: switch one deliberate defect on, to measure the conformance suite (names:
+    /// mock_server::defect::Defect).
+    #[arg(long, value_name = "NAME", hide = true, hide_possible_values = true)]
+    defect: Option<Defect>,
 }
 
 fn main() -> ExitCode {
@@ -111,6 +119,8 @@ fn config_of(cli: &Cli) -> Result<(MockConfig, Catalogue), ConfigError> {
     config.clock = cli.clock.as_deref().map(parse_clock).transpose()?;
     config.explain = cli.explain;
     config.catalogue_file = cli.catalogue.clone();
+    config.unseen_world = cli.unseen_world;
+    config.defect = cli.defect;
     let catalogue = config.catalogue()?;
     config.scenarios = load_all(&cli.scenarios, &catalogue)?;
     Ok((config, catalogue))
@@ -136,6 +146,10 @@ async fn serve(cli: Cli) -> ExitCode {
         }
     };
     let product = config.product;
+    if let Some(d) = config.defect {
+        // Never silent: a defective mock must not be mistaken for a faithful one.
+        eprintln!("mor-mock: deliberate defect `{d}` is on: {}", d.describe());
+    }
     let server = match MockServer::start(config).await {
         Ok(s) => s,
         Err(e) => {

@@ -15,9 +15,11 @@ use model::{Quirks, Settings};
 
 use crate::clock::Clock;
 use crate::config::{ConfigError, MockConfig};
+use crate::defect::Defect;
 use crate::generate;
 use crate::journal::Journal;
 use crate::overlay::OverlayState;
+use crate::unseen;
 use crate::world::World;
 
 /// The part of the state that requests read and write methods change.
@@ -54,6 +56,9 @@ pub struct Shared {
     pub catalogue: Catalogue,
     /// Whether hash mismatches are explained in a response header.
     pub explain: bool,
+    /// The deliberate defect switched on (test only; see `defect`). Fixed for the instance's
+    /// life: reset, reload and the admin API leave it alone.
+    pub defect: Option<Defect>,
     /// The live state.
     pub live: RwLock<Live>,
     /// The request journal.
@@ -72,6 +77,7 @@ impl Shared {
             product: config.product,
             catalogue,
             explain: config.explain,
+            defect: config.defect,
             live: RwLock::new(live),
             journal: Journal::new(),
             start: Mutex::new(start),
@@ -111,10 +117,13 @@ impl Shared {
         let mut clock = live.clock;
         let mut settings = live.settings.clone();
         let mut quirks = live.quirks.clone();
-        let seed = self.config.lock().unwrap_or_else(|e| e.into_inner()).seed;
+        let base = {
+            let config = self.config.lock().unwrap_or_else(|e| e.into_inner());
+            Base::of(&config)
+        };
         let result = layer(
             self.product,
-            seed,
+            base,
             scenario,
             &mut data,
             &mut settings,
@@ -123,8 +132,7 @@ impl Shared {
             &mut overlay,
         );
         let now = clock.now();
-        let data =
-            data.unwrap_or_else(|| generate::default_world(self.product, seed.unwrap_or(1), now));
+        let data = data.unwrap_or_else(|| base.generate(self.product, None, now));
         live.world = World::build(data, clock.today().0);
         if result.is_ok() {
             live.settings = settings;
@@ -165,6 +173,32 @@ impl Start {
     }
 }
 
+/// Which generated world a mock starts from: the default world of a seed, or the unseen world
+/// of a seed (`MockConfig::unseen_world`, never a scenario's choice).
+#[derive(Debug, Clone, Copy)]
+struct Base {
+    seed: Option<u64>,
+    unseen: Option<u64>,
+}
+
+impl Base {
+    fn of(config: &MockConfig) -> Base {
+        Base {
+            seed: config.seed,
+            unseen: config.unseen_world,
+        }
+    }
+
+    /// The generated world at `now`; `seed` (a scenario's `world.seed`) replaces the configured
+    /// seed of whichever kind is in force.
+    fn generate(self, product: Product, seed: Option<u64>, now: i64) -> WorldData {
+        match self.unseen {
+            Some(unseen) => unseen::unseen_world(product, seed.unwrap_or(unseen), now),
+            None => generate::default_world(product, seed.or(self.seed).unwrap_or(1), now),
+        }
+    }
+}
+
 fn build_start(config: &MockConfig, _catalogue: &ProductCatalogue) -> Result<Start, ConfigError> {
     let mut settings = Settings::default();
     settings.apply(&config.settings);
@@ -181,7 +215,7 @@ fn build_start(config: &MockConfig, _catalogue: &ProductCatalogue) -> Result<Sta
     {
         layer(
             config.product,
-            config.seed,
+            Base::of(config),
             s,
             &mut data,
             &mut settings,
@@ -190,9 +224,7 @@ fn build_start(config: &MockConfig, _catalogue: &ProductCatalogue) -> Result<Sta
             &mut overlay,
         )?;
     }
-    let data = data.unwrap_or_else(|| {
-        generate::default_world(config.product, config.seed.unwrap_or(1), clock.now())
-    });
+    let data = data.unwrap_or_else(|| Base::of(config).generate(config.product, None, clock.now()));
     Ok(Start {
         world: World::build(data, clock.today().0),
         settings,
@@ -206,7 +238,7 @@ fn build_start(config: &MockConfig, _catalogue: &ProductCatalogue) -> Result<Sta
 #[allow(clippy::too_many_arguments)]
 fn layer(
     product: Product,
-    seed: Option<u64>,
+    base: Base,
     s: &Scenario,
     data: &mut Option<WorldData>,
     settings: &mut Settings,
@@ -234,11 +266,11 @@ fn layer(
                 });
             }
             (WorldBase::Default, Some(seed)) => {
-                *data = Some(generate::default_world(product, seed, now));
+                *data = Some(base.generate(product, Some(seed), now));
             }
             (WorldBase::Default, None) => {
                 if data.is_none() {
-                    *data = Some(generate::default_world(product, seed.unwrap_or(1), now));
+                    *data = Some(base.generate(product, None, now));
                 }
             }
         }
@@ -317,6 +349,36 @@ mod tests {
         let live = shared.read();
         let (start, end) = live.clock.today();
         assert_eq!(live.world.calls_between(start, end).len(), 1);
+    }
+
+    #[test]
+    fn an_unseen_world_replaces_the_default_world_and_scenarios_build_on_it() {
+        let s = scenario(
+            "version: 1\nworld:\n  base: default\n  users:\n    - { id: 99999, username: eve, role: user }\n",
+        );
+        let config = MockConfig::new(Product::Mor).unseen_world(3).scenario(s);
+        let shared = Shared::new(config).unwrap_or_else(|e| panic!("{e}"));
+        let live = shared.read();
+        assert!(live.world.user_by_name("user1").is_none());
+        assert!(live.world.user_by_name("eve").is_some());
+        for a in unseen::unseen_accounts(Product::Mor, 3) {
+            assert!(live.world.user_by_name(&a.username).is_some(), "{a:?}");
+        }
+        drop(live);
+        shared.reset();
+        assert!(shared.read().world.user_by_name("user1").is_none());
+    }
+
+    #[test]
+    fn a_scenario_cannot_switch_on_a_defect_or_the_unseen_world() {
+        for field in ["defect: any_hash_accepted", "unseen_world: 3"] {
+            let r = model::scenario::load_str(
+                &format!("version: 1\n{field}\n"),
+                Path::new("t.yaml"),
+                Catalogue::embedded(),
+            );
+            assert!(r.is_err(), "{field}");
+        }
     }
 
     #[test]

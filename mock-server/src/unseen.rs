@@ -1,0 +1,982 @@
+//! The unseen world: a generated world of the same kind as the embedded default world
+//! (`generate`) whose shape the scenario suite has never seen. It measures how much the suite
+//! leans on knowing the default world by heart (admin 0, `user1`..`user3` with ids 1-3, manager
+//! 4, ...). Chosen by `MockConfig::unseen_world` or `mor-mock --unseen-world SEED` only; a
+//! scenario file cannot ask for it. Under it, every place that would generate the default world
+//! (no scenario world, or a scenario world on `base: default`) generates this one instead.
+//!
+//! What stays as in the default world: the admin (`admin`, id 0, the settings' API secret), the
+//! destinations, the currency codes (EUR, GBP and AMD updated by hand, JPY automatically),
+//! passwords equal to usernames, and per product the roles:
+//!
+//! - M4: simple users, a manager with `quick_stats`, `connection_points`,
+//!   `currency_management` and `tariffs`, and a manager without permissions;
+//! - MOR: simple users, a reseller and a reseller PRO with their own API secrets, each owning
+//!   users of his own, and an accountant with `data_stats`.
+//!
+//! What the seed changes: every id (users from 100 plus an offset, in a shuffled order with
+//! gaps; devices, providers, tariffs, calls and payments likewise), usernames (`cust_<word><n>`,
+//! `mgr_…`, `res_…`, `rpro_…`, `acct_…`), the number of admin-owned simple users (3 to 6) and of
+//! the resellers' users, who owns which devices and users, which tariff each user has, rates
+//! (four decimals), balances, exchange rates, the resellers' secrets, and the calls, payments
+//! and active calls. Accounts depend on the seed alone ([`unseen_accounts`]); the times of calls
+//! and payments are relative to `now`: at least ten calls today with every disposition, from at
+//! least two admin-owned users (the `user` account one of them), calls earlier this month and
+//! last month, some through a DID, prices with four decimals so margins are not round numbers.
+
+use std::collections::HashSet;
+
+use model::catalogue::{Product, Role};
+use model::world::{
+    month_start, ActiveCall, Call, Currency, Destination, Device, Disposition, Money, Payment,
+    Provider, Rate, User, WorldData,
+};
+
+use crate::generate::{self, money, price, tariff, user, when_at, Rng, DESTINATIONS};
+use crate::world::mul_money;
+
+/// One account of the unseen world a conformance run signs in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnseenAccount {
+    /// The role name of a target file: `admin`, `manager`, `reseller`, `reseller_pro`,
+    /// `accountant` or `user`.
+    pub role: &'static str,
+    /// The login name (`u`).
+    pub username: String,
+    /// The password (equal to the username, as in the default world).
+    pub password: String,
+    /// The account's own API secret (resellers); `None`: it signs with the admin's API secret
+    /// (the mock's `--api-secret`, `secret` by default).
+    pub api_secret: Option<String>,
+}
+
+/// The accounts of the unseen world of `product` for `seed`, one per role: `admin`; M4
+/// `manager` (the one with all four permissions); MOR `reseller`, `reseller_pro` and
+/// `accountant`; and `user`, a simple user owned by the admin with calls today (the admin-owned
+/// simple user with the lowest id, as the conformance runner picks in-process). They depend on
+/// the seed alone, so a test can write a target file without starting a mock.
+pub fn unseen_accounts(product: Product, seed: u64) -> Vec<UnseenAccount> {
+    Skeleton::new(product, seed).accounts
+}
+
+/// The unseen world of `product` for `seed`, with "today", "this month" and "last month"
+/// relative to `now` (Unix seconds).
+pub fn unseen_world(product: Product, seed: u64, now: i64) -> WorldData {
+    let s = Skeleton::new(product, seed);
+    let mut rng = Rng(seed ^ 0xCA11_5EED_C0FF_EE00 ^ product_salt(product));
+    let mut w = s.data;
+    w.calls = make_calls(&w, &mut rng, now, s.user_id, s.second_id);
+    w.payments = make_payments(&w, &mut rng, now);
+    w.active_calls = make_active_calls(&w, &mut rng);
+    w
+}
+
+/// Distinct random streams per product for the same seed.
+fn product_salt(product: Product) -> u64 {
+    match product {
+        Product::M4 => 0x4D34_0000_0000_0000,
+        Product::Mor => 0x4D4F_5200_0000_0000,
+    }
+}
+
+/// Words of generated names.
+const WORDS: [&str; 24] = [
+    "amber", "birch", "cobalt", "delta", "ember", "fjord", "garnet", "harbor", "indigo", "juniper",
+    "kelp", "lumen", "maple", "nectar", "onyx", "pepper", "quartz", "raven", "sable", "tundra",
+    "umber", "velvet", "willow", "zephyr",
+];
+
+const FIRST_NAMES: [&str; 10] = [
+    "Ada", "Bruno", "Chloe", "Dmitri", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas",
+];
+
+const LAST_NAMES: [&str; 10] = [
+    "Novak", "Ortega", "Petrov", "Quinn", "Rossi", "Silva", "Tanaka", "Ulrich", "Varga", "Weber",
+];
+
+const COUNTRIES: [&str; 6] = [
+    "Lithuania",
+    "Germany",
+    "Latvia",
+    "Poland",
+    "Estonia",
+    "United Kingdom",
+];
+
+/// What a slot of the user list is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// A simple user; the owner is the slot index of a reseller, or the admin.
+    User { owner: Option<usize> },
+    /// An M4 manager, with all four permissions or none.
+    Manager { full: bool },
+    /// A MOR reseller (or reseller PRO).
+    Reseller { pro: bool },
+    /// A MOR accountant.
+    Accountant,
+}
+
+/// Everything of the unseen world that depends on the seed alone.
+struct Skeleton {
+    data: WorldData,
+    accounts: Vec<UnseenAccount>,
+    /// The `user` account's id.
+    user_id: u64,
+    /// Another admin-owned simple user with calls today.
+    second_id: u64,
+}
+
+/// `n` ascending ids from `lo + offset` with gaps of 1 to `max_gap`.
+fn ids(rng: &mut Rng, n: usize, lo: i64, spread: u64, max_gap: u64) -> Vec<u64> {
+    let mut next = lo as u64 + rng.below(spread);
+    (0..n)
+        .map(|_| {
+            let id = next;
+            next += 1 + rng.below(max_gap);
+            id
+        })
+        .collect()
+}
+
+/// A money amount with four decimals in `lo..=hi` ten-thousandths.
+fn amount4(rng: &mut Rng, lo: i64, hi: i64) -> Money {
+    Money(rng.range(lo, hi) * 100)
+}
+
+/// Round to four decimals, half away from zero.
+fn round4(m: Money) -> Money {
+    let q = (m.0.abs() + 50) / 100 * 100;
+    Money(if m.0 < 0 { -q } else { q })
+}
+
+fn pick<'a>(rng: &mut Rng, from: &[&'a str]) -> &'a str {
+    from[rng.below(from.len() as u64) as usize]
+}
+
+/// A fresh name `<prefix>_<word><n>`.
+fn fresh_name(rng: &mut Rng, taken: &mut HashSet<String>, prefix: &str) -> String {
+    loop {
+        let word = pick(rng, &WORDS);
+        let n = rng.range(2, 97);
+        let name = format!("{prefix}_{word}{n}");
+        if taken.insert(name.clone()) {
+            return name;
+        }
+    }
+}
+
+/// The rates of a tariff: the retail rate of each destination times `lo..=hi` percent, plus up
+/// to 0.0089, rounded to four decimals.
+fn rates(rng: &mut Rng, lo: i64, hi: i64) -> Vec<Rate> {
+    DESTINATIONS
+        .iter()
+        .map(|&(prefix, _, _, _, retail, inc)| {
+            let pct = rng.range(lo, hi);
+            let base = Money(money(retail).0 * pct / 100 + rng.range(0, 89) * 100);
+            Rate {
+                prefix: prefix.into(),
+                rate: round4(base),
+                con_fee: Money::ZERO,
+                increment: inc,
+                min_time: if inc > 1 { inc } else { 0 },
+                start_time: "00:00:00".into(),
+                end_time: "23:59:59".into(),
+                daytype: String::new(),
+            }
+        })
+        .collect()
+}
+
+fn capitalized(word: &str) -> String {
+    let mut c = word.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+impl Skeleton {
+    fn new(product: Product, seed: u64) -> Skeleton {
+        let mut rng = Rng(seed ^ 0x0A5E_E000_5EED_0001 ^ product_salt(product));
+        let mut taken = HashSet::new();
+        let mor = product == Product::Mor;
+
+        // The user list by slot: admin-owned simple users first (slot 0 is the `user`
+        // account, slot 1 the second caller of today), then the product's other roles.
+        let simple = 3 + rng.below(4) as usize;
+        let mut slots: Vec<Slot> = vec![Slot::User { owner: None }; simple];
+        if mor {
+            let res = slots.len();
+            slots.push(Slot::Reseller { pro: false });
+            let pro = slots.len();
+            slots.push(Slot::Reseller { pro: true });
+            slots.push(Slot::Accountant);
+            for _ in 0..1 + rng.below(3) {
+                slots.push(Slot::User { owner: Some(res) });
+            }
+            for _ in 0..1 + rng.below(2) {
+                slots.push(Slot::User { owner: Some(pro) });
+            }
+        } else {
+            slots.push(Slot::Manager { full: true });
+            slots.push(Slot::Manager { full: false });
+        }
+
+        // Ids: ascending with gaps, dealt to the slots in a shuffled order; then the `user`
+        // account takes the lowest id of the admin-owned simple users and the manager with
+        // permissions the lower manager id, so "the first account of a role" (how a runner
+        // picks credentials) is the account this module names for it.
+        let pool = ids(&mut rng, slots.len(), 100, 400, 9);
+        let mut order: Vec<usize> = (0..slots.len()).collect();
+        for i in (1..order.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            order.swap(i, j);
+        }
+        let mut id_of: Vec<u64> = order.iter().map(|&k| pool[k]).collect();
+        let lowest_simple = (0..simple).min_by_key(|&i| id_of[i]).unwrap_or(0);
+        id_of.swap(0, lowest_simple);
+        if !mor && id_of[simple] > id_of[simple + 1] {
+            id_of.swap(simple, simple + 1);
+        }
+
+        let mut users = vec![generate::admin()];
+        let mut accounts = vec![UnseenAccount {
+            role: "admin",
+            username: "admin".into(),
+            password: "admin".into(),
+            api_secret: None,
+        }];
+        for (i, slot) in slots.iter().enumerate() {
+            let (prefix, role) = match slot {
+                Slot::User { .. } => ("cust", Role::User),
+                Slot::Manager { .. } => ("mgr", Role::Manager),
+                Slot::Reseller { pro: false } => ("res", Role::Reseller),
+                Slot::Reseller { pro: true } => ("rpro", Role::ResellerPro),
+                Slot::Accountant => ("acct", Role::Accountant),
+            };
+            let name = fresh_name(&mut rng, &mut taken, prefix);
+            let owner = match slot {
+                Slot::User { owner: Some(o) } => id_of[*o],
+                _ => 0,
+            };
+            let uniquehash = format!("{:09x}", rng.next() & 0xF_FFFF_FFFF);
+            let balance = match role {
+                Role::User => amount4(&mut rng, -500_000, 5_000_000),
+                Role::Reseller | Role::ResellerPro => amount4(&mut rng, 1_000_000, 20_000_000),
+                _ => Money::ZERO,
+            };
+            let first = pick(&mut rng, &FIRST_NAMES);
+            let last = pick(&mut rng, &LAST_NAMES);
+            let mut u = user(id_of[i], &name, role, first, last, &uniquehash, owner, "0");
+            u.balance = balance;
+            u.country = pick(&mut rng, &COUNTRIES).into();
+            u.vat_percent = money(pick(&mut rng, &["0", "5", "18", "21"]));
+            match slot {
+                Slot::User { .. } => {
+                    u.currency = pick(&mut rng, &["USD", "USD", "EUR", "GBP"]).into();
+                    u.postpaid = rng.below(3) != 0;
+                    if rng.below(3) == 0 {
+                        u.credit = Some(Money::units(rng.range(5, 30) * 10));
+                    }
+                }
+                Slot::Manager { full: true } => {
+                    u.permissions = [
+                        "quick_stats",
+                        "connection_points",
+                        "currency_management",
+                        "tariffs",
+                    ]
+                    .map(String::from)
+                    .to_vec();
+                }
+                Slot::Manager { full: false } => {}
+                Slot::Reseller { .. } => {
+                    u.api_secret = Some(format!("rk{:016x}", rng.next()));
+                }
+                Slot::Accountant => u.permissions = vec!["data_stats".into()],
+            }
+            let role_name = match slot {
+                _ if i == 0 => Some("user"),
+                Slot::Manager { full: true } => Some("manager"),
+                Slot::Reseller { pro: false } => Some("reseller"),
+                Slot::Reseller { pro: true } => Some("reseller_pro"),
+                Slot::Accountant => Some("accountant"),
+                _ => None,
+            };
+            if let Some(role) = role_name {
+                accounts.push(UnseenAccount {
+                    role,
+                    username: u.username.clone(),
+                    password: u.password.clone(),
+                    api_secret: u.api_secret.clone(),
+                });
+            }
+            users.push(u);
+        }
+
+        // Tariffs: one or two retail, one wholesale, one per provider, and (MOR) one retail
+        // tariff per reseller for his users.
+        let providers_n = 2 + rng.below(3) as usize;
+        let retail_n = 1 + rng.below(2) as usize;
+        let resellers: Vec<u64> = users
+            .iter()
+            .filter(|u| u.role.is_reseller())
+            .map(|u| u.id)
+            .collect();
+        let tariff_ids = ids(
+            &mut rng,
+            retail_n + 1 + providers_n + resellers.len(),
+            100,
+            300,
+            7,
+        );
+        let mut tariffs = Vec::new();
+        let mut next_tariff = tariff_ids.into_iter();
+        let mut retail = Vec::new();
+        for _ in 0..retail_n {
+            let id = next_tariff.next().unwrap_or_default();
+            let name = format!("Retail {}", capitalized(pick(&mut rng, &WORDS)));
+            let r = rates(&mut rng, 85, 135);
+            tariffs.push(tariff(id, &name, "user", "USD", 0, r));
+            retail.push(id);
+        }
+        let wholesale = next_tariff.next().unwrap_or_default();
+        let r = rates(&mut rng, 65, 90);
+        tariffs.push(tariff(
+            wholesale,
+            &format!("Wholesale {}", capitalized(pick(&mut rng, &WORDS))),
+            "user_wholesale",
+            "EUR",
+            0,
+            r,
+        ));
+
+        // Providers, each with a termination point and a tariff.
+        let mut words: Vec<&str> = WORDS.to_vec();
+        let provider_ids = ids(&mut rng, providers_n, 100, 500, 11);
+        let mut providers = Vec::new();
+        let mut provider_tariffs = Vec::new();
+        for &pid in &provider_ids {
+            let k = rng.below(words.len() as u64) as usize;
+            let word = words.swap_remove(k);
+            let kind = pick(&mut rng, &["Telecom", "Carrier", "Route", "Voice"]);
+            let name = format!("{} {kind}", capitalized(word));
+            let tid = next_tariff.next().unwrap_or_default();
+            let r = rates(&mut rng, 40, 75);
+            tariffs.push(tariff(
+                tid,
+                &format!("{name} rates"),
+                "provider",
+                "USD",
+                0,
+                r,
+            ));
+            provider_tariffs.push(tid);
+            providers.push(Provider {
+                id: pid,
+                name,
+                device_id: None,
+                tariff_id: Some(tid),
+            });
+        }
+        let mut reseller_tariff = Vec::new();
+        for &rid in &resellers {
+            let tid = next_tariff.next().unwrap_or_default();
+            let r = rates(&mut rng, 120, 155);
+            tariffs.push(tariff(tid, &format!("Resale {rid}"), "user", "USD", rid, r));
+            reseller_tariff.push((rid, tid));
+        }
+        for u in &mut users {
+            u.tariff_id = match u.role {
+                Role::User if u.owner_id != 0 => reseller_tariff
+                    .iter()
+                    .find(|(r, _)| *r == u.owner_id)
+                    .map(|(_, t)| *t),
+                Role::User => Some(if rng.below(4) == 0 {
+                    wholesale
+                } else {
+                    retail[rng.below(retail.len() as u64) as usize]
+                }),
+                Role::Reseller | Role::ResellerPro => Some(wholesale),
+                _ => None,
+            };
+        }
+        users.sort_by_key(|u| u.id);
+
+        // Devices: one to three per simple user, then one termination point per provider.
+        let callers: Vec<(u64, Option<u64>)> = users
+            .iter()
+            .filter(|u| u.role == Role::User)
+            .map(|u| (u.id, u.tariff_id))
+            .collect();
+        let counts: Vec<u64> = callers.iter().map(|_| 1 + rng.below(3)).collect();
+        let total: usize = counts.iter().sum::<u64>() as usize + providers.len();
+        let device_ids = ids(&mut rng, total, 100, 2_000, 5);
+        let mut next_device = device_ids.into_iter();
+        let mut devices = Vec::new();
+        for (&(uid, tariff_id), &n) in callers.iter().zip(&counts) {
+            for k in 0..n {
+                let id = next_device.next().unwrap_or_default();
+                let ext = rng.range(200, 899).to_string();
+                let sip = k == 0 || rng.below(2) == 0;
+                let host = format!(
+                    "10.{}.{}.{}",
+                    rng.below(250),
+                    rng.below(250),
+                    1 + rng.below(250)
+                );
+                devices.push(Device {
+                    id,
+                    user_id: uid,
+                    name: ext.clone(),
+                    device_type: if sip { "SIP" } else { "IAX2" }.into(),
+                    host: if k == 0 {
+                        host.clone()
+                    } else {
+                        "dynamic".into()
+                    },
+                    ipaddr: host,
+                    port: if sip { 5060 } else { 4569 },
+                    username: ext.clone(),
+                    secret: format!("d{:08x}", rng.next() & 0xFFFF_FFFF),
+                    callerid: format!("\"{ext}\" <{ext}>"),
+                    description: format!("Line {} of {uid}", k + 1),
+                    op: product == Product::M4,
+                    tp: false,
+                    op_tariff_id: if product == Product::M4 {
+                        tariff_id
+                    } else {
+                        None
+                    },
+                    tp_tariff_id: None,
+                    hidden: k > 0 && rng.below(3) == 0,
+                });
+            }
+        }
+        for (p, &tid) in providers.iter_mut().zip(&provider_tariffs) {
+            let id = next_device.next().unwrap_or_default();
+            let ip = format!("198.51.100.{}", 1 + rng.below(250));
+            devices.push(Device {
+                id,
+                user_id: 0,
+                name: format!("tp{id}"),
+                device_type: "SIP".into(),
+                host: ip.clone(),
+                ipaddr: ip,
+                port: 5060,
+                username: String::new(),
+                secret: String::new(),
+                callerid: String::new(),
+                description: format!("Termination point of {}", p.name),
+                op: false,
+                tp: true,
+                op_tariff_id: None,
+                tp_tariff_id: Some(tid),
+                hidden: false,
+            });
+            p.device_id = Some(id);
+        }
+
+        let destinations = DESTINATIONS
+            .iter()
+            .map(|&(prefix, name, group, direction, _, _)| Destination {
+                prefix: prefix.into(),
+                name: name.into(),
+                group: group.into(),
+                direction: direction.into(),
+            })
+            .collect();
+        let mut currencies = vec![
+            currency("EUR", amount4(&mut rng, 8_500, 9_800), false, "Euro"),
+            currency(
+                "GBP",
+                amount4(&mut rng, 7_200, 8_600),
+                false,
+                "British Pound",
+            ),
+            currency(
+                "AMD",
+                Money(rng.range(38_000, 42_000) * 10_000),
+                false,
+                "Armenian Dram",
+            ),
+            currency(
+                "JPY",
+                Money(rng.range(14_000, 16_000) * 10_000),
+                true,
+                "Japanese Yen",
+            ),
+        ];
+        if rng.below(2) == 0 {
+            currencies.push(currency(
+                "PLN",
+                amount4(&mut rng, 38_000, 42_000),
+                false,
+                "Polish Zloty",
+            ));
+        }
+
+        let user_id = id_of[0];
+        let second_id = id_of[1];
+        Skeleton {
+            data: WorldData {
+                users,
+                devices,
+                providers,
+                destinations,
+                tariffs,
+                calls: Vec::new(),
+                active_calls: Vec::new(),
+                payments: Vec::new(),
+                currencies,
+            },
+            accounts,
+            user_id,
+            second_id,
+        }
+    }
+}
+
+fn currency(name: &str, rate: Money, auto: bool, full: &str) -> Currency {
+    Currency {
+        name: name.into(),
+        rate,
+        auto_update: auto,
+        full_name: full.into(),
+    }
+}
+
+fn rate_of(w: &WorldData, tariff_id: Option<u64>, prefix: &str) -> Money {
+    w.tariffs
+        .iter()
+        .find(|t| Some(t.id) == tariff_id)
+        .and_then(|t| t.rates.iter().find(|r| r.prefix == prefix))
+        .map_or(Money::ZERO, |r| r.rate)
+}
+
+fn increment_of(w: &WorldData, tariff_id: Option<u64>, prefix: &str) -> (u32, u32) {
+    w.tariffs
+        .iter()
+        .find(|t| Some(t.id) == tariff_id)
+        .and_then(|t| t.rates.iter().find(|r| r.prefix == prefix))
+        .map_or((1, 0), |r| (r.increment.max(1), r.min_time))
+}
+
+fn random_disposition(rng: &mut Rng) -> Disposition {
+    match rng.below(100) {
+        0..=54 => Disposition::Answered,
+        55..=74 => Disposition::NoAnswer,
+        75..=87 => Disposition::Busy,
+        _ => Disposition::Failed,
+    }
+}
+
+/// Calls today (the first eight fixed: the `user` account and `second` alternate, every
+/// disposition, one through a DID), earlier this month and last month.
+fn make_calls(w: &WorldData, rng: &mut Rng, now: i64, user_id: u64, second: u64) -> Vec<Call> {
+    let today_start = now.div_euclid(86_400) * 86_400;
+    let this_month = month_start(now);
+    let last_month = month_start(this_month - 1);
+    // On the first of the month "earlier this month" is earlier today.
+    let earlier = if today_start > this_month {
+        (this_month, today_start - 1)
+    } else {
+        (today_start, now)
+    };
+    let n_today = 10 + rng.below(9) as usize;
+    let n_earlier = 60 + rng.below(90) as usize;
+    let n_last = 30 + rng.below(50) as usize;
+    let callers: Vec<&User> = w.users.iter().filter(|u| u.role == Role::User).collect();
+    let mut id = 1_000 + rng.below(9_000);
+    let mut calls = Vec::with_capacity(n_today + n_earlier + n_last);
+    let fixed: [(bool, Disposition); 8] = [
+        (true, Disposition::Answered),
+        (false, Disposition::Answered),
+        (true, Disposition::NoAnswer),
+        (false, Disposition::Busy),
+        (true, Disposition::Answered),
+        (false, Disposition::Failed),
+        (true, Disposition::Answered),
+        (false, Disposition::Answered),
+    ];
+    let plan = (0..n_today)
+        .map(|i| (today_start, now, i))
+        .chain((0..n_earlier).map(|_| (earlier.0, earlier.1, usize::MAX)))
+        .chain((0..n_last).map(|_| (last_month, this_month - 1, usize::MAX)));
+    for (from, till, i) in plan {
+        let t = rng.range(from, till.min(now));
+        let (caller, disposition) = match fixed.get(i) {
+            Some(&(first, d)) => {
+                let uid = if first { user_id } else { second };
+                (callers.iter().find(|u| u.id == uid).copied(), d)
+            }
+            None => (
+                callers
+                    .get(rng.below(callers.len() as u64) as usize)
+                    .copied(),
+                random_disposition(rng),
+            ),
+        };
+        let Some(u) = caller else { break };
+        let devs: Vec<&Device> = w.devices.iter().filter(|d| d.user_id == u.id).collect();
+        let device_id = devs
+            .get(rng.below(devs.len() as u64) as usize)
+            .map_or(0, |d| d.id);
+        let (prefix, ..) = DESTINATIONS[rng.below(DESTINATIONS.len() as u64) as usize];
+        let dst = format!("{prefix}{:07}", rng.below(10_000_000));
+        let Some(prov) = w
+            .providers
+            .get(rng.below(w.providers.len() as u64) as usize)
+        else {
+            break;
+        };
+        let answered = disposition == Disposition::Answered;
+        let (inc, min_time) = increment_of(w, u.tariff_id, prefix);
+        let (real, billsec) = if answered {
+            let real = rng.range(2, 1_200) as u32;
+            (real, (real.div_ceil(inc) * inc).max(min_time))
+        } else {
+            (0, 0)
+        };
+        let duration = billsec.max(real) + rng.range(0, 30) as u32;
+        let user_rate = rate_of(w, u.tariff_id, prefix);
+        let provider_rate = rate_of(w, prov.tariff_id, prefix);
+        let reseller_rate = if u.owner_id != 0 {
+            let owner_tariff = w
+                .users
+                .iter()
+                .find(|x| x.id == u.owner_id)
+                .and_then(|x| x.tariff_id);
+            rate_of(w, owner_tariff, prefix)
+        } else {
+            Money::ZERO
+        };
+        let pr = |rate: Money| {
+            if answered {
+                round4(price(rate, billsec, Money::ZERO))
+            } else {
+                Money::ZERO
+            }
+        };
+        let via_did = i == 4 || (i == usize::MAX && rng.below(8) == 0);
+        let src = format!(
+            "{}{:07}",
+            pick(rng, &["3706", "4470", "4915", "3712"]),
+            rng.below(10_000_000)
+        );
+        let hangupcause = match disposition {
+            Disposition::Answered => 16,
+            Disposition::NoAnswer => 19,
+            Disposition::Busy => 17,
+            Disposition::Failed => [34, 21, 38, 27][rng.below(4) as usize],
+        };
+        let Some(calldate) = when_at(t) else {
+            continue;
+        };
+        let (did, did_price, did_inc_price, did_prov_price) = if via_did {
+            (
+                format!("3705{:07}", rng.below(10_000_000)),
+                amount4(rng, 40, 300),
+                amount4(rng, 20, 150),
+                amount4(rng, 10, 90),
+            )
+        } else {
+            (String::new(), Money::ZERO, Money::ZERO, Money::ZERO)
+        };
+        calls.push(Call {
+            id,
+            calldate,
+            clid: src.clone(),
+            src,
+            dst,
+            prefix: prefix.into(),
+            user_id: u.id,
+            device_id,
+            provider_id: prov.id,
+            tp_device_id: prov.device_id.unwrap_or(0),
+            reseller_id: u.owner_id,
+            disposition,
+            hangupcause,
+            billsec,
+            real_billsec: Some(real),
+            duration,
+            user_rate,
+            user_price: pr(user_rate),
+            provider_rate,
+            provider_price: pr(provider_rate),
+            reseller_rate,
+            reseller_price: pr(reseller_rate),
+            did,
+            did_price,
+            did_inc_price,
+            did_prov_price,
+            server_id: 1 + rng.below(3),
+        });
+        id += 1 + rng.below(4);
+    }
+    calls
+}
+
+/// Payments of several users: today, earlier this month and last month in turn.
+fn make_payments(w: &WorldData, rng: &mut Rng, now: i64) -> Vec<Payment> {
+    let today_start = now.div_euclid(86_400) * 86_400;
+    let this_month = month_start(now);
+    let last_month = month_start(this_month - 1);
+    let payers: Vec<&User> = w.users.iter().filter(|u| u.role == Role::User).collect();
+    let n = 4 + rng.below(5) as usize;
+    if payers.is_empty() {
+        return Vec::new();
+    }
+    let first = rng.below(payers.len() as u64) as usize;
+    let mut id = 100 + rng.below(800);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        // The first payers in turn, so at least three users pay; then anyone.
+        let u = if i < 3 {
+            payers[(first + i) % payers.len()]
+        } else {
+            payers[rng.below(payers.len() as u64) as usize]
+        };
+        let t = match i % 3 {
+            0 => rng.range(today_start, now),
+            1 if today_start > this_month => rng.range(this_month, today_start - 1),
+            1 => rng.range(today_start, now),
+            _ => rng.range(last_month, this_month - 1),
+        };
+        let Some(date) = when_at(t) else {
+            continue;
+        };
+        let amount = amount4(rng, 50_000, 2_500_000);
+        let currency = if rng.below(2) == 0 {
+            u.currency.clone()
+        } else {
+            "USD".to_string()
+        };
+        out.push(Payment {
+            id,
+            user_id: u.id,
+            date,
+            amount,
+            tax: round4(mul_money(amount, Money(u.vat_percent.0 / 100))),
+            currency,
+            comment: format!("Top-up {}", i + 1),
+            paymenttype: pick(rng, &["manual", "paypal", "manual", "card"]).into(),
+            transaction: format!("T{:08X}", rng.next() & 0xFFFF_FFFF),
+            completed: true,
+            confirmed: true,
+            to_provider: false,
+            balance_before: u.balance,
+            balance_after: u.balance,
+        });
+        id += 1 + rng.below(6);
+    }
+    out
+}
+
+/// Three to six calls in progress of simple users (the first answered, the second not).
+fn make_active_calls(w: &WorldData, rng: &mut Rng) -> Vec<ActiveCall> {
+    let callers: Vec<u64> = w
+        .users
+        .iter()
+        .filter(|u| u.role == Role::User)
+        .map(|u| u.id)
+        .collect();
+    (0..3 + rng.below(4))
+        .filter_map(|i| {
+            let user_id = *callers.get(rng.below(callers.len() as u64) as usize)?;
+            let answered = match i {
+                0 => true,
+                1 => false,
+                _ => rng.below(3) != 0,
+            };
+            Some(ActiveCall { user_id, answered })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::World;
+
+    /// 2026-11-23 14:30:00 UTC.
+    const NOW: i64 = 1_795_444_200;
+
+    fn users(p: Product, seed: u64) -> Vec<User> {
+        unseen_world(p, seed, NOW).users
+    }
+
+    #[test]
+    fn two_seeds_give_different_ids_and_usernames() {
+        for p in Product::ALL {
+            let names =
+                |s| -> Vec<String> { users(p, s).into_iter().map(|u| u.username).collect() };
+            let ids = |s| -> Vec<u64> { users(p, s).into_iter().map(|u| u.id).collect() };
+            assert_ne!(names(1), names(2), "{p}");
+            assert_ne!(ids(1), ids(2), "{p}");
+            let devices = |s| -> Vec<u64> {
+                unseen_world(p, s, NOW)
+                    .devices
+                    .iter()
+                    .map(|d| d.id)
+                    .collect()
+            };
+            assert_ne!(devices(1), devices(2), "{p}");
+            let rates = |s| unseen_world(p, s, NOW).currencies;
+            assert_ne!(rates(1), rates(2), "{p}");
+        }
+    }
+
+    #[test]
+    fn no_simple_user_has_an_id_from_one_to_three() {
+        for p in Product::ALL {
+            for seed in 0..200 {
+                for u in users(p, seed) {
+                    assert!(
+                        u.role == Role::Admin || u.id >= 100,
+                        "{p} seed {seed}: {u:?}"
+                    );
+                }
+                let w = unseen_world(p, seed, NOW);
+                assert!(w.devices.iter().all(|d| d.id >= 100));
+                assert!(w.providers.iter().all(|x| x.id >= 100));
+                assert!(w.tariffs.iter().all(|x| x.id >= 100));
+            }
+        }
+    }
+
+    #[test]
+    fn the_unseen_world_is_deterministic_and_its_accounts_ignore_the_clock() {
+        for p in Product::ALL {
+            assert_eq!(unseen_world(p, 9, NOW), unseen_world(p, 9, NOW));
+            assert_eq!(unseen_accounts(p, 9), unseen_accounts(p, 9));
+            let later = NOW + 86_400 * 40 + 777;
+            let a = unseen_world(p, 9, NOW);
+            let b = unseen_world(p, 9, later);
+            assert_eq!(a.users, b.users);
+            assert_eq!(a.devices, b.devices);
+            assert_eq!(a.tariffs, b.tariffs);
+        }
+    }
+
+    #[test]
+    fn every_role_of_the_default_world_is_there_with_its_permissions() {
+        for seed in 0..50 {
+            let m4 = users(Product::M4, seed);
+            let simple = m4.iter().filter(|u| u.role == Role::User).count();
+            assert!((3..=6).contains(&simple), "{simple}");
+            let managers: Vec<&User> = m4.iter().filter(|u| u.role == Role::Manager).collect();
+            assert_eq!(managers.len(), 2);
+            let acc = unseen_accounts(Product::M4, seed);
+            let manager = acc.iter().find(|a| a.role == "manager").expect("manager");
+            let full = m4
+                .iter()
+                .find(|u| u.username == manager.username)
+                .expect("in the world");
+            assert_eq!(full.permissions.len(), 4);
+            assert!(managers.iter().any(|m| m.permissions.is_empty()));
+            assert!(managers.iter().all(|m| m.id >= full.id));
+
+            let mor = users(Product::Mor, seed);
+            let acc = unseen_accounts(Product::Mor, seed);
+            let admin_simple = mor
+                .iter()
+                .filter(|u| u.role == Role::User && u.owner_id == 0)
+                .count();
+            assert!((3..=6).contains(&admin_simple));
+            for (role, r) in [
+                ("reseller", Role::Reseller),
+                ("reseller_pro", Role::ResellerPro),
+            ] {
+                let a = acc.iter().find(|a| a.role == role).expect("role");
+                let u = mor.iter().find(|u| u.username == a.username).expect("user");
+                assert_eq!(u.role, r);
+                assert!(a.api_secret.is_some());
+                assert_eq!(a.api_secret, u.api_secret);
+                assert!(mor
+                    .iter()
+                    .any(|x| x.owner_id == u.id && x.role == Role::User));
+            }
+            let a = acc
+                .iter()
+                .find(|a| a.role == "accountant")
+                .expect("accountant");
+            let u = mor.iter().find(|u| u.username == a.username).expect("user");
+            assert_eq!(u.permissions, ["data_stats"]);
+            for a in &acc {
+                assert_eq!(a.username, a.password);
+            }
+        }
+    }
+
+    #[test]
+    fn calls_fall_today_earlier_this_month_and_last_month_with_every_outcome() {
+        // A mid-month day and the first of a month (2026-12-01 09:00).
+        for now in [NOW, 1_796_115_600] {
+            for p in Product::ALL {
+                for seed in [0, 1, 7, 12_345] {
+                    let data = unseen_world(p, seed, now);
+                    let acc = unseen_accounts(p, seed);
+                    let today = now.div_euclid(86_400) * 86_400;
+                    let w = World::build(data, today);
+                    let r = w.calls_between(today, today + 86_399);
+                    let calls_today = &w.data.calls[r];
+                    assert!(calls_today.len() >= 10, "{p} {seed}: {}", calls_today.len());
+                    for d in [
+                        Disposition::Answered,
+                        Disposition::NoAnswer,
+                        Disposition::Busy,
+                        Disposition::Failed,
+                    ] {
+                        assert!(calls_today.iter().any(|c| c.disposition == d), "{d:?}");
+                    }
+                    let user = acc.iter().find(|a| a.role == "user").expect("user");
+                    let user = w.user_by_name(&user.username).expect("user");
+                    assert_eq!(user.owner_id, 0);
+                    let admin_callers: HashSet<u64> = calls_today
+                        .iter()
+                        .filter(|c| c.disposition == Disposition::Answered)
+                        .filter(|c| w.user(c.user_id).is_some_and(|u| u.owner_id == 0))
+                        .map(|c| c.user_id)
+                        .collect();
+                    assert!(admin_callers.len() >= 2 && admin_callers.contains(&user.id));
+                    let month = month_start(now);
+                    let last = w.calls_between(month_start(month - 1), month - 1);
+                    assert!(last.len() >= 30);
+                    assert!(w.calls_between(month, today - 1).len() >= 60 || today == month);
+                    assert!(w.data.calls.iter().any(|c| !c.did.is_empty()));
+                    assert!(w.call_times().iter().all(|&t| t <= now));
+                    let payers: HashSet<u64> = w.data.payments.iter().map(|x| x.user_id).collect();
+                    assert!(payers.len() >= 3);
+                    assert!(!w.data.active_calls.is_empty());
+                    assert!(w
+                        .data
+                        .active_calls
+                        .iter()
+                        .all(|a| w.user(a.user_id).is_some()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prices_have_four_decimals_and_margins_are_not_round() {
+        let w = unseen_world(Product::M4, 3, NOW);
+        let mut revenue = Money::ZERO;
+        let mut cost = Money::ZERO;
+        for c in &w.calls {
+            for m in [
+                c.user_price,
+                c.provider_price,
+                c.reseller_price,
+                c.user_rate,
+            ] {
+                assert_eq!(m.0 % 100, 0, "{m}");
+            }
+            revenue += c.user_price;
+            cost += c.provider_price;
+        }
+        assert!(w.calls.iter().any(|c| c.user_price.0 % 10_000 != 0));
+        let margin = (revenue - cost).to_f64() / revenue.to_f64() * 100.0;
+        assert!((margin - margin.round()).abs() > 1e-6, "{margin}");
+    }
+}
