@@ -399,22 +399,23 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
         }
     }
     // A device of `user`, and a tariff through it.
-    if serves("devices_get") {
-        let role = if t.credentials.get("user").is_some() {
-            "user"
-        } else {
-            "admin"
+    if serves("devices_get") && d.facts.get("device.id").is_none() {
+        let first = match d.facts.get("user.id").map(str::to_string) {
+            Some(uid) => t
+                .read("devices_get", "admin", &[("user_id", uid)])
+                .await
+                .and_then(|r| {
+                    check::rows_at(&r, "devices/device")
+                        .iter()
+                        .find_map(|dev| check::value_at(dev, "device_id"))
+                }),
+            None => None,
         };
-        let first = t.read("devices_get", role, &[]).await.and_then(|r| {
-            check::rows_at(&r, "devices/device")
-                .iter()
-                .find_map(|dev| check::value_at(dev, "device_id"))
-        });
         match first {
             Some(id) => d.found("device.id", id),
             None => d
                 .notes
-                .push("$device.id: devices_get listed no device".into()),
+                .push("$device.id: devices_get listed no device of $user".into()),
         }
     }
     if let (Some(dev), true) = (

@@ -263,7 +263,14 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
                 product,
                 today: today_utc(),
             };
-            let methods = plan_methods(&plan, &catalogue, product);
+            // Every method of the catalogue: discovery reads through methods the plan may not
+            // call (user ids through user_details_get, a device through devices_get).
+            let mut methods = plan_methods(&plan, &catalogue, product);
+            for m in catalogue.product(product).methods() {
+                if !methods.contains(&m.name) {
+                    methods.push(m.name.clone());
+                }
+            }
             let d = runtime.block_on(discover::discover(&target, &methods, known));
             print!("{}", d.summary());
             Some(d)
