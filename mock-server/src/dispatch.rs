@@ -28,6 +28,12 @@
 //! unknown or blocked users with the `<action>` failure). user_balance_get without `u` while the
 //! quirk `balance_get_requires_u` is off skips them too and is verified with the admin's secret.
 //! These run their handler with no caller in the [`Ctx`].
+//!
+//! A deliberate defect (test only, `MockConfig::defect`; see `defect`) bends this stage where
+//! its behaviour lives: `get_allowed`, `checks_wrong_order`, `any_hash_accepted`,
+//! `unknown_user_answers_access_denied` in the checks, the hash defects in `auth::verify`, the
+//! handler defects through `methods::answer_with_defect`, and the answer defects on the reply
+//! and the rendered response.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -41,6 +47,7 @@ use model::{Role, Settings};
 
 use crate::auth;
 use crate::clock::today_bounds;
+use crate::defect::Defect;
 use crate::methods::{self, Ctx, Handler, Reply};
 use crate::render;
 use crate::state::{Live, Shared};
@@ -156,9 +163,13 @@ fn run(
     elasticsearch: bool,
 ) -> Dispatched {
     let live = access.live();
-    let (method, caller) = match gate(cat, live, verb, name, params) {
+    let defect = shared.defect;
+    let (method, caller) = match gate(cat, live, verb, name, params, defect) {
         Ok(pass) => pass,
-        Err(refusal) => {
+        Err(mut refusal) => {
+            if let Some(d) = defect {
+                refusal.reply = crate::defect::apply_to_reply(d, refusal.reply);
+            }
             let outcome = match &refusal.reply {
                 Reply::Error { text, .. } => text.clone(),
                 _ => "error".to_string(),
@@ -183,6 +194,9 @@ fn run(
                 if let Ok(v) = HeaderValue::from_str(&text) {
                     response.headers_mut().insert(EXPLAIN_HEADER, v);
                 }
+            }
+            if let Some(d) = defect {
+                response = crate::defect::apply_to_response(d, true, response);
             }
             return Dispatched {
                 response,
@@ -233,7 +247,10 @@ fn run(
                     now,
                     today,
                 };
-                f(&ctx, &live.world)
+                match defect.and_then(|d| methods::answer_with_defect(d, &ctx, &live.world)) {
+                    Some(reply) => reply,
+                    None => f(&ctx, &live.world),
+                }
             }
             (Some(Handler::Write(_)), Access::Read(_)) => {
                 // Unreachable by construction (writers take the write lock); answer like a
@@ -249,12 +266,20 @@ fn run(
         }
     };
     let live = access.live();
-    let outcome = match &reply {
-        Reply::Error { text, .. } => text.clone(),
-        _ => "ok".to_string(),
+    let reply = match defect {
+        Some(d) => crate::defect::apply_to_reply(d, reply),
+        None => reply,
     };
+    let (outcome, is_error) = match &reply {
+        Reply::Error { text, .. } => (text.clone(), true),
+        _ => ("ok".to_string(), false),
+    };
+    let mut response = render::render(&reply, Some(method), &live.settings, &live.quirks);
+    if let Some(d) = defect {
+        response = crate::defect::apply_to_response(d, is_error, response);
+    }
     Dispatched {
-        response: render::render(&reply, Some(method), &live.settings, &live.quirks),
+        response,
         method: Some(method.name.clone()),
         outcome,
     }
@@ -267,12 +292,17 @@ fn gate<'c>(
     verb: HttpVerb,
     name: &str,
     params: &Params,
+    defect: Option<Defect>,
 ) -> Result<(&'c Method, Option<User>), Box<Refusal<'c>>> {
     let g = &cat.general;
     let Some(method) = crate::router::resolve(cat, &live.quirks, name) else {
+        let reply = match live.quirks.unknown_method {
+            model::quirks::UnknownMethod::ApiError => general_error(None, &g.unknown_method),
+            model::quirks::UnknownMethod::NotFound => Reply::Text("Not Found".into()),
+        };
         return Err(Box::new(Refusal {
             method: None,
-            reply: general_error(None, &g.unknown_method),
+            reply,
             explain: None,
             status: Some(http::StatusCode::NOT_FOUND),
         }));
@@ -289,7 +319,8 @@ fn gate<'c>(
     if !settings.api_enabled {
         return Err(refuse(general_error(Some(method), &g.api_disabled)));
     }
-    if verb == HttpVerb::Get && (!settings.allow_get || !method.http.contains(&HttpVerb::Get)) {
+    let get_off = !settings.allow_get && defect != Some(Defect::GetAllowed);
+    if verb == HttpVerb::Get && (get_off || !method.http.contains(&HttpVerb::Get)) {
         return Err(refuse(general_error(Some(method), &g.get_disabled)));
     }
     let world = &live.world;
@@ -298,11 +329,13 @@ fn gate<'c>(
     // Whether the request's hash must be verified, and with whose secret (`signer`: the user
     // whose requests that secret signs; None for the admin's).
     let check_hash = |signer: Option<&User>| -> Result<(), Box<Refusal<'c>>> {
-        if !auth::must_verify(method, params, signer, settings) {
+        if !auth::must_verify(method, params, signer, settings)
+            || defect == Some(Defect::AnyHashAccepted)
+        {
             return Ok(());
         }
         let secret = auth::secret_for(signer, world, settings, &live.quirks);
-        auth::verify(method, params, signer, secret, &live.quirks, today)
+        auth::verify(method, params, signer, secret, &live.quirks, today, defect)
             .map_err(|m| hash_refusal(method, g, m))
     };
 
@@ -325,11 +358,23 @@ fn gate<'c>(
     }
 
     let caller = auth::login(world, params);
+    let unknown = || {
+        params
+            .get("u")
+            .is_some_and(|u| world.user_by_name(u).is_none())
+    };
     let bad_login = || match &method.bad_login_error {
+        _ if defect == Some(Defect::UnknownUserAnswersAccessDenied) && unknown() => {
+            general_error(Some(method), &g.access_denied)
+        }
         Some(text) => text_error(cat, method, text),
         None => general_error(Some(method), &g.bad_login),
     };
-    match live.quirks.error_precedence {
+    let precedence = match defect {
+        Some(Defect::ChecksWrongOrder) => model::quirks::Precedence::HashFirst,
+        _ => live.quirks.error_precedence,
+    };
+    match precedence {
         model::quirks::Precedence::LoginFirst => {
             let Some(c) = caller else {
                 return Err(refuse(bad_login()));

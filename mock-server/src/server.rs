@@ -32,6 +32,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::{ConfigError, MockConfig};
+use crate::defect::Defect;
 use crate::dispatch;
 use crate::journal::Entry;
 use crate::overlay::{FaultAction, Probe};
@@ -124,8 +125,13 @@ async fn api(
     name: &str,
 ) -> Answer {
     let verb = router::verb_of(&method);
-    let json_body = shared.read().quirks.json_body;
-    let params = request::parse(uri.query(), headers, body, json_body).params;
+    let json_body =
+        shared.read().quirks.json_body && shared.defect != Some(Defect::JsonBodyIgnored);
+    let mut parsed = request::parse(uri.query(), headers, body, json_body);
+    if shared.defect == Some(Defect::FormBodyIgnored) && parsed.body == request::BodyKind::Form {
+        parsed = request::parse(uri.query(), headers, &[], json_body);
+    }
+    let params = parsed.params;
     let cat = shared.methods();
     let (canned, faults) = {
         let live = shared.read();

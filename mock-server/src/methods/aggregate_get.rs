@@ -31,6 +31,7 @@ use model::world::{format_date, Money};
 use model::xml::Element;
 
 use super::{nice_name, parse_id, ruby_to_i, xml, Ctx, Reply};
+use crate::defect::Defect;
 use crate::world::{mul_money, CallFacts, World, NO_DEST};
 
 /// The grouping columns, as flags.
@@ -162,6 +163,11 @@ struct Filters {
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
+    answer(ctx, world, None)
+}
+
+/// The answer, as broken by an aggregate defect when one is given (see `defect`).
+pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Reply {
     let mor = ctx.product == Product::Mor;
     let f = match filters(ctx, world) {
         Ok(f) => f,
@@ -185,18 +191,23 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
     }
     g.dst_group = ctx.flag("group_by_dst_group");
     g.dst = ctx.flag("group_by_dst");
-    let any = g.user
-        || g.device
-        || g.terminator
-        || g.provider
-        || g.tp
-        || g.dst_group
-        || g.dst
-        || g.day
-        || g.hour
-        || g.user_rate
-        || g.provider_rate;
-    if !any {
+    let grouped = [
+        g.user,
+        g.device,
+        g.terminator,
+        g.provider,
+        g.tp,
+        g.dst_group,
+        g.dst,
+        g.day,
+        g.hour,
+        g.user_rate,
+        g.provider_rate,
+    ]
+    .iter()
+    .filter(|&&on| on)
+    .count();
+    if grouped == 0 {
         g.user = true;
         g.terminator = true;
         g.dst_group = true;
@@ -206,7 +217,11 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
     let real = ctx.flag("use_real_billsec");
     let reseller = ctx.caller.is_some_and(|c| c.role.is_reseller());
     let user_view = ctx.flag("from_user_perspective") || reseller;
-    let range = world.calls_between(from, till);
+    let range = if defect == Some(Defect::AggregatePeriodIgnored) {
+        world.calls_between(i64::MIN, i64::MAX)
+    } else {
+        world.calls_between(from, till)
+    };
     let start = range.start;
     let facts = &world.call_facts()[range.clone()];
     let times = &world.call_times()[range.clone()];
@@ -262,24 +277,37 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
         .into_iter()
         .filter(|(_, a)| min_answered.is_none_or(|m| a.answered >= m))
         .collect();
+    rows.sort_unstable_by_key(|(k, _)| *k);
+    // The default grouping is three columns (originator or user, terminator, group).
+    if defect == Some(Defect::AggregateFinerLosesRow) && grouped > 3 {
+        rows.pop();
+    }
     if rows.is_empty() {
         return ctx.error("No data found", Wrapper::Page);
     }
-    rows.sort_unstable_by_key(|(k, _)| *k);
     let default = ctx.settings.default_currency.as_str();
     let code = ctx
         .param_or_default("a_currency")
         .unwrap_or_else(|| default.to_string());
     let rate = world.rate_of(&code, default).unwrap_or(Money::units(1));
     let profit = mor && ctx.flag("profit_show");
+    let floor = defect == Some(Defect::AggregateMarginFloor);
     let mut totals = Acc::default();
     let mut list = Element::new("aggregates");
-    for (k, a) in &rows {
+    let last = rows.len().saturating_sub(1);
+    for (i, (k, a)) in rows.iter().enumerate() {
         let a = Acc {
             orig_price: mul_money(Money(a.orig_price), rate).0,
             term_price: mul_money(Money(a.term_price), rate).0,
             ..*a
         };
+        let mut row = Element::new("aggregate");
+        columns(&mut row, ctx.product, world, &g, k);
+        figures(&mut row, &a, profit, floor);
+        list.push(row);
+        if i == last && defect == Some(Defect::AggregateTotalsNotSum) {
+            continue;
+        }
         totals.orig_price = totals.orig_price.saturating_add(a.orig_price);
         totals.term_price = totals.term_price.saturating_add(a.term_price);
         totals.orig_billed += a.orig_billed;
@@ -287,13 +315,9 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
         totals.duration += a.duration;
         totals.answered += a.answered;
         totals.total += a.total;
-        let mut row = Element::new("aggregate");
-        columns(&mut row, ctx.product, world, &g, k);
-        figures(&mut row, &a, profit);
-        list.push(row);
     }
     let mut tot = Element::new("totals");
-    figures(&mut tot, &totals, profit);
+    figures(&mut tot, &totals, profit, floor);
     xml(Element::new("page").child(list).child(tot))
 }
 
@@ -495,7 +519,9 @@ fn columns(row: &mut Element, product: Product, world: &World, g: &Groups, k: &K
     }
 }
 
-fn figures(e: &mut Element, a: &Acc, profit: bool) {
+/// The figures of a row or the totals; `floor` (defect `aggregate_margin_floor`) rounds ACD and
+/// ASR down.
+fn figures(e: &mut Element, a: &Acc, profit: bool, floor: bool) {
     e.push_leaf("originator_price", Money(a.orig_price));
     e.push_leaf("originator_billed_time", a.orig_billed);
     e.push_leaf("terminator_price", Money(a.term_price));
@@ -503,16 +529,15 @@ fn figures(e: &mut Element, a: &Acc, profit: bool) {
     e.push_leaf("duration", a.duration);
     e.push_leaf("answered_calls", a.answered);
     e.push_leaf("total_calls", a.total);
-    let acd = (a.orig_billed + a.answered / 2)
-        .checked_div(a.answered)
-        .unwrap_or(0);
+    let half = if floor { 0 } else { a.answered / 2 };
+    let acd = (a.orig_billed + half).checked_div(a.answered).unwrap_or(0);
     e.push_leaf("acd", acd);
     let asr = if a.total == 0 {
         Money::ZERO
     } else {
         // Percent with two decimals, rounded half up, exact in fixed point.
-        let hundredths =
-            (u128::from(a.answered) * 10_000 * 2 + u128::from(a.total)) / (2 * u128::from(a.total));
+        let half = if floor { 0 } else { u128::from(a.total) };
+        let hundredths = (u128::from(a.answered) * 10_000 * 2 + half) / (2 * u128::from(a.total));
         Money(i64::try_from(hundredths).unwrap_or(0) * 10_000)
     };
     e.push_leaf("asr", asr);

@@ -12,6 +12,7 @@ use model::world::{Money, User};
 use model::xml::{Document, Element};
 use model::{Catalogue, Quirks, Settings};
 
+use crate::defect::Defect;
 use crate::world::World;
 
 pub mod aggregate_get;
@@ -180,6 +181,21 @@ pub fn handler(name: &str) -> Option<Handler> {
         "quickstats_get" => Handler::Read(quickstats_get::run),
         "aggregate_get" => Handler::Read(aggregate_get::run),
         "user_details_get" => Handler::Read(user_details_get::run),
+        _ => return None,
+    })
+}
+
+/// The answer of a read method broken by `defect`, when that defect lives in the method's handler
+/// (quickstats, aggregate, calls and balance defects; see `defect`). `None`: the defect lives
+/// elsewhere and the plain handler answers. Only `dispatch` calls this, and only when a defect
+/// is on, so the plain handlers stay as they are.
+pub fn answer_with_defect(defect: Defect, ctx: &Ctx<'_>, world: &World) -> Option<Reply> {
+    let d = Some(defect);
+    Some(match ctx.method.name.as_str() {
+        "quickstats_get" => quickstats_get::answer(ctx, world, d),
+        "aggregate_get" => aggregate_get::answer(ctx, world, d),
+        "user_calls_get" => user_calls_get::answer(ctx, world, d),
+        "user_balance_get" => user_balance_get::answer(ctx, world, d),
         _ => return None,
     })
 }

@@ -13,6 +13,7 @@ use model::world::{Call, Disposition, Money, User};
 use model::xml::Element;
 
 use super::{xml, Ctx, Reply};
+use crate::defect::Defect;
 use crate::world::World;
 
 /// Sums over a period.
@@ -36,10 +37,15 @@ impl Stats {
 
     /// Profit share of revenue in whole percent.
     pub fn margin(&self) -> i64 {
+        self.margin_with(f64::round)
+    }
+
+    /// The margin rounded by `round` (defect `quickstats_margin_floor` floors it).
+    fn margin_with(&self, round: fn(f64) -> f64) -> i64 {
         if self.revenue.0 == 0 {
             return 0;
         }
-        let m = (self.profit().to_f64() / self.revenue.to_f64() * 100.0).round();
+        let m = round(self.profit().to_f64() / self.revenue.to_f64() * 100.0);
         if m.is_finite() {
             m as i64
         } else {
@@ -82,6 +88,11 @@ pub fn stats(ctx: &Ctx<'_>, world: &World, from: i64, till: i64) -> Stats {
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
+    answer(ctx, world, None)
+}
+
+/// The answer, as broken by a quickstats defect when one is given (see `defect`).
+pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Reply {
     if !ctx.settings.elasticsearch_available {
         return ctx.error("Cannot connect to Elasticsearch", Wrapper::Status);
     }
@@ -89,7 +100,11 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
     let (today_start, today_end) = ctx.today;
     let mut periods = vec![("today", stats(ctx, world, today_start, today_end))];
     if ctx.product == Product::M4 {
-        let month = model::world::month_start(today_start);
+        let month = if defect == Some(Defect::QuickstatsMonthCountsAll) {
+            i64::MIN
+        } else {
+            model::world::month_start(today_start)
+        };
         periods.push(("month", stats(ctx, world, month, today_end)));
     }
     let mut q = Element::new("quickstats");
@@ -101,9 +116,22 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
             e.push_leaf("price", s.revenue);
         } else {
             e.push_leaf("revenue", s.revenue);
-            e.push_leaf("self_cost", s.self_cost);
-            e.push_leaf("profit", s.profit());
-            e.push_leaf("margin", s.margin());
+            if defect != Some(Defect::QuickstatsElementMissing) {
+                e.push_leaf("self_cost", s.self_cost);
+            }
+            if defect == Some(Defect::QuickstatsProfitIgnoresSelfCost) {
+                e.push_leaf("profit", s.revenue);
+            } else {
+                e.push_leaf("profit", s.profit());
+            }
+            if defect == Some(Defect::QuickstatsMarginFloor) {
+                e.push_leaf("margin", s.margin_with(f64::floor));
+            } else {
+                e.push_leaf("margin", s.margin());
+            }
+        }
+        if defect == Some(Defect::QuickstatsElementAdded) {
+            e.push_leaf("currency", &ctx.settings.default_currency);
         }
         q.push(e);
     }

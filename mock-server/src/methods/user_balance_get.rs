@@ -9,26 +9,38 @@
 //! The value is answered Ruby-float style (`60.0`), MOR's standard number formatting. An unknown
 //! currency code answers in the default currency (INF: no error is documented).
 
-use model::catalogue::Wrapper;
+use model::catalogue::{Role, Wrapper};
 use model::world::{Money, User};
 use model::xml::Element;
 
 use super::{xml, Ctx, Reply};
-use crate::world::{to_currency, World};
+use crate::defect::Defect;
+use crate::world::{from_currency, to_currency, World};
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
+    answer(ctx, world, None)
+}
+
+/// The answer, as broken by a balance defect when one is given (see `defect`).
+pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Reply {
     let Some(user) = ctx.arg("username").and_then(|n| world.user_by_name(n)) else {
         return ctx.error("User was not found", Wrapper::Page);
     };
     // No caller: the request sent no `u` (quirk balance_get_requires_u off) and its hash was
     // verified with the admin's secret, so it reads any user's balance, as the admin does.
-    if ctx.caller.is_some() && !ctx.can_act_on(world, user.id) {
+    let anyone = defect == Some(Defect::BalanceOtherUserVisible) && ctx.role() == Some(Role::User);
+    if ctx.caller.is_some() && !anyone && !ctx.can_act_on(world, user.id) {
         return ctx.access_denied();
     }
     let own = ctx.flag("user_currency");
-    let requested = if own { None } else { ctx.arg("currency") };
-    let (value, code) = convert_balance(ctx, world, user, requested, own);
+    let requested = if own || defect == Some(Defect::BalanceCurrencyIgnored) {
+        None
+    } else {
+        ctx.arg("currency")
+    };
+    let invert = defect == Some(Defect::BalanceRateInverted);
+    let (value, code) = convert(ctx, world, user, requested, own, invert);
     let mut page = Element::new("page").leaf("balance", value);
     if own {
         page.push_leaf("currency", code);
@@ -45,6 +57,18 @@ pub fn convert_balance(
     requested: Option<&str>,
     own: bool,
 ) -> (Money, String) {
+    convert(ctx, world, user, requested, own, false)
+}
+
+/// [`convert_balance`]; `invert` (defect `balance_rate_inverted`) divides by the rate.
+fn convert(
+    ctx: &Ctx<'_>,
+    world: &World,
+    user: &User,
+    requested: Option<&str>,
+    own: bool,
+    invert: bool,
+) -> (Money, String) {
     let default = ctx.settings.default_currency.as_str();
     let code = match requested {
         _ if own => user.currency.as_str(),
@@ -53,6 +77,7 @@ pub fn convert_balance(
         None => default,
     };
     match world.rate_of(code, default) {
+        Some(rate) if invert => (from_currency(user.balance, rate), code.to_string()),
         Some(rate) => (to_currency(user.balance, rate), code.to_string()),
         None => (user.balance, default.to_string()),
     }

@@ -21,6 +21,7 @@ use model::world::{format_datetime, Call, Money};
 use model::xml::Element;
 
 use super::{nice_name, parse_id, xml, Ctx, Reply};
+use crate::defect::Defect;
 use crate::world::World;
 
 /// Which users' calls are listed.
@@ -32,6 +33,11 @@ enum Whose {
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
+    answer(ctx, world, None)
+}
+
+/// The answer, as broken by a calls defect when one is given (see `defect`).
+pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Reply {
     let role = ctx.role();
     let admin = role == Some(Role::Admin);
     let s_user = ctx.arg("s_user");
@@ -87,14 +93,27 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
     let only_did = ctx.flag("only_did");
     let id_matches =
         |v: &Option<String>, actual: u64| v.as_deref().is_none_or(|s| parse_id(s) == Some(actual));
-    let mut calls: Vec<&Call> = world.data.calls[world.calls_between(from, till)]
+    let period = if defect == Some(Defect::CallsPeriodIgnored) {
+        world.calls_between(i64::MIN, i64::MAX)
+    } else {
+        world.calls_between(from, till)
+    };
+    let everyone = defect == Some(Defect::CallsOtherUsersVisible) && role == Some(Role::User);
+    let listed: Vec<&Call> = world.data.calls[period]
         .iter()
         .filter(|c| match whose {
+            _ if everyone => true,
             Whose::All => true,
             Whose::User(id) => c.user_id == id,
             Whose::Reseller(r) => c.reseller_id == r || world.is_owned_by(c.user_id, r),
         })
+        .collect();
+    let before_filters = listed.len();
+    let any_type = defect == Some(Defect::CallsCallTypeIgnored);
+    let mut calls: Vec<&Call> = listed
+        .into_iter()
         .filter(|c| match call_type.as_str() {
+            _ if any_type => true,
             "all" => true,
             "no_answer" => c.disposition.call_type() == "no answer",
             t => c.disposition.call_type() == t,
@@ -114,7 +133,7 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
         .collect();
     let order_by = ctx.arg("order_by").unwrap_or("time");
     calls.sort_by(|a, b| compare(order_by, world, a, b));
-    if ctx.flag("order_desc") {
+    if ctx.flag("order_desc") && defect != Some(Defect::CallsOrderDescIgnored) {
         calls.reverse();
     }
     let caller = ctx.caller;
@@ -149,7 +168,14 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
         .leaf("error_msg", "")
         .leaf("userid", caller.map_or(0, |u| u.id))
         .leaf("username", caller.map_or("", |u| u.username.as_str()))
-        .leaf("total_calls", calls.len())
+        .leaf(
+            "total_calls",
+            if defect == Some(Defect::CallsTotalBeforeFilter) {
+                before_filters
+            } else {
+                calls.len()
+            },
+        )
         .leaf("currency", &ctx.settings.default_currency)
         .child(stat))
 }
