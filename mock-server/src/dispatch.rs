@@ -184,7 +184,12 @@ fn run(
                         &live.settings,
                         &live.quirks,
                     ),
-                    other => render::render(other, refusal.method, &live.settings, &live.quirks),
+                    other => {
+                        let mut r =
+                            render::render(other, refusal.method, &live.settings, &live.quirks);
+                        *r.status_mut() = status;
+                        r
+                    }
                 },
                 None => {
                     render::render(&refusal.reply, refusal.method, &live.settings, &live.quirks)

@@ -130,6 +130,17 @@ pub enum UserSecret {
     Admin,
 }
 
+/// What a path naming no method answers. UNK: the documentation never shows it (catalogue
+/// `general.unknown_method`); Rails answers a route it does not know with a plain 404 page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownMethod {
+    /// HTTP 404 with `Unknown API method` in the catalogue's wrapper.
+    ApiError,
+    /// HTTP 404 with a plain-text `Not Found` body, no API error.
+    NotFound,
+}
+
 patchable! {
     /// Every named quirk with its default position.
     pub struct Quirks / QuirksPatch {
@@ -167,6 +178,8 @@ patchable! {
         aggregates_get_alias: bool = true,
         /// HTTP status of error answers (INF: 200, the error is in the body).
         error_http_status: u16 = 200,
+        /// What a path naming no method answers.
+        unknown_method: UnknownMethod = UnknownMethod::ApiError,
     }
 }
 
