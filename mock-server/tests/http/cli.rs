@@ -1,5 +1,6 @@
 //! The `mor-mock` binary's contract (PRODUCT.md): `--bind 127.0.0.1:0` prints one line with the
-//! URL once it accepts connections, and a bad scenario file exits 2 naming its file and line.
+//! URL once it accepts connections, a bad scenario file exits 2 naming its file and line, and
+//! `--unseen-world SEED` with the hidden `--defect NAME` starts a mock measuring the suite.
 
 use std::io::Write as _;
 use std::process::Stdio;
@@ -59,4 +60,61 @@ fn a_bad_scenario_file_exits_2_with_its_file_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.yaml:3:"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_binary_starts_an_unseen_world_with_a_defect_and_hides_the_defect_flag() {
+    let help = std::process::Command::new(BIN)
+        .arg("--help")
+        .output()
+        .expect("runs");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--unseen-world"), "{help}");
+    assert!(!help.contains("--defect"), "{help}");
+
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--product", "m4"])
+        .args(["--unseen-world", "4", "--defect", "any_hash_accepted"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mor-mock spawns");
+    let out = child.stdout.take().expect("stdout");
+    let line = BufReader::new(out)
+        .lines()
+        .next_line()
+        .await
+        .expect("a line")
+        .expect("not EOF");
+    let start = line.find("http://127.0.0.1:").expect("URL in the line");
+    let url = line[start..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let user = mock_server::unseen_accounts(mock_server::model::Product::M4, 4)
+        .into_iter()
+        .find(|a| a.role == "user")
+        .expect("a user account");
+    // A wrong hash is accepted (the defect), for an account of the unseen world.
+    let body = reqwest::Client::new()
+        .post(format!(
+            "{url}/billing/api/quickstats_get?u={}&hash=wrong",
+            user.username
+        ))
+        .send()
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(body.contains("<quickstats>"), "{body}");
+    child.kill().await.expect("killed");
+
+    let bad = std::process::Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--defect", "no_such_defect"])
+        .output()
+        .expect("runs");
+    assert_eq!(bad.status.code(), Some(1));
 }

@@ -2,12 +2,14 @@
 //! `127.0.0.1:0` (through the library, no sleeps) and stops it at the end.
 //!
 //! Modules: `support` (start, sign, send, read answers), `protocol` (routing, gating and its
-//! precedence, parameters, admin API, overlay, robustness). Method tests go in
+//! precedence, parameters, admin API, overlay, robustness), `defects` (the unseen world, and
+//! each deliberate defect changing an answer). Method tests go in
 //! `methods_<name>.rs` modules listed below.
 
 mod support;
 
 mod cli;
+mod defects;
 mod protocol;
 // Method behaviour modules (append here):
 mod methods_all;
