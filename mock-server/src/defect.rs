@@ -271,7 +271,7 @@ const CASE_CHANGES: [(&str, &str); 2] = [
 ];
 
 /// The reply as `defect` changes it before rendering: `error_text_case` (error texts) and
-/// `padded_values` (numbers of success documents).
+/// `padded_values` (numbers of success documents and plain-text balances).
 pub fn apply_to_reply(defect: Defect, reply: Reply) -> Reply {
     match (defect, reply) {
         (Defect::ErrorTextCase, Reply::Error { text, wrapper }) => {
@@ -288,6 +288,9 @@ pub fn apply_to_reply(defect: Defect, reply: Reply) -> Reply {
         (Defect::PaddedValues, Reply::Action(mut doc)) => {
             pad_numbers(&mut doc.root);
             Reply::Action(doc)
+        }
+        (Defect::PaddedValues, Reply::Text(text)) if text.trim().parse::<f64>().is_ok() => {
+            Reply::Text(format!(" {text} "))
         }
         (_, reply) => reply,
     }

@@ -99,19 +99,16 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
         world.calls_between(from, till)
     };
     let everyone = defect == Some(Defect::CallsOtherUsersVisible) && role == Some(Role::User);
-    let listed: Vec<&Call> = world.data.calls[period]
-        .iter()
-        .filter(|c| match whose {
-            _ if everyone => true,
-            Whose::All => true,
-            Whose::User(id) => c.user_id == id,
-            Whose::Reseller(r) => c.reseller_id == r || world.is_owned_by(c.user_id, r),
-        })
-        .collect();
-    let before_filters = listed.len();
+    let whose_call = |c: &&Call| match whose {
+        _ if everyone => true,
+        Whose::All => true,
+        Whose::User(id) => c.user_id == id,
+        Whose::Reseller(r) => c.reseller_id == r || world.is_owned_by(c.user_id, r),
+    };
     let any_type = defect == Some(Defect::CallsCallTypeIgnored);
-    let mut calls: Vec<&Call> = listed
-        .into_iter()
+    let mut calls: Vec<&Call> = world.data.calls[period.clone()]
+        .iter()
+        .filter(whose_call)
         .filter(|c| match call_type.as_str() {
             _ if any_type => true,
             "all" => true,
@@ -171,7 +168,7 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
         .leaf(
             "total_calls",
             if defect == Some(Defect::CallsTotalBeforeFilter) {
-                before_filters
+                world.data.calls[period].iter().filter(whose_call).count()
             } else {
                 calls.len()
             },
