@@ -509,22 +509,22 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
                 .push("$absent.username: no read refused an unknown username".into()),
         }
     }
-    if d.facts.get("absent.device_id").is_none() && serves("device_details_get") {
-        if t.refused(
+    if d.facts.get("absent.device_id").is_none()
+        && serves("device_details_get")
+        && t.refused(
             "device_details_get",
             &[("device_id", absent_id.to_string())],
         )
         .await
-        {
-            d.found("absent.device_id", absent_id.to_string());
-        }
+    {
+        d.found("absent.device_id", absent_id.to_string());
     }
-    if d.facts.get("absent.tariff_id").is_none() && serves("tariff_rates_get") {
-        if t.refused("tariff_rates_get", &[("tariff_id", absent_id.to_string())])
+    if d.facts.get("absent.tariff_id").is_none()
+        && serves("tariff_rates_get")
+        && t.refused("tariff_rates_get", &[("tariff_id", absent_id.to_string())])
             .await
-        {
-            d.found("absent.tariff_id", absent_id.to_string());
-        }
+    {
+        d.found("absent.tariff_id", absent_id.to_string());
     }
     d
 }

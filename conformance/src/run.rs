@@ -592,10 +592,28 @@ fn case_facts(case: &model::scenario::Case) -> Vec<&str> {
     out
 }
 
+/// The value of a fact for this endpoint: a password from the credentials, any other fact from
+/// what is known of the target.
+fn fact_value(name: &str, ep: &Endpoint<'_>) -> Option<String> {
+    match model::facts::password_of(name) {
+        Some(role) => ep.credentials.get(role).and_then(|c| c.password.clone()),
+        None => ep.known.facts.get(name).map(str::to_string),
+    }
+}
+
 /// A request with its facts filled in (every fact is known: see [`skip_reason`]).
-fn resolve_request(r: &Request, known: &Discovery) -> Request {
+fn resolve_request(r: &Request, ep: &Endpoint<'_>) -> Request {
+    let known = ep.known;
     let mut r = r.clone();
     for (_, v) in r.params.0.iter_mut() {
+        if let Some(p) =
+            model::facts::reference(v).and_then(|n| model::facts::password_of(n).map(|_| n))
+        {
+            if let Some(x) = fact_value(p, ep) {
+                *v = x;
+            }
+            continue;
+        }
         if let Ok(x) = known.facts.resolve(v) {
             *v = x;
         }
@@ -609,7 +627,8 @@ fn resolve_request(r: &Request, known: &Discovery) -> Request {
 }
 
 /// Expectations with their facts filled in.
-fn resolve_expect(e: &Expect, known: &Discovery) -> Expect {
+fn resolve_expect(e: &Expect, ep: &Endpoint<'_>) -> Expect {
+    let known = ep.known;
     let mut e = e.clone();
     for v in e.values.values_mut() {
         if let Ok(x) = known.facts.resolve(v) {
@@ -633,11 +652,11 @@ fn resolve_expect(e: &Expect, known: &Discovery) -> Expect {
                     }
                 }
             }
-            Invariant::SubsetOf { of, .. } => **of = resolve_request(of, known),
-            Invariant::ReadShowsWrite { read, .. } => **read = resolve_request(read, known),
+            Invariant::SubsetOf { of, .. } => **of = resolve_request(of, ep),
+            Invariant::ReadShowsWrite { read, .. } => **read = resolve_request(read, ep),
             Invariant::ScalesAfterWrite { read, base, .. } => {
-                **read = resolve_request(read, known);
-                **base = resolve_request(base, known);
+                **read = resolve_request(read, ep);
+                **base = resolve_request(base, ep);
             }
             _ => {}
         }
@@ -727,6 +746,14 @@ fn skip_reason(
         }
     }
     for f in case_facts(case) {
+        if let Some(role) = model::facts::password_of(f) {
+            if fact_value(f, ep).is_none() {
+                return Some(format!(
+                    "needs fact ${f}: the credentials of `{role}` give no password_env"
+                ));
+            }
+            continue;
+        }
         if ep.known.facts.get(f).is_none() {
             let why = ep
                 .known
@@ -871,8 +898,8 @@ async fn run_case_inner(
         today: ep.today,
     };
     let build_req = |r: &Request| build(r, ep.credentials, &sign_ctx, ep.base);
-    let request = resolve_request(&pc.case.request, ep.known);
-    let expect = resolve_expect(&pc.case.expect, ep.known);
+    let request = resolve_request(&pc.case.request, ep);
+    let expect = resolve_expect(&pc.case.expect, ep);
     let req = match build_req(&request) {
         Ok(r) => r,
         Err(e) => {

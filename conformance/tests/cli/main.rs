@@ -2,8 +2,10 @@
 //! running the real executable.
 
 mod diff;
+mod foreign;
 mod hash;
 mod hostile;
+mod power;
 mod probe;
 mod props;
 mod record;

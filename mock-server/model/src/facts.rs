@@ -50,6 +50,22 @@ pub const FACTS: &[(&str, &str)] = &[
     ("user.username", "the simple user credential's username"),
     ("user.id", "the simple user credential's user id"),
     (
+        "user.password",
+        "the simple user's password (from the credentials' password_env; never printed)",
+    ),
+    (
+        "admin.password",
+        "the admin's password (from password_env; never printed)",
+    ),
+    (
+        "manager.password",
+        "the manager's password (from password_env; never printed)",
+    ),
+    (
+        "reseller.password",
+        "the reseller's password (from password_env; never printed)",
+    ),
+    (
         "other_user.username",
         "a simple user of the admin other than the `user` credential",
     ),
@@ -74,6 +90,12 @@ pub const FACTS: &[(&str, &str)] = &[
     ("absent.device_id", "a device id the target does not know"),
     ("absent.tariff_id", "a tariff id the target does not know"),
 ];
+
+/// The role whose password a fact names (`user.password` -> `user`): such facts come from the
+/// credentials, are masked in every report, and are never kept with the other facts.
+pub fn password_of(name: &str) -> Option<&str> {
+    name.strip_suffix(".password")
+}
 
 /// Whether `name` (without the `$`) is a fact of the vocabulary.
 pub fn is_fact(name: &str) -> bool {

@@ -1,0 +1,308 @@
+//! `run` against a deployment whose data it does not know: `mor-mock` started as a separate
+//! process on an unseen world, reached only through a target file (credentials and nothing
+//! else); the README's deployment example as written; and a deployment that serves only some
+//! methods.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use model::catalogue::{Catalogue, Product};
+
+use super::power::{run_suite, write_target_file, Outcome, SECRET, UNSEEN_SEED};
+use crate::text;
+
+/// `mor-mock` beside `mor-conformance` in the target directory, built if a narrower build left
+/// it out.
+fn mor_mock_binary() -> PathBuf {
+    let exe = Path::new(env!("CARGO_BIN_EXE_mor-conformance"))
+        .with_file_name(format!("mor-mock{}", std::env::consts::EXE_SUFFIX));
+    if !exe.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "mock-server", "--bin", "mor-mock"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build of mor-mock failed");
+    }
+    exe
+}
+
+/// A `mor-mock` process, killed when dropped.
+struct MockProcess {
+    child: Child,
+    url: String,
+}
+
+impl MockProcess {
+    fn start(args: &[&str]) -> MockProcess {
+        let mut child = Command::new(mor_mock_binary())
+            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
+            .env("MOR_MOCK_API_SECRET", SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mor-mock starts");
+        let out = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(out)
+            .read_line(&mut line)
+            .expect("the listening line");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in `{line}`"))
+            .to_string();
+        MockProcess { child, url }
+    }
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("foreign-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Cases per method: (planned, run).
+fn per_method(
+    outcomes: &[Outcome],
+    methods: &BTreeMap<String, String>,
+) -> BTreeMap<String, (usize, usize)> {
+    let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for o in outcomes {
+        let Some(m) = methods.get(&o.case) else {
+            continue;
+        };
+        let e = out.entry(m.clone()).or_default();
+        e.0 += 1;
+        if o.status != "skipped" {
+            e.1 += 1;
+        }
+    }
+    out
+}
+
+fn every_method_runs_and_nothing_fails(product: Product) {
+    let dir = temp(product.as_str());
+    let (tf, env) = write_target_file(&dir, product, UNSEEN_SEED, &[]);
+    let mock = MockProcess::start(&[
+        "--product",
+        product.as_str(),
+        "--unseen-world",
+        &UNSEEN_SEED.to_string(),
+    ]);
+    let json = dir.join("report.json");
+    let (code, outcomes) = run_suite(product, &mock.url, &tf, &env, &json);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
+    let cat = Catalogue::embedded();
+    // The method of each case, canonical (a routing case's path is not a method).
+    let methods: BTreeMap<String, String> = report["outcomes"]
+        .as_array()
+        .expect("outcomes")
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(o, out)| {
+            let m = o["case"]["method"].as_str()?;
+            let file = o["case"]["file"].as_str()?;
+            // Per-method files only: scenarios/<product>/<method>[.variant].yaml.
+            if !file.contains(&format!("scenarios/{product}/")) {
+                return None;
+            }
+            Some((out.case.clone(), cat.method(product, m)?.name.clone()))
+        })
+        .collect();
+    let failed: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.status == "failed" || o.status == "error")
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{product}: {} case(s) fail on a correct mock with an unseen world:\n{}",
+        failed.len(),
+        failed
+            .iter()
+            .map(|o| format!("  {}\n    {}", o.case, o.message.replace('\n', "\n    ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(code, 0);
+    let counts = per_method(&outcomes, &methods);
+    let mut low = Vec::new();
+    for (m, (planned, ran)) in &counts {
+        println!("{product} {m}: {ran} of {planned} cases run");
+        if (*ran as f64) < 0.7 * (*planned as f64) {
+            low.push(format!("{m} {ran}/{planned}"));
+        }
+    }
+    assert_eq!(
+        counts.len(),
+        cat.product(product).methods().len(),
+        "every method has cases"
+    );
+    assert!(
+        low.is_empty(),
+        "{product}: fewer than 70% of the cases run for {low:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn on_an_unseen_m4_world_every_method_runs_70_percent_of_its_cases_and_none_fails() {
+    every_method_runs_and_nothing_fails(Product::M4);
+}
+
+#[test]
+fn on_an_unseen_mor_world_every_method_runs_70_percent_of_its_cases_and_none_fails() {
+    every_method_runs_and_nothing_fails(Product::Mor);
+}
+
+#[test]
+fn with_only_the_admin_s_credentials_the_run_passes_and_every_skip_names_what_it_lacked() {
+    for product in [Product::M4, Product::Mor] {
+        let dir = temp(&format!("admin-{product}"));
+        let (tf, env) = write_target_file(&dir, product, UNSEEN_SEED, &["admin"]);
+        let mock = MockProcess::start(&[
+            "--product",
+            product.as_str(),
+            "--unseen-world",
+            &UNSEEN_SEED.to_string(),
+        ]);
+        let json = dir.join("report.json");
+        let (code, outcomes) = run_suite(product, &mock.url, &tf, &env, &json);
+        assert_eq!(code, 0, "{product}: exit code");
+        for o in outcomes.iter().filter(|o| o.status == "skipped") {
+            let m = &o.message;
+            let named = m.contains("needs credentials for role `")
+                || m.contains("needs fact $")
+                || m.contains("needs the seeded world")
+                || m.contains("needs setting ")
+                || m.contains("needs the scenario's overlay")
+                || m.contains("the target does not serve ");
+            assert!(
+                named,
+                "{product}: {} skipped without naming what it lacked: {m}",
+                o.case
+            );
+        }
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| o.message.contains("needs credentials for role `user`")),
+            "{product}: no case says it lacked the user's credentials"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// The README's deployment example, word for word (only the base URL and the secret differ).
+fn readme_example() -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README");
+    let start = readme
+        .find("# against a deployment")
+        .expect("the README's deployment example");
+    readme[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("```"))
+        .map(|l| l.trim_end_matches('\\').trim())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_readme_deployment_example_passes_on_a_correct_deployment_and_fails_on_a_broken_one() {
+    let example = readme_example();
+    let words: Vec<&str> = example.split_whitespace().collect();
+    assert!(words[0].starts_with("MOR_SECRET="), "{example}");
+    assert_eq!(words[1], "mor-conformance", "{example}");
+    let dir = temp("readme");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (defect, want) in [(None, 0), (Some("any_hash_accepted"), 4)] {
+        let mut args = vec!["--product", "m4", "--unseen-world", "77"];
+        if let Some(d) = defect {
+            args.extend(["--defect", d]);
+        }
+        let mock = MockProcess::start(&args);
+        let mut cmd: Vec<String> = Vec::new();
+        for w in &words[2..] {
+            let w = w.replace(
+                "https://billing.example.com/billing",
+                &format!("{}/billing", mock.url),
+            );
+            let w = w
+                .replace("junit.xml", &dir.join("junit.xml").display().to_string())
+                .replace(
+                    "report.json",
+                    &dir.join("report.json").display().to_string(),
+                );
+            cmd.push(w);
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_mor-conformance"))
+            .args(&cmd)
+            .current_dir(&root)
+            .env("MOR_SECRET", SECRET)
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(want),
+            "defect {defect:?}: {}\n{}",
+            text(&out.stdout)
+                .lines()
+                .filter(|l| l.starts_with("FAIL") || l.starts_with("ERROR"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            text(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_deployment_serving_some_methods_still_runs_the_cases_of_those_it_serves() {
+    let dir = temp("partial");
+    let catalogue = dir.join("partial.yaml");
+    // The mock pretends not to know two methods: 404, as a web server without the route.
+    std::fs::write(
+        &catalogue,
+        "version: 1\noverlay:\n  responses:\n    - { match: { method: devices_get }, status: 404, body: Not Found, content_type: text/plain }\n    - { match: { method: payments_get }, status: 404, body: Not Found, content_type: text/plain }\n",
+    )
+    .expect("scenario written");
+    let (tf, env) = write_target_file(&dir, Product::M4, UNSEEN_SEED, &[]);
+    let mock = MockProcess::start(&[
+        "--product",
+        "m4",
+        "--unseen-world",
+        &UNSEEN_SEED.to_string(),
+        "--scenario",
+        catalogue.to_str().expect("utf-8"),
+    ]);
+    let json = dir.join("report.json");
+    let (code, outcomes) = run_suite(Product::M4, &mock.url, &tf, &env, &json);
+    fn of<'a>(outcomes: &'a [Outcome], file: &'a str) -> impl Iterator<Item = &'a Outcome> {
+        outcomes.iter().filter(move |o| o.case.starts_with(file))
+    }
+    assert!(
+        of(&outcomes, "m4/devices_get.yaml").all(|o| o.status == "skipped"
+            && o.message
+                .contains("the target does not serve devices_get (HTTP 404)"))
+    );
+    assert!(of(&outcomes, "m4/payments_get.yaml").all(|o| o.status == "skipped"));
+    let ran = of(&outcomes, "m4/quickstats_get.yaml")
+        .filter(|o| o.status == "passed")
+        .count();
+    assert!(ran > 0, "quickstats_get's cases ran");
+    assert_eq!(code, 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
