@@ -1,5 +1,6 @@
 //! The embedded default world, generated deterministically from a seed relative to the clock, so
-//! "today" and "this month" always have calls whatever the date.
+//! "today" and "this month" always have calls whatever the date. (`unseen` generates a world of
+//! the same kind whose ids and usernames the scenario suite has never seen.)
 //!
 //! # Accounts of the default world
 //!
