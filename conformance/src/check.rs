@@ -691,14 +691,15 @@ pub fn profit_is_revenue_minus_self_cost(root: &Element, at: &[String]) -> Vec<M
             } else {
                 profit / rev * 100.0
             };
-            // The margin is rounded from rounded inputs: allow a unit in its last place plus the
-            // error that the inputs' rounding carries into the ratio.
+            // The margin is rounded from rounded inputs: allow half a unit in its last place (a
+            // rounded value, not a truncated one) plus the error that the inputs' rounding carries
+            // into the ratio.
             let input_err = if rev.abs() < 1e-12 {
                 0.0
             } else {
                 100.0 * tolerance(d, 2) / rev.abs() * (1.0 + (profit / rev).abs())
             };
-            if (margin - want).abs() > tolerance(md, 2) + input_err {
+            if (margin - want).abs() > tolerance(md, 1) + input_err {
                 out.push(mm(
                     format!("invariants.profit_is_revenue_minus_self_cost.{p}.margin"),
                     format!("margin = profit / revenue × 100 = {want:.md$}"),
@@ -835,6 +836,50 @@ pub fn rows_match(root: &Element, rows: &str, field: &str, one_of: &[String]) ->
                     i + 1,
                     v.map_or_else(|| "no such element".into(), |v| format!("`{v}`"))
                 ),
+            )];
+        }
+    }
+    Vec::new()
+}
+
+/// In every row, `value` = round(`numerator` / `denominator` × `scale`) to its printed digits.
+pub fn ratio_rounded(
+    root: &Element,
+    rows: &str,
+    value: &str,
+    numerator: &str,
+    denominator: &str,
+    scale: f64,
+) -> Vec<Mismatch> {
+    let what = format!("invariants.ratio_rounded.{value}");
+    for (i, r) in rows_at(root, rows).iter().enumerate() {
+        let get = |n: &str| r.find(n).and_then(|e| decimal(&e.text_content()));
+        let (Some((v, vd)), Some((a, ad)), Some((b, bd))) =
+            (get(value), get(numerator), get(denominator))
+        else {
+            return vec![mm(
+                what,
+                format!("numbers in {value}, {numerator} and {denominator} of every {rows}"),
+                format!("row {} lacks one", i + 1),
+            )];
+        };
+        let want = if b.abs() < 1e-12 { 0.0 } else { a / b * scale };
+        // Inputs printed with fraction digits carry their rounding into the ratio; integers
+        // (counts, seconds) are exact.
+        let err = |d: usize| if d == 0 { 0.0 } else { tolerance(d, 1) };
+        let input_err = if b.abs() < 1e-12 {
+            0.0
+        } else {
+            (err(ad) + want.abs() / scale * err(bd)) / b.abs() * scale
+        };
+        if (v - want).abs() > tolerance(vd, 1) + input_err {
+            return vec![mm(
+                what,
+                format!(
+                    "{value} = {numerator} / {denominator} × {scale} = {a} / {b} × {scale} = {want:.*} (rounded)",
+                    vd + 2
+                ),
+                format!("row {} has {v:.vd$}", i + 1),
             )];
         }
     }
@@ -1151,6 +1196,28 @@ mod tests {
         assert_eq!(check_answer(&e, &a, &read(&a), None).len(), 1);
         a.delivery = Delivery::GzipBody;
         assert!(check_answer(&e, &a, &read(&a), None).is_empty());
+    }
+
+    #[test]
+    fn a_ratio_rounded_down_is_caught_and_one_rounded_is_not() {
+        let row = |acd: &str, asr: &str| {
+            parse(&format!(
+                "<p><t><b>13790</b><a>25</a><n>49</n><acd>{acd}</acd><asr>{asr}</asr></t></p>"
+            ))
+            .unwrap()
+            .root
+        };
+        let ok = row("552", "51.02");
+        assert!(ratio_rounded(&ok, "t", "acd", "b", "a", 1.0).is_empty());
+        assert!(ratio_rounded(&ok, "t", "asr", "a", "n", 100.0).is_empty());
+        assert_eq!(
+            ratio_rounded(&row("551", "51.02"), "t", "acd", "b", "a", 1.0).len(),
+            1
+        );
+        assert_eq!(
+            ratio_rounded(&row("552", "51.03"), "t", "asr", "a", "n", 100.0).len(),
+            1
+        );
     }
 
     #[test]

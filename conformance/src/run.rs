@@ -536,7 +536,7 @@ fn requests_of<'a>(request: &'a Request, expect: &'a Expect) -> Vec<&'a Request>
     let mut out = vec![request];
     for inv in &expect.invariants {
         match inv {
-            Invariant::SubsetOf { of, .. } => out.push(of),
+            Invariant::SubsetOf { of, .. } | Invariant::SameValueAs { of, .. } => out.push(of),
             Invariant::ReadShowsWrite { read, .. } => out.push(read),
             Invariant::ScalesAfterWrite { read, base, .. } => {
                 out.push(read);
@@ -595,64 +595,59 @@ fn case_facts(case: &model::scenario::Case) -> Vec<&str> {
 /// The value of a fact for this endpoint: a password from the credentials, any other fact from
 /// what is known of the target.
 fn fact_value(name: &str, ep: &Endpoint<'_>) -> Option<String> {
-    match model::facts::password_of(name) {
-        Some(role) => ep.credentials.get(role).and_then(|c| c.password.clone()),
-        None => ep.known.facts.get(name).map(str::to_string),
+    if let Some(role) = model::facts::password_of(name) {
+        return ep.credentials.get(role).and_then(|c| c.password.clone());
+    }
+    match name {
+        "today.start" => Some(ep.today.0.to_string()),
+        "today.end" => Some(ep.today.1.to_string()),
+        "month.start" => Some(model::world::month_start(ep.today.0).to_string()),
+        _ => ep.known.facts.get(name).map(str::to_string),
+    }
+}
+
+/// `v` with a fact reference replaced by its value (left as is when unknown: the case is
+/// skipped before it is sent, see [`skip_reason`]).
+fn resolve_value(v: &mut String, ep: &Endpoint<'_>) {
+    if let Some(x) = model::facts::reference(v).and_then(|n| fact_value(n, ep)) {
+        *v = x;
     }
 }
 
 /// A request with its facts filled in (every fact is known: see [`skip_reason`]).
 fn resolve_request(r: &Request, ep: &Endpoint<'_>) -> Request {
-    let known = ep.known;
     let mut r = r.clone();
     for (_, v) in r.params.0.iter_mut() {
-        if let Some(p) =
-            model::facts::reference(v).and_then(|n| model::facts::password_of(n).map(|_| n))
-        {
-            if let Some(x) = fact_value(p, ep) {
-                *v = x;
-            }
-            continue;
-        }
-        if let Ok(x) = known.facts.resolve(v) {
-            *v = x;
-        }
+        resolve_value(v, ep);
     }
     if let Some(u) = r.u.as_mut() {
-        if let Ok(x) = known.facts.resolve(u) {
-            *u = x;
-        }
+        resolve_value(u, ep);
     }
     r
 }
 
 /// Expectations with their facts filled in.
 fn resolve_expect(e: &Expect, ep: &Endpoint<'_>) -> Expect {
-    let known = ep.known;
     let mut e = e.clone();
     for v in e.values.values_mut() {
-        if let Ok(x) = known.facts.resolve(v) {
-            *v = x;
-        }
+        resolve_value(v, ep);
     }
     for inv in e.invariants.iter_mut() {
         match inv {
             Invariant::NarrowerReturnsNoMore { params, .. }
             | Invariant::FinerGroupingSumsToCoarser { params, .. } => {
                 for (_, v) in params.0.iter_mut() {
-                    if let Ok(x) = known.facts.resolve(v) {
-                        *v = x;
-                    }
+                    resolve_value(v, ep);
                 }
             }
             Invariant::RowsMatch { one_of, .. } => {
                 for v in one_of.iter_mut() {
-                    if let Ok(x) = known.facts.resolve(v) {
-                        *v = x;
-                    }
+                    resolve_value(v, ep);
                 }
             }
-            Invariant::SubsetOf { of, .. } => **of = resolve_request(of, ep),
+            Invariant::SubsetOf { of, .. } | Invariant::SameValueAs { of, .. } => {
+                **of = resolve_request(of, ep)
+            }
             Invariant::ReadShowsWrite { read, .. } => **read = resolve_request(read, ep),
             Invariant::ScalesAfterWrite { read, base, .. } => {
                 **read = resolve_request(read, ep);
@@ -754,7 +749,7 @@ fn skip_reason(
             }
             continue;
         }
-        if ep.known.facts.get(f).is_none() {
+        if fact_value(f, ep).is_none() {
             let why = ep
                 .known
                 .notes
@@ -981,6 +976,27 @@ async fn run_case_inner(
                 mismatches.extend(check::rows_match(root, rows, field, one_of));
                 continue;
             }
+            Invariant::RatioRounded {
+                rows,
+                value,
+                numerator,
+                denominator,
+                scale,
+            } => {
+                let Some(root) = root else {
+                    no_doc(&mut mismatches);
+                    continue;
+                };
+                mismatches.extend(check::ratio_rounded(
+                    root,
+                    rows,
+                    value,
+                    numerator,
+                    denominator,
+                    *scale,
+                ));
+                continue;
+            }
             Invariant::CountEquals { rows, path } => {
                 let Some(root) = root else {
                     no_doc(&mut mismatches);
@@ -1068,7 +1084,9 @@ async fn run_case_inner(
             }
             Invariant::FinerGroupingSumsToCoarser { params, .. } => Some(derived(&params.0)),
             Invariant::ReadShowsWrite { read, .. } => Some((**read).clone()),
-            Invariant::SubsetOf { of, .. } => Some((**of).clone()),
+            Invariant::SubsetOf { of, .. } | Invariant::SameValueAs { of, .. } => {
+                Some((**of).clone())
+            }
             _ => None,
         };
         let Some(second) = second else { continue };
@@ -1100,6 +1118,23 @@ async fn run_case_inner(
             }
             Invariant::SubsetOf { rows, .. } => {
                 mismatches.extend(check::subset_of(root, &doc.root, rows))
+            }
+            Invariant::SameValueAs { path, of_path, .. } => {
+                let (a, b) = (
+                    check::value_at(root, path),
+                    check::value_at(&doc.root, of_path),
+                );
+                if a.is_none() || a != b {
+                    mismatches.push(Mismatch {
+                        what,
+                        expected: format!(
+                            "{path} equal to {of_path} of the other answer ({})",
+                            b.map_or_else(|| "no element".into(), |b| format!("`{b}`"))
+                        ),
+                        actual: a.map_or_else(|| "no element".into(), |a| format!("`{a}`")),
+                        diff: None,
+                    });
+                }
             }
             Invariant::ReadShowsWrite { path, value, .. } => {
                 let want = check::substitute_params(value, &params);
@@ -1136,7 +1171,9 @@ fn invariant_name(inv: &Invariant) -> &'static str {
         Invariant::RowsInPeriod { .. } => "rows_in_period",
         Invariant::RowsMatch { .. } => "rows_match",
         Invariant::CountEquals { .. } => "count_equals",
+        Invariant::RatioRounded { .. } => "ratio_rounded",
         Invariant::SubsetOf { .. } => "subset_of",
+        Invariant::SameValueAs { .. } => "same_value_as",
         Invariant::SameAcrossEncodings {} => "same_across_encodings",
         Invariant::ScalesAfterWrite { .. } => "scales_after_write",
         Invariant::ReadShowsWrite { .. } => "read_shows_write",

@@ -85,6 +85,12 @@ pub const FACTS: &[(&str, &str)] = &[
         "period_with_calls.wide_start",
         "00:00:00 six days before that day (a week ending with it)",
     ),
+    (
+        "today.start",
+        "00:00:00 (Unix seconds) of today in the target's clock (UTC)",
+    ),
+    ("today.end", "23:59:59 of today"),
+    ("month.start", "00:00:00 of the first day of this month"),
     ("absent.user_id", "a user id the target does not know"),
     ("absent.username", "a username the target does not know"),
     ("absent.device_id", "a device id the target does not know"),

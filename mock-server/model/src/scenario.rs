@@ -333,6 +333,10 @@ pub struct Request {
     pub path: Option<String>,
 }
 
+fn one() -> f64 {
+    1.0
+}
+
 fn admin() -> String {
     "admin".to_string()
 }
@@ -456,6 +460,22 @@ pub enum Invariant {
         /// The values allowed.
         one_of: Vec<String>,
     },
+    /// In every row at `rows`, `value` = `numerator` / `denominator` × `scale`, rounded to the
+    /// digits `value` is printed with (ACD = billed time / answered calls; ASR = answered /
+    /// total × 100). A zero denominator wants 0.
+    RatioRounded {
+        /// Path of the rows (`aggregates/aggregate`, or `totals` for the one totals element).
+        rows: String,
+        /// The element holding the ratio.
+        value: String,
+        /// The element divided.
+        numerator: String,
+        /// The element it is divided by.
+        denominator: String,
+        /// Multiplier (1, or 100 for a percent).
+        #[serde(default = "one")]
+        scale: f64,
+    },
     /// The number at `path` equals the number of rows at `rows` (`total_calls`).
     CountEquals {
         /// Path of the rows.
@@ -470,6 +490,16 @@ pub enum Invariant {
         rows: String,
         /// The wider request.
         of: Box<Request>,
+    },
+    /// The value at `path` equals the value at `of_path` in the answer to `of` (the same
+    /// quantity read through another method: quick stats against the calls list).
+    SameValueAs {
+        /// Path of the value in this answer.
+        path: String,
+        /// The other request.
+        of: Box<Request>,
+        /// Path of the value in its answer.
+        of_path: String,
     },
     /// The same signed request sent as query string, form body and JSON body gets the same
     /// answer.
@@ -731,7 +761,9 @@ fn names_in_expect(at: &str, e: &Expect, out: &mut Vec<(String, String, Option<S
                     out.push((format!("{here}.one_of"), v.clone(), fact_problem(v)));
                 }
             }
-            Invariant::SubsetOf { of, .. } => names_in_request(&format!("{here}.of"), of, out),
+            Invariant::SubsetOf { of, .. } | Invariant::SameValueAs { of, .. } => {
+                names_in_request(&format!("{here}.of"), of, out)
+            }
             Invariant::ScalesAfterWrite {
                 read, base, factor, ..
             } => {
