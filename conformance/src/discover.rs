@@ -346,6 +346,8 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
             }
         }
     }
+    // Users seen with calls this month (besides the credentials), for the currency search.
+    let mut seen_users: Vec<String> = Vec::new();
     if d.facts.get("other_user.id").is_none() && serves("aggregate_get") {
         let root = t
             .read(
@@ -362,7 +364,10 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
             .map(|r| {
                 check::rows_at(r, "aggregates/aggregate")
                     .iter()
-                    .filter_map(|row| check::value_at(row, "originator_id"))
+                    .filter_map(|row| {
+                        check::value_at(row, "originator_id")
+                            .or_else(|| check::value_at(row, "user_id"))
+                    })
                     .filter(|v| Some(v) != user_id.as_ref())
                     .filter(|v| {
                         !t.credentials
@@ -377,10 +382,9 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
         others.dedup();
         if let Some(o) = others.first() {
             d.found("other_user.id", o.clone());
-            if let Ok(n) = o.parse() {
-                ids.push(n);
-            }
         }
+        ids.extend(others.iter().filter_map(|o| o.parse::<u64>().ok()));
+        seen_users = others;
     }
     if d.facts.get("other_user.id").is_none() {
         d.notes
@@ -445,10 +449,24 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
     }
     // A currency other than the default: a user's own currency.
     if serves("user_balance_get") && d.facts.get("currency.code").is_none() {
-        for role in ["user", "other_user", "admin"] {
-            let Some(name) = d.facts.get(&format!("{role}.username")).map(str::to_string) else {
-                continue;
-            };
+        let mut names: Vec<String> = ["user", "other_user", "admin"]
+            .iter()
+            .filter_map(|r| d.facts.get(&format!("{r}.username")).map(str::to_string))
+            .collect();
+        if serves("user_details_get") {
+            for id in seen_users.iter().take(8) {
+                if let Some(n) = t
+                    .read("user_details_get", "admin", &[("user_id", id.clone())])
+                    .await
+                    .and_then(|r| check::value_at(&r, "details/other_details/username"))
+                {
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+            }
+        }
+        for name in names {
             let own = t
                 .read(
                     "user_balance_get",
@@ -466,10 +484,27 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
                 break;
             }
         }
-        if d.facts.get("currency.code").is_none() {
-            d.notes
-                .push("$currency.code: no known user has a currency other than the default".into());
+    }
+    if serves("payments_get") && d.facts.get("currency.code").is_none() {
+        // A payment made in a currency other than the default.
+        let other = t.read("payments_get", "admin", &[]).await.and_then(|r| {
+            check::rows_at(&r, "payments/payment")
+                .iter()
+                .filter_map(|p| check::value_at(p, "currency"))
+                .find(|c| {
+                    !c.is_empty()
+                        && Some(c.as_str()) != d.settings.default_currency.as_deref()
+                        && c != "USD"
+                })
+        });
+        if let Some(code) = other {
+            d.found("currency.code", code);
         }
+    }
+    if d.facts.get("currency.code").is_none() {
+        d.notes.push(
+            "$currency.code: no known user or payment has a currency other than the default".into(),
+        );
     }
     // Names and ids proven absent.
     let top = ids.iter().copied().max().unwrap_or(0);

@@ -159,6 +159,11 @@ impl Defect {
         }
     }
 
+    /// Whether the defect can show on `product` at all (MOR quick stats have no month block).
+    pub fn applies_to(self, product: model::catalogue::Product) -> bool {
+        !(self == Defect::QuickstatsMonthCountsAll && product == model::catalogue::Product::Mor)
+    }
+
     /// One line: what the broken deployment does.
     pub fn describe(self) -> &'static str {
         match self {

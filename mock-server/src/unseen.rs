@@ -313,6 +313,22 @@ impl Skeleton {
             users.push(u);
         }
 
+        // At least one simple user of the admin besides `user` pays in another currency, so a
+        // deployment's currencies can be found through the API (as on most real deployments).
+        let user_name = accounts
+            .iter()
+            .find(|a| a.role == "user")
+            .map(|a| a.username.clone());
+        let foreign = |u: &User| u.currency != "USD";
+        let candidates = |u: &&mut User| {
+            u.role == Role::User && u.owner_id == 0 && Some(&u.username) != user_name.as_ref()
+        };
+        if !users.iter_mut().filter(candidates).any(|u| foreign(u)) {
+            if let Some(u) = users.iter_mut().filter(candidates).next() {
+                u.currency = "EUR".into();
+            }
+        }
+
         // Tariffs: one or two retail, one wholesale, one per provider, and (MOR) one retail
         // tariff per reseller for his users.
         let providers_n = 2 + rng.below(3) as usize;
