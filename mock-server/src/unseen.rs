@@ -324,7 +324,7 @@ impl Skeleton {
             u.role == Role::User && u.owner_id == 0 && Some(&u.username) != user_name.as_ref()
         };
         if !users.iter_mut().filter(candidates).any(|u| foreign(u)) {
-            if let Some(u) = users.iter_mut().filter(candidates).next() {
+            if let Some(u) = users.iter_mut().find(candidates) {
                 u.currency = "EUR".into();
             }
         }
