@@ -205,9 +205,11 @@ overlay:
     .await;
     server.shutdown().await;
     let stdout = text(&out.stdout);
+    // Errors and one failed check: the failure decides the exit code (4), never hidden by the
+    // errors (3).
     assert_eq!(
         out.status.code(),
-        Some(3),
+        Some(4),
         "{stdout}\n{}",
         text(&out.stderr)
     );
@@ -272,6 +274,41 @@ fn an_invalid_scenario_exits_2_with_file_and_line() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("misspelled.yaml:6:"), "{stderr}");
     assert!(stderr.contains("unknown field `expcet`"), "{stderr}");
+}
+
+#[test]
+fn zero_cases_selected_is_an_error_not_a_pass() {
+    let out = run(&["run", &suite(), "--method", "no_such_method"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no case selected"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_fact_or_role_is_reported_when_the_file_loads() {
+    let dir = tempdir("unknown-fact");
+    for (body, field, what) in [
+        (
+            "request: { method: user_calls_get, as: admin, params: { s_user: $user.idd } }",
+            "cases[0].request.params.s_user",
+            "unknown fact `$user.idd`",
+        ),
+        (
+            "request: { method: quickstats_get, as: operator }",
+            "cases[0].request.as",
+            "unknown role `operator`",
+        ),
+    ] {
+        let f = dir.join("bad.yaml");
+        std::fs::write(&f, format!("version: 1\ncases:\n  - name: x\n    {body}\n")).unwrap();
+        let out = run(&["run", f.to_str().unwrap()], &[]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("bad.yaml:4: {field}: {what}")),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
