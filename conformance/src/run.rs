@@ -136,6 +136,9 @@ struct Ctx {
     discovery: Option<Discovery>,
     /// Quirk positions the target file pins (by quirk name, as JSON).
     pinned: serde_json::Map<String, serde_json::Value>,
+    /// Whether the run checks a policy (`--policy` or the target file's): `kind: policy` cases
+    /// run against a foreign target only then.
+    policy: bool,
 }
 
 /// Where one scenario's cases go.
@@ -292,6 +295,7 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         allow_writes: args.allow_writes,
         discovery: discovery.clone(),
         pinned,
+        policy: policy.any(),
         recording: match (&args.record, &args.compare) {
             (Some(dir), _) => Some((dir.clone(), crate::record::Mode::Record)),
             (None, Some(dir)) => Some((dir.clone(), crate::record::Mode::Compare)),
@@ -693,6 +697,12 @@ fn skip_reason(
         return Some("needs the seeded world (kind: exact)".into());
     }
     let s = &ps.loaded.scenario;
+    if external && case.kind == CheckKind::Policy && !ctx.policy {
+        return Some(
+            "a policy check: runs against a deployment with --policy production or a target file policy"
+                .into(),
+        );
+    }
     if external && !ctx.seeded {
         if s.overlay.is_some() {
             return Some("needs the scenario's overlay (mock only)".into());

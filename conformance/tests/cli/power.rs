@@ -59,8 +59,9 @@ pub struct Outcome {
     pub message: String,
 }
 
-/// Run the product's scenarios and the common ones against `url`; the exit code and every
-/// outcome.
+/// Run the product's scenarios and the common ones against `url`, checking the production
+/// policy (GET disabled, hash checking on, the API only under /billing/api/); the exit code and
+/// every outcome.
 pub fn run_suite(
     product: Product,
     url: &str,
@@ -83,6 +84,8 @@ pub fn run_suite(
             "--target-file",
             target_file.to_str().expect("utf-8 path"),
             "--allow-writes",
+            "--policy",
+            "production",
             "--json",
             json.to_str().expect("utf-8 path"),
         ],
