@@ -672,9 +672,13 @@ fn diff_el(e: &Element, a: &Element, path: &str, mode: DiffMode) -> Option<Diffe
                 actual: format!("element <{}>", bad.name),
             });
         }
+        // A sample lists a repeated element once: that one is the template of every item. An
+        // expected list of several items is compared item by item (the last one serving any
+        // extra items), so a tree never differs from its own shape.
         for (i, c) in ac.iter().enumerate() {
             let p = child_path(path, &ac, i);
-            if let Some(d) = diff_el(ec[0], c, &p, mode) {
+            let template = ec[i.min(ec.len() - 1)];
+            if let Some(d) = diff_el(template, c, &p, mode) {
                 return Some(d);
             }
         }
@@ -766,6 +770,16 @@ mod tests {
             d.to_string(),
             "/page/quickstats/today/revenue: expected 1.4475, got 1.4476"
         );
+    }
+
+    #[test]
+    fn a_list_of_differently_shaped_items_has_no_difference_with_its_shape() {
+        // Found by the property test below: every item was compared with the first one.
+        let t = parse("<a><d><a/><a_/></d><d/></a>").unwrap().root;
+        assert_eq!(diff(&t, &t, DiffMode::Structure), None);
+        let sample = parse("<l><i><x>{{int}}</x></i></l>").unwrap().root;
+        let bad = parse("<l><i><x>1</x></i><i><x>y</x></i></l>").unwrap().root;
+        assert_eq!(diff(&sample, &bad, DiffMode::Structure).unwrap().path, "/l/i[2]/x");
     }
 
     #[test]
