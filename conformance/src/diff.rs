@@ -90,10 +90,10 @@ pub struct DiffArgs {
     #[arg(long)]
     pub allow_writes: bool,
     /// Requests per second at most (both sides together; one request in flight at a time).
-    #[arg(long, default_value_t = 10.0, value_name = "R")]
+    #[arg(long, value_parser = crate::flags::rate, default_value_t = 10.0, value_name = "R")]
     pub rate: f64,
     /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    #[arg(long, value_parser = crate::flags::seconds, default_value_t = 10.0, value_name = "SECS")]
     pub timeout: f64,
     /// Largest body accepted, in bytes (after gzip decoding).
     #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]

@@ -10,6 +10,7 @@ pub mod client;
 pub mod diff;
 pub mod discover;
 pub mod exit;
+pub mod flags;
 pub mod hash;
 pub mod inproc;
 pub mod plan;

@@ -91,10 +91,10 @@ pub struct PropsArgs {
     #[arg(long, env = "MOR_ALLOW_WRITES")]
     pub allow_writes: bool,
     /// Per-request timeout in seconds (HTTP targets).
-    #[arg(long, env = "MOR_TIMEOUT", default_value_t = 10.0, value_name = "SECS")]
+    #[arg(long, value_parser = crate::flags::seconds, env = "MOR_TIMEOUT", default_value_t = 10.0, value_name = "SECS")]
     pub timeout: f64,
     /// Requests per second at most (HTTP targets).
-    #[arg(long, env = "MOR_RATE", value_name = "R")]
+    #[arg(long, value_parser = crate::flags::rate, env = "MOR_RATE", value_name = "R")]
     pub rate: Option<f64>,
 }
 

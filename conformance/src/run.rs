@@ -89,13 +89,13 @@ pub struct RunArgs {
     #[arg(long, env = "MOR_JSON", value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Per-request timeout in seconds.
-    #[arg(long, env = "MOR_TIMEOUT", default_value_t = 10.0, value_name = "SECS")]
+    #[arg(long, value_parser = crate::flags::seconds, env = "MOR_TIMEOUT", default_value_t = 10.0, value_name = "SECS")]
     pub timeout: f64,
     /// Requests in flight at most (and in-process mocks running at once).
-    #[arg(long, env = "MOR_JOBS", default_value_t = 4, value_name = "N")]
+    #[arg(long, value_parser = crate::flags::jobs, env = "MOR_JOBS", default_value_t = 4, value_name = "N")]
     pub jobs: usize,
     /// Requests per second at most.
-    #[arg(long, env = "MOR_RATE", value_name = "R")]
+    #[arg(long, value_parser = crate::flags::rate, env = "MOR_RATE", value_name = "R")]
     pub rate: Option<f64>,
     /// Retries of a failed exchange (never of an answer).
     #[arg(long, env = "MOR_RETRIES", default_value_t = 0, value_name = "N")]
@@ -373,35 +373,42 @@ async fn execute(
     let scenarios = Arc::new(Semaphore::new(jobs));
     let progress = Arc::new(Progress::new(total));
     let mut set = tokio::task::JoinSet::new();
+    // The cases of each task, so a task that panics reports its cases as errors instead of
+    // losing them.
+    let mut cases_of: BTreeMap<tokio::task::Id, Vec<(CaseId, CheckKind)>> = BTreeMap::new();
     for ps in plan.scenarios {
         let ctx = ctx.clone();
         let scenarios = scenarios.clone();
         let progress = progress.clone();
-        set.spawn(async move {
+        let cases: Vec<(CaseId, CheckKind)> = ps
+            .cases
+            .iter()
+            .map(|pc| (case_id(pc), pc.case.kind))
+            .collect();
+        let handle = set.spawn(async move {
             let _permit = scenarios.acquire().await.ok();
             run_scenario(&ctx, ps, &progress).await
         });
+        cases_of.insert(handle.id(), cases);
     }
     let mut outcomes = Vec::with_capacity(total);
     let mut secrets = Vec::new();
-    while let Some(r) = set.join_next().await {
+    while let Some(r) = set.join_next_with_id().await {
         match r {
-            Ok((o, s)) => {
+            Ok((_, (o, s))) => {
                 outcomes.extend(o);
                 secrets.extend(s);
             }
-            Err(e) => outcomes.push(CheckOutcome::other(
-                CaseId {
-                    file: "<runner>".into(),
-                    index: usize::MAX,
-                    line: 0,
-                    name: "a scenario task".into(),
-                    method: String::new(),
-                },
-                CheckKind::Protocol,
-                Status::Error,
-                format!("the task running a scenario failed: {e}"),
-            )),
+            Err(e) => {
+                for (id, kind) in cases_of.remove(&e.id()).unwrap_or_default() {
+                    outcomes.push(CheckOutcome::other(
+                        id,
+                        kind,
+                        Status::Error,
+                        format!("the runner failed while running this scenario: {e}"),
+                    ));
+                }
+            }
         }
     }
     progress.finish();

@@ -115,6 +115,14 @@ impl External {
         secret_env: Option<&str>,
         secret_file: Option<&Path>,
     ) -> Result<External, String> {
+        if let Some((scheme, rest)) = base.split_once("://") {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            if authority.contains('@') {
+                return Err(format!(
+                    "the base URL carries credentials ({scheme}://…@…): give the target without them; secrets come from environment variables or files, never from the command line"
+                ));
+            }
+        }
         let credentials = resolve_credentials(&tf.credentials, username, secret_env, secret_file)?;
         let mut quirks = Quirks::default();
         if let Some(q) = &tf.quirks {
@@ -430,6 +438,20 @@ mod tests {
         let e = TargetFile::load(&f).unwrap_err();
         assert!(e.contains("t.yaml:2"), "{e}");
         assert!(e.contains("seded"), "{e}");
+    }
+
+    #[test]
+    fn a_base_url_with_credentials_is_refused_without_repeating_them() {
+        let e = External::resolve(
+            "http://user:pw@host/billing",
+            &TargetFile::default(),
+            None,
+            Some("PATH"),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.contains("carries credentials"), "{e}");
+        assert!(!e.contains("pw"), "{e}");
     }
 
     #[test]

@@ -277,6 +277,32 @@ fn an_invalid_scenario_exits_2_with_file_and_line() {
 }
 
 #[test]
+fn numeric_flags_no_run_can_use_are_usage_errors_not_panics() {
+    for flags in [
+        ["--jobs", "18446744073709551615"],
+        ["--timeout", "18446744073709551615"],
+        ["--rate", "1e-300"],
+        ["--rate", "0"],
+        ["--rate", "NaN"],
+    ] {
+        let out = run(&["run", &suite(), flags[0], flags[1]], &[]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {stderr}");
+        assert!(stderr.contains(flags[0]), "{flags:?}: {stderr}");
+    }
+    let out = run(
+        &["run", &suite(), "--target", "http://user:pw@127.0.0.1:9"],
+        &[("MOR_SECRET", SECRET)],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        !stderr.contains("pw@") && !text(&out.stdout).contains("pw@"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn zero_cases_selected_is_an_error_not_a_pass() {
     let out = run(&["run", &suite(), "--method", "no_such_method"], &[]);
     let stderr = text(&out.stderr);
