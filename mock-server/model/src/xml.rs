@@ -779,7 +779,10 @@ mod tests {
         assert_eq!(diff(&t, &t, DiffMode::Structure), None);
         let sample = parse("<l><i><x>{{int}}</x></i></l>").unwrap().root;
         let bad = parse("<l><i><x>1</x></i><i><x>y</x></i></l>").unwrap().root;
-        assert_eq!(diff(&sample, &bad, DiffMode::Structure).unwrap().path, "/l/i[2]/x");
+        assert_eq!(
+            diff(&sample, &bad, DiffMode::Structure).unwrap().path,
+            "/l/i[2]/x"
+        );
     }
 
     #[test]
