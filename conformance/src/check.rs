@@ -596,6 +596,16 @@ fn decimal(s: &str) -> Option<(f64, usize)> {
 
 /// Tolerance of a comparison of values printed with `digits` fraction digits, `terms` of them
 /// summed (each rounded by half a unit in the last place).
+/// Tolerance of a sum of `terms` values printed with `digits` fraction digits: whole numbers
+/// (counts, seconds) add up exactly.
+fn sum_tolerance(digits: usize, terms: usize) -> f64 {
+    if digits == 0 {
+        1e-9
+    } else {
+        tolerance(digits, terms)
+    }
+}
+
 fn tolerance(digits: usize, terms: usize) -> f64 {
     0.5 * 10f64.powi(-(digits as i32)) * (terms.max(1) as f64) + 1e-9
 }
@@ -634,7 +644,7 @@ pub fn totals_equal_sum(
                 digits = digits.max(d);
             }
         }
-        if (sum - total).abs() > tolerance(digits, rs.len() + 1) {
+        if (sum - total).abs() > sum_tolerance(digits, rs.len() + 1) {
             out.push(mm(
                 format!("invariants.totals_equal_sum_of_rows.{f}"),
                 format!(
@@ -776,7 +786,7 @@ pub fn finer_sums_to_coarser(
         let (a, ad, an) = sum(coarse, f);
         let (b, bd, bn) = sum(finer, f);
         let d = ad.max(bd);
-        if (a - b).abs() > tolerance(d, an + bn) {
+        if (a - b).abs() > sum_tolerance(d, an + bn) {
             out.push(mm(
                 format!("invariants.finer_grouping_sums_to_coarser.{f}"),
                 format!("sum of {f} over {bn} finer rows = {a:.d$} (over {an} coarser rows)"),
