@@ -66,6 +66,9 @@ pub struct BuiltRequest {
     pub signature: Option<Signature>,
     /// The digest sent, if any (never printed: reports show `<redacted>`).
     pub digest: Option<String>,
+    /// Parameters whose values are secret (a password), with where the value comes from: a
+    /// reproduction names the source (`"$USER_PASSWORD"`) instead of the value.
+    pub secret_params: Vec<(String, SecretSource)>,
 }
 
 /// Why a request could not be built.
@@ -172,6 +175,7 @@ pub fn build(
         encoding: req.encoding,
         signature,
         digest,
+        secret_params: Vec::new(),
     })
 }
 
@@ -234,6 +238,14 @@ pub fn json_body(params: &Params) -> String {
 }
 
 impl BuiltRequest {
+    /// Where a secret parameter's value comes from, if `name` is one.
+    fn secret_source(&self, name: &str) -> Option<&SecretSource> {
+        self.secret_params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
+    }
+
     /// The full URL with the query string (contains the digest: never print it).
     pub fn full_url(&self) -> String {
         if self.query.is_empty() {
@@ -257,43 +269,81 @@ impl BuiltRequest {
     /// A copy-pasteable `curl` line that re-signs the request in the shell from the secret's
     /// environment variable (or file): the secret and the digest never appear in it.
     pub fn curl(&self) -> String {
-        let hash_expr = self.signature.as_ref().map(hash_shell);
+        let hash_expr = self
+            .signature
+            .as_ref()
+            .map(|sig| hash_shell(sig, &self.secret_params));
         let render = |p: &Params, json: bool| -> String {
             if json {
+                // A secret value is left as a marker in the JSON text, then spliced in as its
+                // shell expression.
+                const MARK: &str = "@@mor-secret-param@@";
                 let mut without = Params::new();
+                let mut spliced: Vec<&SecretSource> = Vec::new();
                 for (k, v) in p.iter().filter(|(k, _)| *k != "hash") {
-                    without.push(k, v);
+                    match self.secret_source(k) {
+                        Some(src) => {
+                            spliced.push(src);
+                            without.push(k, MARK);
+                        }
+                        None => without.push(k, v),
+                    }
                 }
                 let mut s = json_body(&without);
-                if let Some(h) = &hash_expr {
+                let tail = if let Some(h) = &hash_expr {
                     s.pop();
                     if !without.is_empty() {
                         s.push(',');
                     }
                     s.push_str("\"hash\":\"");
-                    return format!("{}\"{h}\"{}", shell_quote(&s), shell_quote("\"}"));
+                    Some(format!("\"{h}\"{}", shell_quote("\"}")))
+                } else {
+                    None
+                };
+                let mut out = String::new();
+                for (i, piece) in s.split(MARK).enumerate() {
+                    if i > 0 {
+                        if let Some(src) = spliced.get(i - 1) {
+                            out.push_str(&src.shell());
+                        }
+                    }
+                    out.push_str(&shell_quote(piece));
                 }
-                shell_quote(&s)
+                if let Some(t) = tail {
+                    out.push_str(&t);
+                }
+                out
             } else {
-                let mut s = String::new();
+                // Literal text is single-quoted; a secret value and the digest are shell
+                // expressions in double quotes, glued into one word.
+                let mut out = String::new();
+                let mut lit = String::new();
                 for (i, (k, v)) in p.iter().filter(|(k, _)| *k != "hash").enumerate() {
                     if i > 0 {
-                        s.push('&');
+                        lit.push('&');
                     }
-                    s.push_str(&form_encode(k));
-                    s.push('=');
-                    s.push_str(&form_encode(v));
-                }
-                match &hash_expr {
-                    Some(h) if p.contains("hash") => {
-                        if !s.is_empty() {
-                            s.push('&');
+                    lit.push_str(&form_encode(k));
+                    lit.push('=');
+                    match self.secret_source(k) {
+                        Some(src) => {
+                            out.push_str(&shell_quote(&lit));
+                            lit.clear();
+                            out.push_str(&src.shell());
                         }
-                        s.push_str("hash=");
-                        format!("{}\"{h}\"", shell_quote(&s))
+                        None => lit.push_str(&form_encode(v)),
                     }
-                    _ => shell_quote(&s),
                 }
+                if let (Some(h), true) = (&hash_expr, p.contains("hash")) {
+                    if !out.is_empty() || !lit.is_empty() {
+                        lit.push('&');
+                    }
+                    lit.push_str("hash=");
+                    out.push_str(&shell_quote(&lit));
+                    out.push_str(&format!("\"{h}\""));
+                } else if !lit.is_empty() || out.is_empty() {
+                    out.push_str(&shell_quote(&lit));
+                }
+                out
             }
         };
         let mut out = String::from("curl -sS");
@@ -326,8 +376,21 @@ impl BuiltRequest {
 
 /// The shell expression that computes a signature's digest (as `$(...)`, for use inside double
 /// quotes), without the secret's value.
-fn hash_shell(sig: &Signature) -> String {
-    let values = shell_quote(&sig.plan.values());
+fn hash_shell(sig: &Signature, secret_params: &[(String, SecretSource)]) -> String {
+    // The hashed values, a secret one (a password) as its shell expression.
+    let mut values = String::new();
+    let mut lit = String::new();
+    for part in &sig.plan.parts {
+        match secret_params.iter().find(|(n, _)| *n == part.name) {
+            Some((_, src)) => {
+                values.push_str(&shell_quote(&lit));
+                lit.clear();
+                values.push_str(&src.shell());
+            }
+            None => lit.push_str(&part.value),
+        }
+    }
+    values.push_str(&shell_quote(&lit));
     let secret = match (&sig.source, sig.with_secret) {
         (Some(s), true) => s.shell(),
         _ => String::new(),
@@ -593,9 +656,36 @@ mod tests {
                 secret: "456789".into(),
                 source: SecretSource::Env("MOR_SECRET".into()),
                 password: None,
+                password_source: None,
             },
         );
         c
+    }
+
+    #[test]
+    fn a_password_enters_a_reproduction_only_through_its_source() {
+        let cat = Catalogue::embedded();
+        let quirks = Quirks::default();
+        let ctx = SignContext {
+            catalogue: cat,
+            product: Product::M4,
+            quirks: &quirks,
+            today: (0, 86_399),
+        };
+        for enc in [Encoding::Query, Encoding::Form, Encoding::Json] {
+            let mut r = request("user_login", &[("p", "pa'ss&1")], Signing::Auto);
+            r.encoding = enc;
+            let mut b = build(&r, &creds(), &ctx, "http://h").unwrap();
+            b.secret_params
+                .push(("p".into(), SecretSource::Env("USER_PASSWORD".into())));
+            let c = b.curl();
+            assert!(
+                !c.contains("pa'ss") && !c.contains("pa%27ss"),
+                "{enc:?}: {c}"
+            );
+            assert!(c.contains("\"$USER_PASSWORD\""), "{enc:?}: {c}");
+            assert!(c.contains("\"$MOR_SECRET\""), "{enc:?}: {c}");
+        }
     }
 
     fn request(method: &str, params: &[(&str, &str)], sign: Signing) -> Request {

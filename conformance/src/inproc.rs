@@ -92,6 +92,7 @@ pub fn credentials(users: &[User], admin_secret: &str, quirks: &Quirks) -> Crede
             secret: admin_secret.to_string(),
             source: admin_source.clone(),
             password: admin.map(|u| u.password.clone()),
+            password_source: Some(SecretSource::Env("MOR_ADMIN_PASSWORD".into())),
         },
     );
     let secret_of = |u: &User| -> (String, SecretSource) {
@@ -137,6 +138,10 @@ pub fn credentials(users: &[User], admin_secret: &str, quirks: &Quirks) -> Crede
                     secret,
                     source,
                     password: Some(u.password.clone()),
+                    password_source: Some(SecretSource::Env(format!(
+                        "MOR_{}_PASSWORD",
+                        name.to_ascii_uppercase()
+                    ))),
                 },
             );
         }

@@ -568,6 +568,7 @@ impl Prober<'_> {
             encoding: ask.encoding,
             signature: None,
             digest,
+            secret_params: Vec::new(),
         };
         let answer = self.client.send(&req).await?;
         let reply = read_reply(&answer);

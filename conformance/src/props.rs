@@ -336,6 +336,7 @@ impl Target {
                     encoding: Encoding::Query,
                     signature: None,
                     digest: None,
+                    secret_params: Vec::new(),
                 };
                 self.runtime
                     .block_on(client.send(&req))

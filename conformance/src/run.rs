@@ -246,7 +246,7 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         .map_or_else(|| "the in-process mock".to_string(), |e| e.base.clone());
     let mut secrets: Vec<String> = external
         .as_ref()
-        .map(|e| e.credentials.secrets())
+        .map(|e| e.credentials.api_secrets())
         .unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.jobs.clamp(1, 4))
@@ -341,14 +341,15 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         crate::exit::PASS
     };
     if let Some(f) = &args.junit {
-        let text = report::junit(&report).map(|t| redactor.apply(&t));
+        // Built from redacted outcomes: the rendered text is never searched.
+        let text = report::junit(&report);
         if let Err(e) = text.and_then(|t| std::fs::write(f, t).map_err(|e| e.to_string())) {
             eprintln!("mor-conformance: cannot write {}: {e}", f.display());
             code = crate::exit::RUNTIME;
         }
     }
     if let Some(f) = &args.json {
-        let text = report::json(&report).map(|t| redactor.apply(&t));
+        let text = report::json(&report);
         if let Err(e) = text.and_then(|t| std::fs::write(f, t).map_err(|e| e.to_string())) {
             eprintln!("mor-conformance: cannot write {}: {e}", f.display());
             code = crate::exit::RUNTIME;
@@ -913,7 +914,19 @@ async fn run_case_inner(
     let request = resolve_request(&pc.case.request, ep);
     let expect = resolve_expect(&pc.case.expect, ep);
     let req = match build_req(&request) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            // A password goes into the reproduction as its source, by construction.
+            for (name, v) in &pc.case.request.params.0 {
+                let role = model::facts::reference(v).and_then(model::facts::password_of);
+                if let Some(src) = role
+                    .and_then(|role| ep.credentials.get(role))
+                    .and_then(|c| c.password_source.clone())
+                {
+                    r.secret_params.push((name.clone(), src));
+                }
+            }
+            r
+        }
         Err(e) => {
             return (
                 CheckOutcome::other(id, kind, Status::Error, e.to_string()),

@@ -276,6 +276,8 @@ pub struct Credential {
     pub source: SecretSource,
     /// Password, for user_login.
     pub password: Option<String>,
+    /// Where the password comes from, for reproductions (`"$USER_PASSWORD"`).
+    pub password_source: Option<SecretSource>,
 }
 
 impl std::fmt::Debug for Credential {
@@ -299,6 +301,16 @@ impl Credentials {
     /// The credential of a role.
     pub fn get(&self, role: &str) -> Option<&Credential> {
         self.roles.get(role)
+    }
+
+    /// Every API secret (no password), for what a run builds from a target's answers: a
+    /// password enters a request only through its source, never as text to search for.
+    pub fn api_secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.roles.values().map(|c| c.secret.clone()).collect();
+        out.retain(|s| !s.is_empty());
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Every secret and password, for redaction.
@@ -339,6 +351,7 @@ impl Credentials {
                     secret,
                     source,
                     password,
+                    password_source: spec.password_env.clone().map(SecretSource::Env),
                 },
             );
         }
@@ -461,6 +474,7 @@ mod tests {
             secret: "hunter2".into(),
             source: SecretSource::Env("X".into()),
             password: None,
+            password_source: None,
         };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
