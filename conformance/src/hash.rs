@@ -48,6 +48,10 @@ pub struct HashArgs {
     /// An extra catalogue file that adds or overrides methods.
     #[arg(long)]
     pub catalogue: Option<PathBuf>,
+    /// Sign even with parameters the method does not know or without a required one (for
+    /// deliberate attacks).
+    #[arg(long)]
+    pub force: bool,
     /// Parameters as key=value, in request order.
     #[arg(value_name = "KEY=VALUE")]
     pub params: Vec<String>,
@@ -94,6 +98,39 @@ pub fn run(args: &HashArgs) -> Result<String, Failure> {
             .split_once('=')
             .ok_or_else(|| Failure::usage(format!("parameter `{kv}` is not KEY=VALUE")))?;
         params.push(k, v);
+    }
+    if !args.force {
+        let unknown: Vec<&str> = params
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| *k != "hash" && method.param(k).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Failure::usage(format!(
+                "{} does not take {} (it takes {}); --force signs anyway",
+                method.name,
+                unknown.join(", "),
+                method
+                    .params
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let missing: Vec<&str> = method
+            .params
+            .iter()
+            .filter(|p| p.required && p.name != "u" && params.get(&p.name).is_none())
+            .map(|p| p.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Failure::usage(format!(
+                "{} needs {}; --force signs anyway",
+                method.name,
+                missing.join(", ")
+            )));
+        }
     }
     let is_admin = match args.caller.as_deref() {
         Some("admin") => true,

@@ -13,6 +13,7 @@ pub mod exit;
 pub mod flags;
 pub mod hash;
 pub mod inproc;
+pub mod methods;
 pub mod plan;
 pub mod probe;
 pub mod props;

@@ -2,7 +2,7 @@
 //! one place (see `exit`).
 
 use clap::{Parser, Subcommand};
-use conformance::{diff, exit, hash, probe, props, run};
+use conformance::{diff, exit, hash, methods, probe, props, run};
 
 /// Check a Kolmisoft MOR / M2 / M4 API endpoint against the scenario suite.
 #[derive(Debug, Parser)]
@@ -18,6 +18,9 @@ enum Command {
     Hash(hash::HashArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// List the API's methods, or one in full: parameters, hash order, who may call, answer and
+    /// errors.
+    Methods(methods::MethodsArgs),
     /// Run scenarios against a target (or an in-process mock per scenario) and report.
     Run(Box<run::RunArgs>),
     /// Generated signature properties (proptest) against a target or the in-process mock.
@@ -47,6 +50,18 @@ fn main() {
         Command::Hash(args) => match hash::run(&args) {
             Ok(text) => {
                 print!("{text}");
+                exit::PASS
+            }
+            Err(f) => {
+                eprintln!("mor-conformance: {}", f.message);
+                f.code
+            }
+        },
+        Command::Methods(args) => match methods::run(&args) {
+            Ok(text) => {
+                use std::io::Write as _;
+                // A closed pipe (`| head`) ends the output quietly.
+                let _ = std::io::stdout().write_all(text.as_bytes());
                 exit::PASS
             }
             Err(f) => {

@@ -174,3 +174,62 @@ fn exits_with_usage_for_an_unknown_method_or_a_missing_secret() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("MOR_UNSET_VAR"));
 }
+
+#[test]
+fn refuses_unknown_and_missing_parameters_unless_forced() {
+    let base = [
+        "hash",
+        "--product",
+        "m4",
+        "--method",
+        "user_balance_update",
+        "--secret-env",
+        "X",
+    ];
+    let with = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend_from_slice(extra);
+        run(&a, &[("X", "456789")])
+    };
+    let out = with(&["user_id=123", "balanse=100"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("does not take balanse"), "{err}");
+    let out = with(&["user_id=123"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("needs balance"), "{err}");
+    let out = with(&["--force", "user_id=123", "balanse=100"]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn methods_lists_every_method_parameter_and_error_of_the_catalogue() {
+    use model::catalogue::{Catalogue, Product};
+    for p in Product::ALL {
+        let out = run(&["methods", "--product", p.as_str()], &[]);
+        assert!(out.status.success());
+        let list = String::from_utf8_lossy(&out.stdout).to_string();
+        for m in Catalogue::embedded().product(p).methods() {
+            assert!(list.contains(&format!("  {} ", m.name)), "{p} {}", m.name);
+            let out = run(&["methods", &m.name, "--product", p.as_str()], &[]);
+            let full = String::from_utf8_lossy(&out.stdout).to_string();
+            for param in &m.params {
+                assert!(
+                    full.contains(&format!("    {} ", param.name)),
+                    "{p} {} {}",
+                    m.name,
+                    param.name
+                );
+            }
+            for e in &m.errors {
+                assert!(full.contains(&e.text), "{p} {} {}", m.name, e.text);
+            }
+            for a in &m.aliases {
+                assert!(full.contains(a.as_str()), "{p} {} {a}", m.name);
+            }
+        }
+    }
+    let out = run(&["methods", "no_such_method"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+}
