@@ -10,19 +10,178 @@
 //! | `POST /__admin/scenario` | lay a YAML scenario over the live state (400 with `file:line` on error) |
 //! | `GET`, `DELETE /__admin/journal` | the last 1000 requests (`hash` and `p` redacted), or forget them and the counts |
 //! | `GET /__admin/counts` | requests per method and outcome |
+//!
+//! Who may ask ([`guard`], before any endpoint): a web page must not reach this API through the
+//! user's browser, so a request naming another origin (`Origin`, `Sec-Fetch-Site`) is refused,
+//! and so is a write whose body a page can send cross-site without a preflight (`text/plain`,
+//! form, multipart). Without a token, only loopback host names are answered (a DNS-rebound name
+//! is not); with a token (`MOR_MOCK_ADMIN_TOKEN` or `--admin-token-file`), every request must
+//! carry it (`Authorization: Bearer TOKEN` or `X-Mor-Mock-Admin-Token`). Listening on a
+//! non-loopback address without a token switches the admin API off. Settings are answered with
+//! the API secret and the admin's uniquehash masked.
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use bytes::Bytes;
-use http::{Method, Response, StatusCode};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, ORIGIN};
+use http::{HeaderMap, Method, Response, StatusCode, Uri};
 use model::quirks::QuirksPatch;
 use model::settings::SettingsPatch;
 use serde::Serialize;
+use thiserror::Error;
 
+use crate::config::AdminToken;
 use crate::render::respond;
 use crate::state::Shared;
 
 const JSON: &str = "application/json";
+
+/// The header that may carry the admin token (besides `Authorization: Bearer`).
+pub const TOKEN_HEADER: &str = "x-mor-mock-admin-token";
+
+/// What replaces a credential in an admin answer.
+pub const MASKED: &str = "<masked>";
+
+/// Who may use the admin API of one instance, decided when it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminAccess {
+    /// Listening on loopback without a token: loopback host names, same origin only.
+    Loopback,
+    /// Every request must carry this token (same origin only, any host name).
+    Token(AdminToken),
+    /// Listening on a non-loopback address without a token: every admin request is refused.
+    Off,
+}
+
+impl AdminAccess {
+    /// The access for an instance listening on `ip` with this token.
+    pub fn of(ip: IpAddr, token: Option<&AdminToken>) -> AdminAccess {
+        match token {
+            Some(t) => AdminAccess::Token(t.clone()),
+            None if ip.is_loopback() => AdminAccess::Loopback,
+            None => AdminAccess::Off,
+        }
+    }
+}
+
+/// Whether a `Host` value (name or address, with or without a port) names this machine's
+/// loopback interface.
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        // `[::1]:8080`
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => match host.rsplit_once(':') {
+            Some((n, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !n.contains(':') => n,
+            _ => host,
+        },
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if name == "localhost" || name.ends_with(".localhost") {
+        return true;
+    }
+    name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn header(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Why an admin request is not answered.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct AdminRefusal {
+    /// The HTTP status answered.
+    pub status: StatusCode,
+    /// Why, as the JSON `error` of the answer.
+    pub message: &'static str,
+}
+
+impl AdminRefusal {
+    fn new(status: StatusCode, message: &'static str) -> Self {
+        AdminRefusal { status, message }
+    }
+
+    /// The answer: the status and `{"error": message}`.
+    pub fn response(&self) -> Response<Bytes> {
+        problem(self.status, self.message)
+    }
+}
+
+/// Decide whether an admin request may be answered; the refusal says why (JSON `error`).
+pub fn guard(
+    access: &AdminAccess,
+    verb: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(), AdminRefusal> {
+    if *access == AdminAccess::Off {
+        return Err(AdminRefusal::new(StatusCode::FORBIDDEN, "admin API is off: mor-mock listens on a non-loopback address without an admin token (set MOR_MOCK_ADMIN_TOKEN or --admin-token-file)"));
+    }
+    let host = header(headers, HOST).or_else(|| uri.authority().map(|a| a.as_str()));
+    if let Some(origin) = headers.get(ORIGIN) {
+        // Same origin: the page was served by this very host. `null` and anything else is a page
+        // of another site driving the user's browser.
+        let same = match (origin.to_str().ok(), host) {
+            (Some(o), Some(h)) => o.strip_prefix("http://") == Some(h),
+            _ => false,
+        };
+        if !same {
+            return Err(AdminRefusal::new(
+                StatusCode::FORBIDDEN,
+                "admin API refuses cross-origin requests (the Origin header names another site)",
+            ));
+        }
+    }
+    if let Some(site) = header(headers, "sec-fetch-site") {
+        if !matches!(site, "same-origin" | "none") {
+            return Err(AdminRefusal::new(
+                StatusCode::FORBIDDEN,
+                "admin API refuses cross-site requests (Sec-Fetch-Site)",
+            ));
+        }
+    }
+    match access {
+        AdminAccess::Loopback => {
+            if let Some(h) = host {
+                if !is_loopback_host(h) {
+                    return Err(AdminRefusal::new(StatusCode::FORBIDDEN, "admin API answers only loopback host names (localhost, 127.0.0.1, [::1]) unless an admin token is set"));
+                }
+            }
+        }
+        AdminAccess::Token(token) => {
+            let offered = header(headers, AUTHORIZATION)
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .or_else(|| header(headers, TOKEN_HEADER));
+            if !offered.is_some_and(|o| token.matches(o.trim().as_bytes())) {
+                return Err(AdminRefusal::new(StatusCode::UNAUTHORIZED, "admin API needs the admin token (Authorization: Bearer TOKEN or X-Mor-Mock-Admin-Token)"));
+            }
+        }
+        AdminAccess::Off => {}
+    }
+    if !matches!(*verb, Method::GET | Method::HEAD) {
+        let ct = header(headers, CONTENT_TYPE)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let simple = [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ];
+        if simple.iter().any(|s| ct.trim_start().starts_with(s)) {
+            return Err(AdminRefusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "admin writes need a Content-Type such as application/yaml or application/json (any web page can send text/plain, form and multipart bodies cross-site)"));
+        }
+    }
+    Ok(())
+}
+
+/// Settings as the admin API shows them: credentials masked.
+fn masked_settings(settings: &model::Settings) -> Response<Bytes> {
+    let mut shown = settings.clone();
+    shown.api_secret = MASKED.to_string();
+    shown.uniquehash = MASKED.to_string();
+    json(StatusCode::OK, &shown)
+}
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Bytes> {
     match serde_json::to_vec_pretty(value) {
@@ -51,12 +210,12 @@ pub fn handle(shared: &Shared, verb: &Method, endpoint: &str, body: &[u8]) -> Re
             shared.reset();
             json_value(StatusCode::OK, serde_json::json!({ "reset": true }))
         }
-        ("GET", "settings") => json(StatusCode::OK, &shared.read().settings),
+        ("GET", "settings") => masked_settings(&shared.read().settings),
         ("PATCH", "settings") => match serde_json::from_slice::<SettingsPatch>(body) {
             Ok(patch) => {
                 let mut live = shared.write();
                 live.settings.apply(&patch);
-                json(StatusCode::OK, &live.settings)
+                masked_settings(&live.settings)
             }
             Err(e) => problem(StatusCode::BAD_REQUEST, &format!("settings patch: {e}")),
         },

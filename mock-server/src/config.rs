@@ -34,6 +34,9 @@ pub enum ConfigError {
     /// A scenario file is unreadable or invalid (the message names file and line).
     #[error("{0}")]
     Scenario(#[source] LoadError),
+    /// The admin token file is unreadable or holds no token (its content is never shown).
+    #[error("admin token: {0}")]
+    AdminToken(String),
     /// A clock value is not a time.
     #[error("clock: {0}")]
     Clock(String),
@@ -76,6 +79,39 @@ pub struct MockConfig {
     /// One deliberate defect, to measure the conformance suite (test only; see `defect`). Not
     /// settable from a scenario.
     pub defect: Option<Defect>,
+    /// The token the admin API requires (from `MOR_MOCK_ADMIN_TOKEN` or `--admin-token-file`,
+    /// never argv). Required whenever the mock listens on a non-loopback address: without one
+    /// the admin API refuses every request there.
+    pub admin_token: Option<AdminToken>,
+}
+
+/// A secret that opens the admin API. Its `Debug` form never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// A token from its text; surrounding whitespace (a file's final newline) is dropped. `None`
+    /// when nothing is left.
+    pub fn new(text: &str) -> Option<AdminToken> {
+        let t = text.trim();
+        (!t.is_empty()).then(|| AdminToken(t.to_string()))
+    }
+
+    /// Whether `offered` is this token, compared in time independent of where they differ.
+    pub fn matches(&self, offered: &[u8]) -> bool {
+        let mine = self.0.as_bytes();
+        let mut diff = u8::from(mine.len() != offered.len());
+        for (i, b) in mine.iter().enumerate() {
+            diff |= b ^ offered.get(i).copied().unwrap_or(0);
+        }
+        diff == 0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
 }
 
 impl Default for MockConfig {
@@ -92,6 +128,7 @@ impl Default for MockConfig {
             catalogue_file: None,
             unseen_world: None,
             defect: None,
+            admin_token: None,
         }
     }
 }
@@ -151,6 +188,12 @@ impl MockConfig {
     /// conformance suite).
     pub fn defect(mut self, defect: Defect) -> Self {
         self.defect = Some(defect);
+        self
+    }
+
+    /// Builder: the token the admin API requires.
+    pub fn admin_token(mut self, token: AdminToken) -> Self {
+        self.admin_token = Some(token);
         self
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::Parser;
-use mock_server::config::{parse_clock, ConfigError};
+use mock_server::config::{parse_clock, AdminToken, ConfigError};
 use mock_server::model::catalogue::{Catalogue, Product};
 use mock_server::model::scenario::Scenario;
 use mock_server::model::settings::SettingsPatch;
@@ -68,6 +68,10 @@ struct Cli {
     /// rates differ with SEED) instead of the default world.
     #[arg(long, value_name = "SEED")]
     unseen_world: Option<u64>,
+    /// File holding the admin API token (or set MOR_MOCK_ADMIN_TOKEN; never on the command
+    /// line). Required to use the admin API when --bind is not a loopback address.
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<PathBuf>,
     /// Test only: switch one deliberate defect on, to measure the conformance suite (names:
     /// mock_server::defect::Defect).
     #[arg(long, value_name = "NAME", hide = true, hide_possible_values = true)]
@@ -121,9 +125,41 @@ fn config_of(cli: &Cli) -> Result<(MockConfig, Catalogue), ConfigError> {
     config.catalogue_file = cli.catalogue.clone();
     config.unseen_world = cli.unseen_world;
     config.defect = cli.defect;
+    config.admin_token = admin_token(cli.admin_token_file.as_deref())?;
     let catalogue = config.catalogue()?;
     config.scenarios = load_all(&cli.scenarios, &catalogue)?;
     Ok((config, catalogue))
+}
+
+/// The environment variable that may hold the admin token.
+const ADMIN_TOKEN_ENV: &str = "MOR_MOCK_ADMIN_TOKEN";
+
+/// A token file larger than this is not a token.
+const MAX_TOKEN_FILE: u64 = 4096;
+
+/// The admin token: from the file when given, else from the environment.
+fn admin_token(file: Option<&std::path::Path>) -> Result<Option<AdminToken>, ConfigError> {
+    let Some(path) = file else {
+        return Ok(std::env::var(ADMIN_TOKEN_ENV)
+            .ok()
+            .and_then(|t| AdminToken::new(&t)));
+    };
+    let bad = |why: String| ConfigError::AdminToken(format!("{}: {why}", path.display()));
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).map_err(|e| bad(e.to_string()))?,
+            MAX_TOKEN_FILE + 1,
+        ),
+        &mut text,
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    if text.len() as u64 > MAX_TOKEN_FILE {
+        return Err(bad(format!("larger than {MAX_TOKEN_FILE} bytes")));
+    }
+    AdminToken::new(&text)
+        .map(Some)
+        .ok_or_else(|| bad("empty".to_string()))
 }
 
 fn load_all(paths: &[PathBuf], catalogue: &Catalogue) -> Result<Vec<Scenario>, ConfigError> {
@@ -136,7 +172,7 @@ fn load_all(paths: &[PathBuf], catalogue: &Catalogue) -> Result<Vec<Scenario>, C
 async fn serve(cli: Cli) -> ExitCode {
     let (config, catalogue) = match config_of(&cli) {
         Ok(x) => x,
-        Err(e @ ConfigError::Clock(_)) => {
+        Err(e @ (ConfigError::Clock(_) | ConfigError::AdminToken(_))) => {
             eprintln!("mor-mock: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
@@ -146,6 +182,19 @@ async fn serve(cli: Cli) -> ExitCode {
         }
     };
     let product = config.product;
+    if !config.bind.ip().is_loopback() {
+        // Never silent: other hosts can reach this mock.
+        match config.admin_token {
+            Some(_) => eprintln!(
+                "mor-mock: warning: {} is reachable from other hosts; the admin API requires the admin token",
+                config.bind
+            ),
+            None => eprintln!(
+                "mor-mock: warning: {} is reachable from other hosts and no admin token is set ({ADMIN_TOKEN_ENV} or --admin-token-file): the admin API is off",
+                config.bind
+            ),
+        }
+    }
     if let Some(d) = config.defect {
         // Never silent: a defective mock must not be mistaken for a faithful one.
         eprintln!("mor-mock: deliberate defect `{d}` is on: {}", d.describe());

@@ -95,9 +95,16 @@ pub async fn handle(
 ) -> Answer {
     let path = uri.path();
     match router::route(path) {
-        Route::Admin(endpoint) => {
-            Answer::full(crate::admin::handle(shared, &method, endpoint, &body))
-        }
+        Route::Admin(endpoint) => match crate::admin::guard(&shared.admin, &method, uri, headers) {
+            Ok(()) => Answer::full(crate::admin::handle(shared, &method, endpoint, &body)),
+            Err(refusal) => {
+                tracing::warn!(
+                    status = refusal.status.as_u16(),
+                    "admin request refused: {refusal}"
+                );
+                Answer::full(refusal.response())
+            }
+        },
         Route::NotFound => {
             let response = render::not_found();
             shared.journal.record(Entry {

@@ -13,6 +13,7 @@ use model::scenario::{Overlay, Scenario, WorldBase};
 use model::world::WorldData;
 use model::{Quirks, Settings};
 
+use crate::admin::AdminAccess;
 use crate::clock::Clock;
 use crate::config::{ConfigError, MockConfig};
 use crate::defect::Defect;
@@ -63,6 +64,8 @@ pub struct Shared {
     pub live: RwLock<Live>,
     /// The request journal.
     pub journal: Journal,
+    /// Who may use the admin API (from the bound address and the admin token).
+    pub admin: AdminAccess,
     start: Mutex<Start>,
     config: Mutex<MockConfig>,
 }
@@ -80,6 +83,7 @@ impl Shared {
             defect: config.defect,
             live: RwLock::new(live),
             journal: Journal::new(),
+            admin: AdminAccess::of(config.bind.ip(), config.admin_token.as_ref()),
             start: Mutex::new(start),
             config: Mutex::new(config),
         })

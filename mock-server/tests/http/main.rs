@@ -10,6 +10,7 @@ mod support;
 
 mod cli;
 mod defects;
+mod hostile;
 mod protocol;
 // Method behaviour modules (append here):
 mod methods_all;

@@ -1,0 +1,227 @@
+//! Hostile input (issue 13): the admin API reachable only from this machine and this origin, and
+//! never showing a secret; bounded YAML, bodies, journal and read times; linear world loading;
+//! logs without credentials or forged lines; money that refuses what it cannot represent. Each
+//! test is the reproduction of the issue's item, through real HTTP or the real binary.
+
+use std::process::Stdio;
+
+use mock_server::config::AdminToken;
+use mock_server::model::catalogue::Product;
+use mock_server::MockConfig;
+
+use crate::support::{read, scenario, Mock, TEST_WORLD};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mor-mock");
+
+/// A mock on the test world whose API secret is distinctive, so a leak is visible.
+async fn mock_with_secret(secret: &str, token: Option<&str>) -> Mock {
+    let mut config = MockConfig::new(Product::M4)
+        .scenario(scenario(TEST_WORLD))
+        .settings(mock_server::model::settings::SettingsPatch {
+            api_secret: Some(secret.to_string()),
+            ..Default::default()
+        });
+    if let Some(t) = token {
+        config = config.admin_token(AdminToken::new(t).expect("a token"));
+    }
+    Mock::start_with(config).await
+}
+
+// ------------------------------------------------------------------ item 1: the admin API
+
+#[tokio::test]
+async fn a_cross_site_text_plain_scenario_post_is_refused_and_changes_nothing() {
+    let mock = Mock::start(Product::M4).await;
+    let body = "version: 1\nsettings: { hash_check: false }\n";
+    let r = mock
+        .client
+        .post(mock.url("/__admin/scenario"))
+        .header("origin", "http://evil.example")
+        .header("content-type", "text/plain")
+        .body(body)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 403);
+    // The same body without an Origin (an old browser, a plugin): still a simple cross-site
+    // request, refused by its content type.
+    let r = mock
+        .client
+        .post(mock.url("/__admin/scenario"))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(body)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 415);
+    let r = mock
+        .client
+        .post(mock.url("/__admin/scenario"))
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/yaml")
+        .body(body)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 403);
+    assert_eq!(mock.admin_get("settings").await["hash_check"], true);
+    // Same origin is answered.
+    let r = mock
+        .client
+        .post(mock.url("/__admin/scenario"))
+        .header("origin", mock.server.url())
+        .header("content-type", "application/yaml")
+        .body(body)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 200);
+    assert_eq!(mock.admin_get("settings").await["hash_check"], false);
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn the_admin_api_answers_only_loopback_host_names_and_never_shows_the_secret() {
+    let secret = "S3cr3t-never-shown";
+    let mock = mock_with_secret(secret, None).await;
+    let r = mock
+        .client
+        .get(mock.url("/__admin/settings"))
+        .header("host", "x.example")
+        .send()
+        .await
+        .expect("answered");
+    let a = read(r).await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert!(!a.body.contains(secret));
+    for host in [
+        "localhost",
+        "127.0.0.1",
+        "[::1]:8080",
+        "LOCALHOST.",
+        "a.localhost:1",
+    ] {
+        let r = mock
+            .client
+            .get(mock.url("/__admin/health"))
+            .header("host", host)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(r.status(), 200, "{host}");
+    }
+    let settings = mock.admin_get("settings").await;
+    assert_eq!(settings["api_secret"], "<masked>");
+    assert!(!settings.to_string().contains(secret));
+    let a = mock.admin_patch("settings", r#"{"allow_get": true}"#).await;
+    assert_eq!(a.status, 200);
+    assert!(!a.body.contains(secret), "{}", a.body);
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn with_a_token_every_admin_request_must_carry_it_whatever_the_host() {
+    let mock = mock_with_secret("secret", Some("t0ken-xyz")).await;
+    let get = |auth: Option<(&'static str, &'static str)>| {
+        let mut r = mock
+            .client
+            .get(mock.url("/__admin/settings"))
+            .header("host", "mock.internal:8080");
+        if let Some((k, v)) = auth {
+            r = r.header(k, v);
+        }
+        r.send()
+    };
+    assert_eq!(get(None).await.expect("answered").status(), 401);
+    let wrong = get(Some(("authorization", "Bearer t0ken-xyZ")))
+        .await
+        .expect("answered");
+    assert_eq!(wrong.status(), 401);
+    let ok = get(Some(("authorization", "Bearer t0ken-xyz")))
+        .await
+        .expect("answered");
+    assert_eq!(ok.status(), 200);
+    let ok = get(Some(("x-mor-mock-admin-token", "t0ken-xyz")))
+        .await
+        .expect("answered");
+    assert_eq!(ok.status(), 200);
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn a_non_loopback_bind_without_a_token_switches_the_admin_api_off() {
+    let shared = mock_server::Shared::new(
+        MockConfig::new(Product::M4).bind("0.0.0.0:0".parse().expect("an address")),
+    )
+    .expect("state builds");
+    let uri: http::Uri = "/__admin/health".parse().expect("uri");
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", http::HeaderValue::from_static("127.0.0.1"));
+    let a = mock_server::handle(
+        &shared,
+        http::Method::GET,
+        &uri,
+        &headers,
+        bytes::Bytes::new(),
+    )
+    .await;
+    assert_eq!(a.response.status(), 403);
+    let body = String::from_utf8_lossy(a.response.body()).to_string();
+    assert!(body.contains("MOR_MOCK_ADMIN_TOKEN"), "{body}");
+}
+
+#[tokio::test]
+async fn the_binary_warns_when_bound_to_other_hosts_and_reads_the_token_from_a_file() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = std::env::temp_dir().join(format!("mor-mock-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "file-t0ken\n").expect("written");
+    for with_token in [false, true] {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.args(["--bind", "0.0.0.0:0"])
+            .env_remove("MOR_MOCK_ADMIN_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if with_token {
+            cmd.arg("--admin-token-file").arg(&token_file);
+        }
+        let mut child = cmd.spawn().expect("mor-mock spawns");
+        let out = child.stdout.take().expect("stdout");
+        let line = BufReader::new(out)
+            .lines()
+            .next_line()
+            .await
+            .expect("a line")
+            .expect("not EOF");
+        let port = line
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.split_whitespace().next())
+            .expect("a port")
+            .to_string();
+        let status = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/__admin/health"))
+            .header("authorization", "Bearer file-t0ken")
+            .send()
+            .await
+            .expect("answered")
+            .status();
+        child.kill().await.expect("killed");
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use tokio::io::AsyncReadExt;
+            let _ = e.read_to_string(&mut err).await;
+        }
+        assert!(err.contains("reachable from other hosts"), "{err}");
+        if with_token {
+            assert_eq!(status, 200);
+            assert!(!err.contains("file-t0ken"), "{err}");
+        } else {
+            assert_eq!(status, 403);
+            assert!(err.contains("the admin API is off"), "{err}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
