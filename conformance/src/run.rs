@@ -208,17 +208,19 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         )));
     }
     if args.list {
+        let mut text = String::new();
         for c in plan.cases() {
-            println!(
-                "{}:{} [{}] {} ({})",
+            text.push_str(&format!(
+                "{}:{} [{}] {} ({})\n",
                 c.file,
                 c.line,
                 check::kind_name(c.case.kind),
                 c.case.name,
                 c.case.request.method
-            );
+            ));
         }
-        println!("{} cases for {product}", plan.len());
+        text.push_str(&format!("{} cases for {product}\n", plan.len()));
+        out(&text);
         return Ok(crate::exit::PASS);
     }
 
@@ -275,7 +277,7 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
                 }
             }
             let d = runtime.block_on(discover::discover(&target, &methods, known));
-            print!("{}", d.summary());
+            out(&d.summary());
             Some(d)
         }
     };
@@ -328,7 +330,7 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         discovery,
         outcomes,
     };
-    print!("{}", report::terminal(&report));
+    out(&report::terminal(&report));
     if !is_ci() {
         eprintln!("finished in {:.1?}", started.elapsed());
     }
@@ -356,6 +358,13 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         }
     }
     Ok(code)
+}
+
+/// Write to standard output; a closed pipe (`| head`) ends the output quietly instead of a panic.
+fn out(text: &str) {
+    use std::io::Write as _;
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes()).and_then(|()| o.flush());
 }
 
 /// CI or not a terminal: plain output, no progress line.
