@@ -179,6 +179,32 @@ impl Target<'_> {
     }
 }
 
+/// Whether the target answers at all: one unsigned request; `Err` names why it could not be
+/// reached (then the run stops with one message instead of one error per case).
+pub async fn reachable(t: &Target<'_>) -> Result<(), String> {
+    let req = Request {
+        method: "quickstats_get".into(),
+        caller: "admin".into(),
+        u: None,
+        params: ParamList::default(),
+        http: Some(HttpVerb::Post),
+        encoding: Encoding::Query,
+        sign: Signing::None,
+        path: None,
+    };
+    let ctx = SignContext {
+        catalogue: t.catalogue,
+        product: t.product,
+        quirks: t.quirks,
+        today: t.today,
+    };
+    let built = build(&req, t.credentials, &ctx, t.base).map_err(|e| e.to_string())?;
+    match t.client.send(&built).await {
+        Err(e @ crate::client::TransportError::Connect(_)) => Err(e.to_string()),
+        _ => Ok(()),
+    }
+}
+
 /// Discover what `methods` need on the target, starting from what the file states.
 pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> Discovery {
     let general = &t.catalogue.product(t.product).general;

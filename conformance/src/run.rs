@@ -276,6 +276,9 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
                     methods.push(m.name.clone());
                 }
             }
+            if let Err(e) = runtime.block_on(discover::reachable(&target)) {
+                return Err(Failure::runtime(format!("{}: {e}", ext.base)));
+            }
             let d = runtime.block_on(discover::discover(&target, &methods, known));
             out(&d.summary());
             Some(d)
