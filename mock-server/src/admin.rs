@@ -22,6 +22,7 @@
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, ORIGIN};
@@ -200,16 +201,56 @@ fn json_value(status: StatusCode, v: serde_json::Value) -> Response<Bytes> {
 }
 
 /// Answer an admin request for `endpoint` (the path after `/__admin/`).
-pub fn handle(shared: &Shared, verb: &Method, endpoint: &str, body: &[u8]) -> Response<Bytes> {
+///
+/// With `owner` (the server's handle on the same state), the costly work, parsing a scenario
+/// and building its world, or copying the start world back on reset, runs on tokio's blocking
+/// pool instead of a runtime thread that API requests need; without it (in-process callers
+/// with no runtime of their own to protect) it runs here.
+pub async fn handle(
+    shared: &Shared,
+    owner: Option<&Arc<Shared>>,
+    verb: &Method,
+    endpoint: &str,
+    body: Bytes,
+) -> Response<Bytes> {
+    match (verb.as_str(), endpoint, owner) {
+        ("POST", "reset", Some(owner)) => {
+            let owner = owner.clone();
+            off_the_runtime(move || reset(&owner)).await
+        }
+        ("POST", "scenario", Some(owner)) => {
+            let owner = owner.clone();
+            off_the_runtime(move || load_scenario(&owner, &body)).await
+        }
+        _ => answer(shared, verb, endpoint, &body),
+    }
+}
+
+/// Run `work` on the blocking pool; a panic in it is answered 500.
+async fn off_the_runtime(
+    work: impl FnOnce() -> Response<Bytes> + Send + 'static,
+) -> Response<Bytes> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "admin task failed");
+            problem(StatusCode::INTERNAL_SERVER_ERROR, "admin task failed")
+        }
+    }
+}
+
+fn reset(shared: &Shared) -> Response<Bytes> {
+    shared.reset();
+    json_value(StatusCode::OK, serde_json::json!({ "reset": true }))
+}
+
+fn answer(shared: &Shared, verb: &Method, endpoint: &str, body: &[u8]) -> Response<Bytes> {
     match (verb.as_str(), endpoint) {
         ("GET", "health") => json_value(
             StatusCode::OK,
             serde_json::json!({ "status": "ok", "product": shared.product.as_str() }),
         ),
-        ("POST", "reset") => {
-            shared.reset();
-            json_value(StatusCode::OK, serde_json::json!({ "reset": true }))
-        }
+        ("POST", "reset") => reset(shared),
         ("GET", "settings") => masked_settings(&shared.read().settings),
         ("PATCH", "settings") => match serde_json::from_slice::<SettingsPatch>(body) {
             Ok(patch) => {

@@ -14,8 +14,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use model::catalogue::{Catalogue, Product};
+use model::error::SourceError;
 use model::quirks::QuirksPatch;
 use model::scenario::Scenario;
 use model::settings::SettingsPatch;
@@ -48,6 +50,31 @@ pub enum ConfigError {
         /// The OS error.
         source: std::io::Error,
     },
+}
+
+/// What the server reads of one request, and for how long (issue 13: a slow or endless body
+/// must not hold a connection forever).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A body larger than this is refused with 413 (announced by Content-Length, or counted
+    /// while reading a chunked one).
+    pub max_body: usize,
+    /// The request line and headers must arrive within this time (also closes idle keep-alive
+    /// connections).
+    pub header_timeout: Duration,
+    /// The whole body must arrive within this time, or the connection is answered 408 and
+    /// closed.
+    pub body_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 4 * 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Everything that decides how a mock instance starts.
@@ -83,6 +110,8 @@ pub struct MockConfig {
     /// never argv). Required whenever the mock listens on a non-loopback address: without one
     /// the admin API refuses every request there.
     pub admin_token: Option<AdminToken>,
+    /// Body size and read time bounds.
+    pub limits: Limits,
 }
 
 /// A secret that opens the admin API. Its `Debug` form never shows it.
@@ -129,6 +158,7 @@ impl Default for MockConfig {
             unseen_world: None,
             defect: None,
             admin_token: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -197,6 +227,12 @@ impl MockConfig {
         self
     }
 
+    /// Builder: body size and read time bounds.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Builder: the address to bind.
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.bind = addr;
@@ -212,12 +248,66 @@ impl MockConfig {
         }
     }
 
-    /// Load a scenario file against `catalogue` (errors name file and line).
+    /// Load a scenario file against `catalogue` (errors name file and line). The file is read
+    /// with a bound ([`read_scenario_text`]).
     pub fn load_scenario(path: &Path, catalogue: &Catalogue) -> Result<Scenario, ConfigError> {
-        model::scenario::load(path, catalogue)
+        let text = read_scenario_text(path).map_err(ConfigError::Scenario)?;
+        model::scenario::load_str(&text, path, catalogue)
             .map(|l| l.scenario)
             .map_err(ConfigError::Scenario)
     }
+}
+
+/// The largest scenario file read (the YAML loader's own bound).
+pub const MAX_SCENARIO_FILE: usize = model::yaml::MAX_YAML_BYTES;
+
+/// Read a scenario file as text, refusing one larger than [`MAX_SCENARIO_FILE`] (a regular
+/// file by its size before reading; a device or pipe such as `/dev/zero` by what it yields,
+/// stopping at the bound or at the first NUL byte, which no YAML text holds). The content is
+/// never quoted in an error.
+pub fn read_scenario_text(path: &Path) -> Result<String, LoadError> {
+    use std::io::Read as _;
+    let name = path.display().to_string();
+    let io = |source: std::io::Error| LoadError::Io {
+        path: name.clone(),
+        source,
+    };
+    let refuse = |why: String| LoadError::Source(SourceError::new(&name, 1, "", why));
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_file() && meta.len() > MAX_SCENARIO_FILE as u64 {
+        return Err(refuse(format!(
+            "too large: {} bytes, the limit is {MAX_SCENARIO_FILE}",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut chunk).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        let read = &chunk[..n];
+        if let Some(i) = read.iter().position(|&b| b == 0) {
+            return Err(refuse(format!(
+                "not YAML text: a NUL byte at offset {}",
+                bytes.len() + i
+            )));
+        }
+        if bytes.len() + n > MAX_SCENARIO_FILE {
+            return Err(refuse(format!(
+                "too large: more than {MAX_SCENARIO_FILE} bytes"
+            )));
+        }
+        bytes.extend_from_slice(read);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        refuse(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// Parse a `--clock` value (`YYYY-MM-DD HH:MM:SS`, UTC) into Unix seconds.

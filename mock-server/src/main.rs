@@ -242,11 +242,15 @@ async fn watch(paths: Vec<PathBuf>, catalogue: Catalogue, shared: Arc<Shared>) {
             continue;
         }
         seen = now;
-        match load_all(&paths, &catalogue).and_then(|s| shared.reload(s)) {
-            Ok(()) => tracing::info!("scenario files changed: state rebuilt"),
-            Err(e) => {
+        // Parsing and building a large world is blocking work: off the runtime threads.
+        let (p, c, s) = (paths.clone(), catalogue.clone(), shared.clone());
+        let done = tokio::task::spawn_blocking(move || load_all(&p, &c).and_then(|l| s.reload(l)));
+        match done.await {
+            Ok(Ok(())) => tracing::info!("scenario files changed: state rebuilt"),
+            Ok(Err(e)) => {
                 tracing::error!("scenario files changed but not reloaded (old state kept): {e}")
             }
+            Err(e) => tracing::error!(error = %e, "scenario reload failed (old state kept)"),
         }
     }
 }

@@ -41,7 +41,8 @@ use crate::request;
 use crate::router::{self, Route};
 use crate::state::Shared;
 
-/// Bodies larger than this are not read (the request goes on with no body parameters).
+/// Bodies larger than this are refused with 413 unless [`crate::config::Limits`] says
+/// otherwise.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// How long a graceful shutdown waits for requests in flight.
@@ -86,8 +87,22 @@ fn now_ms() -> u128 {
 
 /// Answer one request: the whole flow without sockets. Never panics; any input gets a
 /// well-formed answer (API errors in the API's own vocabulary, plain 404 elsewhere).
+///
+/// In-process callers get admin work (scenario parsing, world building) done on their own
+/// thread; the server moves it off the runtime (see `admin::handle`).
 pub async fn handle(
     shared: &Shared,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Answer {
+    flow(shared, None, method, uri, headers, body).await
+}
+
+async fn flow(
+    shared: &Shared,
+    owner: Option<&Arc<Shared>>,
     method: Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -96,7 +111,9 @@ pub async fn handle(
     let path = uri.path();
     match router::route(path) {
         Route::Admin(endpoint) => match crate::admin::guard(&shared.admin, &method, uri, headers) {
-            Ok(()) => Answer::full(crate::admin::handle(shared, &method, endpoint, &body)),
+            Ok(()) => {
+                Answer::full(crate::admin::handle(shared, owner, &method, endpoint, body).await)
+            }
             Err(refusal) => {
                 tracing::warn!(
                     status = refusal.status.as_u16(),
@@ -299,19 +316,90 @@ fn to_wire(answer: Answer) -> Result<Response<WireBody>, std::io::Error> {
     }
 }
 
+/// An HTML error page that also closes the connection (the rest of the body is not read).
+fn refuse_body(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    status: u16,
+    outcome: &str,
+) -> Response<WireBody> {
+    let response = render::html_status(status);
+    shared.journal.record(Entry {
+        time_ms: now_ms(),
+        verb: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        method: None,
+        u: None,
+        params: Vec::new(),
+        outcome: outcome.to_string(),
+        status,
+    });
+    let (mut head, body) = response.into_parts();
+    head.headers
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    Response::from_parts(
+        head,
+        WireBody {
+            data: Some(body),
+            fail_after: false,
+        },
+    )
+}
+
 async fn serve(
     shared: Arc<Shared>,
     req: Request<Incoming>,
 ) -> Result<Response<WireBody>, std::io::Error> {
+    let limits = shared.limits;
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            tracing::info!(error = %e, "request body not read; treated as empty");
-            Bytes::new()
+    let announced = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limits.max_body as u64) {
+        tracing::info!(
+            bytes = announced.unwrap_or(0),
+            limit = limits.max_body,
+            "request body over the limit; answered 413"
+        );
+        return Ok(refuse_body(&shared, &parts, 413, "body too large"));
+    }
+    let read = Limited::new(body, limits.max_body).collect();
+    let body = match tokio::time::timeout(limits.body_timeout, read).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            tracing::info!(
+                limit = limits.max_body,
+                "request body over the limit; answered 413"
+            );
+            return Ok(refuse_body(&shared, &parts, 413, "body too large"));
+        }
+        Ok(Err(e)) => {
+            // The client broke the body off: nobody is left to answer.
+            tracing::info!(error = %e, "request body not read; connection closed");
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "request body not read",
+            ));
+        }
+        Err(_) => {
+            tracing::info!(
+                timeout_ms = limits.body_timeout.as_millis() as u64,
+                "request body not complete in time; answered 408"
+            );
+            return Ok(refuse_body(&shared, &parts, 408, "body timeout"));
         }
     };
-    let answer = handle(&shared, parts.method, &parts.uri, &parts.headers, body).await;
+    let answer = flow(
+        &shared,
+        Some(&shared),
+        parts.method,
+        &parts.uri,
+        &parts.headers,
+        body,
+    )
+    .await;
     to_wire(answer)
 }
 
@@ -335,10 +423,12 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Futu
             }
         };
         let _ = stream.set_nodelay(true);
+        let limits = shared.limits;
         let shared = shared.clone();
         let svc = service_fn(move |req| serve(shared.clone(), req));
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
             .keep_alive(true)
             .serve_connection(TokioIo::new(stream), svc);
         let conn = graceful.watch(conn);

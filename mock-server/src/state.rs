@@ -6,6 +6,7 @@
 //! methods (catalogue `writes: true`, or a handler that writes) take the write lock, so a write
 //! is atomic and seen by every later read. No lock is held across an `.await`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use model::catalogue::{Catalogue, Product, ProductCatalogue};
@@ -15,7 +16,7 @@ use model::{Quirks, Settings};
 
 use crate::admin::AdminAccess;
 use crate::clock::Clock;
-use crate::config::{ConfigError, MockConfig};
+use crate::config::{ConfigError, Limits, MockConfig};
 use crate::defect::Defect;
 use crate::generate;
 use crate::journal::Journal;
@@ -60,12 +61,17 @@ pub struct Shared {
     /// The deliberate defect switched on (test only; see `defect`). Fixed for the instance's
     /// life: reset, reload and the admin API leave it alone.
     pub defect: Option<Defect>,
-    /// The live state.
-    pub live: RwLock<Live>,
+    live: RwLock<Live>,
+    /// Counts the write locks taken (see [`Shared::write`]).
+    generation: AtomicU64,
+    /// One scenario application at a time.
+    applying: Mutex<()>,
     /// The request journal.
     pub journal: Journal,
     /// Who may use the admin API (from the bound address and the admin token).
     pub admin: AdminAccess,
+    /// Body size and read time bounds of the server.
+    pub limits: Limits,
     start: Mutex<Start>,
     config: Mutex<MockConfig>,
 }
@@ -82,8 +88,11 @@ impl Shared {
             explain: config.explain,
             defect: config.defect,
             live: RwLock::new(live),
+            generation: AtomicU64::new(0),
+            applying: Mutex::new(()),
             journal: Journal::new(),
             admin: AdminAccess::of(config.bind.ip(), config.admin_token.as_ref()),
+            limits: config.limits,
             start: Mutex::new(start),
             config: Mutex::new(config),
         })
@@ -100,51 +109,68 @@ impl Shared {
         self.live.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The live state, to change.
+    /// The live state, to change. Every write counts (see [`Shared::apply_scenario`]).
     pub fn write(&self) -> RwLockWriteGuard<'_, Live> {
-        self.live.write().unwrap_or_else(|e| e.into_inner())
+        let guard = self.live.write().unwrap_or_else(|e| e.into_inner());
+        // Counted while the lock is held, so a builder that read the count under the read
+        // lock sees every write that came after its copy.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        guard
+    }
+
+    /// Replace the live state; the old one is freed after the lock is released.
+    fn swap(&self, live: Live) {
+        let old = std::mem::replace(&mut *self.write(), live);
+        drop(old);
     }
 
     /// Go back to the start world, settings, quirks, clock and overlay (the journal is kept).
+    /// The copy of the start world is made before the write lock is taken.
     pub fn reset(&self) {
-        let start = self.start.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let live = start.to_live(self.methods());
-        *self.write() = live;
+        let live = {
+            let start = self.start.lock().unwrap_or_else(|e| e.into_inner());
+            start.to_live(self.methods())
+        };
+        self.swap(live);
     }
 
     /// Lay one more scenario over the live state (`/__admin/scenario`). The start state is not
-    /// changed: a reset forgets it.
+    /// changed: a reset forgets it. On error nothing changes.
+    ///
+    /// The new state is built from a copy, outside the write lock (merging and indexing a large
+    /// world takes a while), and swapped in; API requests go on meanwhile. A write that lands
+    /// between the copy and the swap is not lost: the build starts again from the new state
+    /// (a few times, then under the write lock).
     pub fn apply_scenario(&self, scenario: &Scenario) -> Result<(), ConfigError> {
-        let mut live = self.write();
-        let mut data = Some(std::mem::take(&mut live.world.data));
-        let mut overlay = live.overlay.rules().clone();
-        let mut clock = live.clock;
-        let mut settings = live.settings.clone();
-        let mut quirks = live.quirks.clone();
+        let _one_at_a_time = self.applying.lock().unwrap_or_else(|e| e.into_inner());
         let base = {
             let config = self.config.lock().unwrap_or_else(|e| e.into_inner());
             Base::of(&config)
         };
-        let result = layer(
-            self.product,
-            base,
-            scenario,
-            &mut data,
-            &mut settings,
-            &mut quirks,
-            &mut clock,
-            &mut overlay,
-        );
-        let now = clock.now();
-        let data = data.unwrap_or_else(|| base.generate(self.product, None, now));
-        live.world = World::build(data, clock.today().0);
-        if result.is_ok() {
-            live.settings = settings;
-            live.quirks = quirks;
-            live.clock = clock;
-            live.overlay = OverlayState::new(overlay, self.methods());
+        for _ in 0..APPLY_ATTEMPTS {
+            let (generation, parts) = {
+                let live = self.read();
+                (self.generation.load(Ordering::SeqCst), Parts::of(&live))
+            };
+            let built = parts.layered(self.product, base, scenario, self.methods())?;
+            let old = {
+                let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+                if self.generation.load(Ordering::SeqCst) != generation {
+                    continue;
+                }
+                self.generation.fetch_add(1, Ordering::SeqCst);
+                std::mem::replace(&mut *live, built)
+            };
+            // The old world is freed after the lock is released.
+            drop(old);
+            return Ok(());
         }
-        result
+        let mut live = self.write();
+        let built = Parts::of(&live).layered(self.product, base, scenario, self.methods())?;
+        let old = std::mem::replace(&mut *live, built);
+        drop(live);
+        drop(old);
+        Ok(())
     }
 
     /// Rebuild everything from the configuration with these scenarios (files changed on disk).
@@ -159,9 +185,63 @@ impl Shared {
         let start = build_start(&config, self.methods())?;
         let live = start.to_live(self.methods());
         *self.start.lock().unwrap_or_else(|e| e.into_inner()) = start;
-        *self.write() = live;
+        self.swap(live);
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
         Ok(())
+    }
+}
+
+/// How many times a scenario is built outside the write lock before writers that keep changing
+/// the state make it build under the lock.
+const APPLY_ATTEMPTS: usize = 3;
+
+/// A copy of the live state's parts, for a scenario to be laid over.
+struct Parts {
+    data: WorldData,
+    settings: Settings,
+    quirks: Quirks,
+    clock: Clock,
+    overlay: Overlay,
+}
+
+impl Parts {
+    fn of(live: &Live) -> Parts {
+        Parts {
+            data: live.world.data.clone(),
+            settings: live.settings.clone(),
+            quirks: live.quirks.clone(),
+            clock: live.clock,
+            overlay: live.overlay.rules().clone(),
+        }
+    }
+
+    /// The live state with `scenario` laid over these parts.
+    fn layered(
+        mut self,
+        product: Product,
+        base: Base,
+        scenario: &Scenario,
+        catalogue: &ProductCatalogue,
+    ) -> Result<Live, ConfigError> {
+        let mut data = Some(self.data);
+        layer(
+            product,
+            base,
+            scenario,
+            &mut data,
+            &mut self.settings,
+            &mut self.quirks,
+            &mut self.clock,
+            &mut self.overlay,
+        )?;
+        let data = data.unwrap_or_else(|| base.generate(product, None, self.clock.now()));
+        Ok(Live {
+            world: World::build(data, self.clock.today().0),
+            settings: self.settings,
+            quirks: self.quirks,
+            clock: self.clock,
+            overlay: OverlayState::new(self.overlay, catalogue),
+        })
     }
 }
 

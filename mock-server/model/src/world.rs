@@ -830,29 +830,45 @@ pub struct WorldData {
 }
 
 impl WorldData {
-    /// Add or replace (by id or key) every record of `other`.
+    /// Add or replace (by id or key) every record of `other`, in time linear in both sizes: the
+    /// records held are indexed by key once, not searched once per record added.
     pub fn extend_with(&mut self, other: &WorldData) {
-        fn upsert<T: Clone>(into: &mut Vec<T>, from: &[T], same: impl Fn(&T, &T) -> bool) {
+        fn upsert<T: Clone, K: std::hash::Hash + Eq>(
+            into: &mut Vec<T>,
+            from: &[T],
+            key: impl Fn(&T) -> K,
+        ) {
+            if from.is_empty() {
+                return;
+            }
+            let mut at: std::collections::HashMap<K, usize> =
+                std::collections::HashMap::with_capacity(into.len() + from.len());
+            for (i, y) in into.iter().enumerate() {
+                // The first record of a key is the one replaced, as a search from the front would.
+                at.entry(key(y)).or_insert(i);
+            }
+            into.reserve(from.len());
             for x in from {
-                match into.iter().position(|y| same(x, y)) {
-                    Some(i) => into[i] = x.clone(),
-                    None => into.push(x.clone()),
+                match at.get(&key(x)) {
+                    Some(&i) => into[i] = x.clone(),
+                    None => {
+                        at.insert(key(x), into.len());
+                        into.push(x.clone());
+                    }
                 }
             }
         }
-        upsert(&mut self.users, &other.users, |a, b| a.id == b.id);
-        upsert(&mut self.devices, &other.devices, |a, b| a.id == b.id);
-        upsert(&mut self.providers, &other.providers, |a, b| a.id == b.id);
-        upsert(&mut self.destinations, &other.destinations, |a, b| {
-            a.prefix == b.prefix
+        upsert(&mut self.users, &other.users, |a| a.id);
+        upsert(&mut self.devices, &other.devices, |a| a.id);
+        upsert(&mut self.providers, &other.providers, |a| a.id);
+        upsert(&mut self.destinations, &other.destinations, |a| {
+            a.prefix.clone()
         });
-        upsert(&mut self.tariffs, &other.tariffs, |a, b| a.id == b.id);
-        upsert(&mut self.calls, &other.calls, |a, b| a.id == b.id);
+        upsert(&mut self.tariffs, &other.tariffs, |a| a.id);
+        upsert(&mut self.calls, &other.calls, |a| a.id);
         self.active_calls.extend(other.active_calls.iter().cloned());
-        upsert(&mut self.payments, &other.payments, |a, b| a.id == b.id);
-        upsert(&mut self.currencies, &other.currencies, |a, b| {
-            a.name == b.name
-        });
+        upsert(&mut self.payments, &other.payments, |a| a.id);
+        upsert(&mut self.currencies, &other.currencies, |a| a.name.clone());
     }
 }
 
@@ -860,6 +876,28 @@ impl WorldData {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn extend_with_replaces_by_id_and_appends_new_records_in_order() {
+        let call = |id: u64, dst: &str| -> Call {
+            crate::yaml::from_str(
+                &format!("{{ id: {id}, calldate: \"2026-01-01 00:00:00\", dst: \"{dst}\", user_id: 1, disposition: ANSWERED }}"),
+                std::path::Path::new("t.yaml"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let mut w = WorldData {
+            calls: vec![call(1, "a"), call(2, "b")],
+            ..WorldData::default()
+        };
+        let add = WorldData {
+            calls: vec![call(2, "B"), call(3, "c"), call(3, "C")],
+            ..WorldData::default()
+        };
+        w.extend_with(&add);
+        let got: Vec<(u64, &str)> = w.calls.iter().map(|c| (c.id, c.dst.as_str())).collect();
+        assert_eq!(got, [(1, "a"), (2, "B"), (3, "C")]);
+    }
 
     #[test]
     fn money_parses_and_formats_like_ruby_floats() {

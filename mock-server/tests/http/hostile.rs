@@ -225,3 +225,173 @@ async fn the_binary_warns_when_bound_to_other_hosts_and_reads_the_token_from_a_f
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ------------------------------------------------------------------ item 2: nested YAML
+
+#[tokio::test]
+async fn a_deeply_nested_scenario_post_is_refused_before_parsing_and_the_api_goes_on() {
+    let mock = Mock::start(Product::M4).await;
+    let deep = format!("version: 1\nsettings: {}", "[".repeat(400 * 1024));
+    let r = mock
+        .client
+        .post(mock.url("/__admin/scenario"))
+        .header("content-type", "application/yaml")
+        .body(deep)
+        .send()
+        .await
+        .expect("answered");
+    let a = read(r).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.body.contains("<admin scenario>:2") && a.body.contains("nested deeper than 64"),
+        "{}",
+        a.body
+    );
+    let compact = format!("version: 1\nworld:\n  users: {}x\n", "- ".repeat(100_000));
+    let r = mock
+        .client
+        .post(mock.url("/__admin/scenario"))
+        .header("content-type", "application/yaml")
+        .body(compact)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 400);
+    assert!(mock.post("quickstats_get", "admin", &[]).await.is_success());
+    mock.stop().await;
+}
+
+// ------------------------------------------------------------ items 4 and 8: bodies
+
+fn small_limits() -> mock_server::config::Limits {
+    mock_server::config::Limits {
+        max_body: 64 * 1024,
+        header_timeout: std::time::Duration::from_millis(500),
+        body_timeout: std::time::Duration::from_millis(500),
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413_not_answered_as_empty() {
+    let mock = Mock::start(Product::M4).await;
+    // 50 MB announced by Content-Length: refused without being read.
+    let body = vec![b'a'; 50 * 1024 * 1024];
+    let r = mock
+        .client
+        .post(mock.url("/billing/api/quickstats_get?u=admin"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await;
+    // The server may close before the client has written everything; either way no API answer.
+    if let Ok(r) = r {
+        assert_eq!(r.status(), 413);
+    }
+    // A chunked body that grows past the limit is counted while read.
+    let answer = chunked_exchange(&mock, 80).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let journal = mock.admin_get("journal").await;
+    assert!(journal.to_string().contains("body too large"), "{journal}");
+    mock.stop().await;
+}
+
+/// Send `chunks` chunks of 64 KB as a chunked body over a raw socket (the server may stop
+/// reading early); the status line and headers it answered.
+async fn chunked_exchange(mock: &Mock, chunks: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(mock.server.addr())
+        .await
+        .expect("connect");
+    let (mut rd, mut wr) = s.split();
+    let write = async {
+        let head = b"POST /billing/api/quickstats_get?u=admin HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        wr.write_all(head).await?;
+        let mut chunk = b"10000\r\n".to_vec();
+        chunk.extend(std::iter::repeat_n(b'a', 64 * 1024));
+        chunk.extend_from_slice(b"\r\n");
+        for _ in 0..chunks {
+            wr.write_all(&chunk).await?;
+        }
+        wr.write_all(b"0\r\n\r\n").await
+    };
+    let mut out = Vec::new();
+    let (_, _) = tokio::join!(write, rd.read_to_end(&mut out));
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn an_endless_chunked_body_is_answered_408_and_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = Mock::start_with(
+        MockConfig::new(Product::M4)
+            .scenario(scenario(TEST_WORLD))
+            .limits(small_limits()),
+    )
+    .await;
+    let mut s = tokio::net::TcpStream::connect(mock.server.addr())
+        .await
+        .expect("connect");
+    s.write_all(
+        b"POST /billing/api/quickstats_get HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nu=ad\r\n",
+    )
+    .await
+    .expect("written");
+    // Then nothing more: the server must answer and close by itself. The outer bound only
+    // keeps a broken server from hanging the test.
+    let mut out = Vec::new();
+    let read =
+        tokio::time::timeout(std::time::Duration::from_secs(30), s.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "the connection was not closed");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    // A connection that never finishes its headers is closed too.
+    let mut s = tokio::net::TcpStream::connect(mock.server.addr())
+        .await
+        .expect("connect");
+    s.write_all(b"POST /billing/api/quickstats_get HTTP/1.1\r\nHost: 1")
+        .await
+        .expect("written");
+    let mut out = Vec::new();
+    let read =
+        tokio::time::timeout(std::time::Duration::from_secs(30), s.read_to_end(&mut out)).await;
+    assert!(
+        read.is_ok(),
+        "a connection with unfinished headers was not closed"
+    );
+    assert!(mock.post("quickstats_get", "admin", &[]).await.is_success());
+    mock.stop().await;
+}
+
+#[test]
+fn a_scenario_from_dev_zero_or_a_non_yaml_file_is_refused_without_echoing_it() {
+    let out = std::process::Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--scenario", "/dev/zero"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/dev/zero:1:") && err.contains("not YAML text"),
+        "{err}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("mor-mock-nonyaml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (name, content) in [
+        ("key.txt", "hunter2-Pa55word-X\n"),
+        ("passwd", "root:x:0:0:hunter2-Pa55word-X:/root:/bin/bash\n"),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, content).expect("written");
+        let out = std::process::Command::new(BIN)
+            .args(["--bind", "127.0.0.1:0", "--scenario"])
+            .arg(&path)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(name), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
