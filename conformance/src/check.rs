@@ -258,9 +258,40 @@ pub fn find_error(root: &Element) -> Option<(String, Option<Wrapper>)> {
     None
 }
 
-/// Whether `actual` matches `expected`, which may be a placeholder.
+/// Whether `actual` matches `expected`, which may be a placeholder (`{{int}}`) or text with
+/// placeholders inside (`ANSWERED({{int}})`).
 pub fn value_matches(expected: &str, actual: &str) -> bool {
-    placeholder_matches(expected.trim(), actual.trim()).unwrap_or(expected.trim() == actual.trim())
+    let (e, a) = (expected.trim(), actual.trim());
+    match placeholder_matches(e, a) {
+        Some(m) => m,
+        None if e.contains("{{") => template_matches(e, a),
+        None => e == a,
+    }
+}
+
+/// Text with placeholders inside: literal pieces must appear in order and each placeholder must
+/// match the non-empty text between them.
+fn template_matches(template: &str, actual: &str) -> bool {
+    match template.find("{{") {
+        None => template == actual,
+        Some(i) => {
+            let (lit, rest) = template.split_at(i);
+            let Some(after) = actual.strip_prefix(lit) else {
+                return false;
+            };
+            let Some(j) = rest.find("}}") else {
+                return template == actual;
+            };
+            let (ph, tail) = (&rest[..j + 2], &rest[j + 2..]);
+            // Try every split of `after` into a placeholder's text and the rest.
+            (1..=after.len())
+                .filter(|&k| after.is_char_boundary(k))
+                .any(|k| {
+                    placeholder_matches(ph, &after[..k]).unwrap_or(false)
+                        && template_matches(tail, &after[k..])
+                })
+        }
+    }
 }
 
 /// The elements at a path below `root`: `a/b/c` is every `<c>` child of `root/a/b`.
@@ -1228,6 +1259,15 @@ mod tests {
             ratio_rounded(&row("552", "51.03"), "t", "asr", "a", "n", 100.0).len(),
             1
         );
+    }
+
+    #[test]
+    fn placeholders_inside_text_match_by_type() {
+        assert!(value_matches("ANSWERED({{int}})", "ANSWERED(16)"));
+        assert!(!value_matches("ANSWERED({{int}})", "ANSWERED(x)"));
+        assert!(!value_matches("ANSWERED({{int}})", "BUSY(17)"));
+        assert!(value_matches("{{int}} s", "12 s"));
+        assert!(value_matches("plain", "plain"));
     }
 
     #[test]

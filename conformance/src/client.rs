@@ -77,6 +77,10 @@ pub enum BuildError {
     /// The case names a role the target gave no credentials for.
     #[error("no credentials for role `{0}` (give them in the target file)")]
     NoCredentials(String),
+    /// A deliberately wrong signature comes out right for these values (the hashed values
+    /// read the same reversed, as `user1` + `user1`).
+    #[error("the {0} signature equals the right one for these values: nothing to refuse")]
+    NotWrong(&'static str),
 }
 
 /// Build a case's request against `base`.
@@ -133,7 +137,11 @@ pub fn build(
                 },
             };
             if mode == Signing::Reversed {
+                let forward = p.values();
                 p.parts.reverse();
+                if p.values() == forward {
+                    return Err(BuildError::NotWrong("reversed"));
+                }
             }
             let secret = cred.map(|c| c.secret.as_str()).unwrap_or("");
             let digest = match mode {

@@ -443,6 +443,10 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
         };
         match first {
             Some(id) => d.found("device.id", id),
+            None if d.facts.get("user.id").is_none() => d.notes.push(
+                "$device.id: needs $user.id to list his devices (give the `user` credentials)"
+                    .into(),
+            ),
             None => d
                 .notes
                 .push("$device.id: devices_get listed no device of $user".into()),

@@ -444,12 +444,19 @@ pub enum Invariant {
         fields: Vec<String>,
     },
     /// Every row's `field` (a date-time) lies in the period the request asked
-    /// (`period_start`..`period_end`, Unix seconds, UTC).
+    /// (`period_start`..`period_end` or the parameters named, Unix seconds, UTC).
     RowsInPeriod {
         /// Path of the rows.
         rows: String,
         /// Element of a row holding its date-time (`calldate2`).
         field: String,
+        /// The request parameter holding the period's start (default `period_start`;
+        /// aggregate_get `from`, payments_get `s_from`). Without it in the request: today.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// The parameter holding the period's end (default `period_end`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        till: Option<String>,
     },
     /// Every row's `field` is one of `one_of` (facts allowed: `$user.username`).
     RowsMatch {
