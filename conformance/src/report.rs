@@ -10,6 +10,7 @@
 //!   `<failure>`, a transport or runtime problem an `<error>`, a skipped case `<skipped>`;
 //! - `--json FILE`: [`RunReport`] as JSON.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -220,6 +221,14 @@ pub fn terminal(r: &RunReport) -> String {
         );
         if o.status == Status::Observed {
             out.push_str("    an undocumented behaviour (UNK or quirk) differs from the case; reported, not failed\n");
+            if let Some(note) = o
+                .message
+                .lines()
+                .next()
+                .filter(|l| l.starts_with("observed:"))
+            {
+                let _ = writeln!(out, "    {note}");
+            }
         }
         if o.mismatches.is_empty() {
             let _ = writeln!(out, "    {}", o.message.replace('\n', "\n    "));
@@ -243,6 +252,37 @@ pub fn terminal(r: &RunReport) -> String {
         if let Some(c) = &o.curl {
             let _ = writeln!(out, "    reproduce:\n      {c}");
         }
+    }
+    out.push('\n');
+    // Per method: what ran and how it went.
+    let mut by_method: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+    for o in &r.outcomes {
+        let m = if o.case.method.is_empty() {
+            "-"
+        } else {
+            o.case.method.as_str()
+        };
+        let slot = match o.status {
+            Status::Passed => 0,
+            Status::Failed | Status::Error => 1,
+            Status::Skipped => 2,
+            Status::Observed => 3,
+        };
+        let e = by_method.entry(m).or_default();
+        e[slot] += 1;
+        e[4] += 1;
+    }
+    let _ = writeln!(
+        out,
+        "{:<28} {:>6} {:>6} {:>6} {:>8}",
+        "method", "passed", "failed", "skipped", "observed"
+    );
+    for (m, c) in &by_method {
+        let _ = writeln!(
+            out,
+            "{m:<28} {:>6} {:>6} {:>6} {:>8}",
+            c[0], c[1], c[2], c[3]
+        );
     }
     out.push('\n');
     let s = &r.summary;
