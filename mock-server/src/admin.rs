@@ -8,7 +8,7 @@
 //! | `GET`, `PATCH /__admin/settings` | read, or change with a JSON `SettingsPatch` |
 //! | `GET`, `PATCH /__admin/quirks` | read, or change with a JSON `QuirksPatch` |
 //! | `POST /__admin/scenario` | lay a YAML scenario over the live state (400 with `file:line` on error) |
-//! | `GET`, `DELETE /__admin/journal` | the last 1000 requests (`hash` and `p` redacted), or forget them and the counts |
+//! | `GET`, `DELETE /__admin/journal` | the last 1000 requests within 4 MiB (credentials redacted), or forget them and the counts |
 //! | `GET /__admin/counts` | requests per method and outcome |
 //!
 //! Who may ask ([`guard`], before any endpoint): a web page must not reach this API through the

@@ -418,7 +418,8 @@ fn hash_refusal<'c>(
     g: &model::catalogue::General,
     m: model::sign::HashMismatch,
 ) -> Box<Refusal<'c>> {
-    let why = m.to_string();
+    // Redacted (a hashed password) and escaped (one log line, a valid header value).
+    let why = crate::redact::explain_mismatch(method, &m);
     tracing::info!(method = %method.name, "{why}");
     Box::new(Refusal {
         method: Some(method),

@@ -1,22 +1,44 @@
 //! The request journal: a bounded ring of the last requests and a count per method and outcome,
 //! read through `/__admin/journal` and `/__admin/counts` for `verify`-style assertions (as
 //! wiremock's `received_requests`). Written once per request at the end of the flow, after
-//! `render`; secrets never enter it (`hash` and `p` are redacted).
+//! `render`; credentials never enter it (`hash`, `p` and what the catalogue documents as a
+//! password or uniquehash are redacted, see `redact`). Bounded in entries and in bytes: each
+//! value is cut to [`MAX_VALUE`], each entry keeps [`MAX_PARAMS`] parameters, and the oldest
+//! entries go once the whole passes [`JOURNAL_MAX_BYTES`].
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
+use model::catalogue::Method;
 use model::params::Params;
 use serde::Serialize;
+
+use crate::redact::is_credential;
+pub use crate::redact::REDACTED;
 
 /// How many entries the journal keeps; older ones are dropped.
 pub const JOURNAL_CAPACITY: usize = 1000;
 
-/// What replaces a redacted parameter value.
-pub const REDACTED: &str = "<redacted>";
+/// How many bytes of text the kept entries may hold together; older ones are dropped.
+pub const JOURNAL_MAX_BYTES: usize = 4 * 1024 * 1024;
 
-/// Parameters whose values never enter the journal: the digest and the password.
-const REDACTED_PARAMS: [&str; 2] = ["hash", "p"];
+/// The longest value (path, caller, parameter name or value) kept whole; longer ones are cut.
+pub const MAX_VALUE: usize = 1024;
+
+/// The most parameters kept per entry; the rest are counted in a last `...` pair.
+pub const MAX_PARAMS: usize = 64;
+
+/// `text` cut to [`MAX_VALUE`] bytes, saying how much was cut.
+pub fn cut(text: &str) -> String {
+    if text.len() <= MAX_VALUE {
+        return text.to_string();
+    }
+    let mut end = MAX_VALUE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} more bytes)", &text[..end], text.len() - end)
+}
 
 /// One request as the journal keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,25 +62,49 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The parameters as the journal keeps them: in order, secrets redacted.
-    pub fn redact(params: &Params) -> Vec<(String, String)> {
-        params
+    /// The parameters as the journal keeps them: in order, credentials of `method` (when
+    /// known) redacted, values cut, at most [`MAX_PARAMS`].
+    pub fn redact(params: &Params, method: Option<&Method>) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = params
             .iter()
+            .take(MAX_PARAMS)
             .map(|(n, v)| {
-                let v = if REDACTED_PARAMS.contains(&n) {
-                    REDACTED
+                let v = if is_credential(method, n) {
+                    REDACTED.to_string()
                 } else {
-                    v
+                    cut(v)
                 };
-                (n.to_string(), v.to_string())
+                (cut(n), v)
             })
-            .collect()
+            .collect();
+        if params.len() > MAX_PARAMS {
+            out.push((
+                "...".to_string(),
+                format!("{} more parameters", params.len() - MAX_PARAMS),
+            ));
+        }
+        out
+    }
+
+    /// The bytes of text it holds (what the journal's byte bound counts).
+    pub fn size(&self) -> usize {
+        let fixed = 64 + self.verb.len() + self.path.len() + self.outcome.len();
+        let optional =
+            self.method.as_ref().map_or(0, String::len) + self.u.as_ref().map_or(0, String::len);
+        fixed
+            + optional
+            + self
+                .params
+                .iter()
+                .map(|(n, v)| 16 + n.len() + v.len())
+                .sum::<usize>()
     }
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     entries: VecDeque<Entry>,
+    bytes: usize,
     counts: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
@@ -83,8 +129,18 @@ impl Journal {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Record one request.
-    pub fn record(&self, entry: Entry) {
+    /// Record one request (its path, caller and outcome cut to [`MAX_VALUE`]).
+    pub fn record(&self, mut entry: Entry) {
+        if entry.path.len() > MAX_VALUE {
+            entry.path = cut(&entry.path);
+        }
+        if let Some(u) = entry.u.as_mut().filter(|u| u.len() > MAX_VALUE) {
+            *u = cut(u);
+        }
+        if entry.outcome.len() > MAX_VALUE {
+            entry.outcome = cut(&entry.outcome);
+        }
+        let size = entry.size();
         let mut g = self.lock();
         let method = entry
             .method
@@ -95,9 +151,14 @@ impl Journal {
             .or_default()
             .entry(entry.outcome.clone())
             .or_insert(0) += 1;
-        if g.entries.len() == JOURNAL_CAPACITY {
-            g.entries.pop_front();
+        while g.entries.len() >= JOURNAL_CAPACITY
+            || (g.bytes + size > JOURNAL_MAX_BYTES && !g.entries.is_empty())
+        {
+            if let Some(old) = g.entries.pop_front() {
+                g.bytes = g.bytes.saturating_sub(old.size());
+            }
         }
+        g.bytes += size;
         g.entries.push_back(entry);
     }
 
@@ -115,6 +176,7 @@ impl Journal {
     pub fn clear(&self) {
         let mut g = self.lock();
         g.entries.clear();
+        g.bytes = 0;
         g.counts.clear();
     }
 }
@@ -154,12 +216,36 @@ mod tests {
     }
 
     #[test]
+    fn large_entries_are_cut_and_the_journal_stays_under_its_byte_bound() {
+        let j = Journal::new();
+        let mut p = Params::new();
+        for i in 0..200 {
+            p.push(format!("x{i}"), "v".repeat(100_000));
+        }
+        for _ in 0..JOURNAL_CAPACITY {
+            let mut e = entry(0);
+            e.path = "/".repeat(100_000);
+            e.params = Entry::redact(&p, None);
+            j.record(e);
+        }
+        let kept = j.entries();
+        let bytes: usize = kept.iter().map(Entry::size).sum();
+        assert!(bytes <= JOURNAL_MAX_BYTES, "{bytes}");
+        assert!(!kept.is_empty());
+        let last = kept.last().expect("an entry");
+        assert_eq!(last.params.len(), MAX_PARAMS + 1);
+        assert!(last.params[0].1.len() < 2 * MAX_VALUE);
+        assert!(last.path.len() < 2 * MAX_VALUE);
+        assert_eq!(j.counts()["quickstats_get"]["ok"], JOURNAL_CAPACITY as u64);
+    }
+
+    #[test]
     fn hash_and_password_are_redacted() {
         let p = Params::new()
             .with("u", "admin")
             .with("hash", "abc")
             .with("p", "pw");
-        let r = Entry::redact(&p);
+        let r = Entry::redact(&p, None);
         assert_eq!(r[0].1, "admin");
         assert_eq!(r[1].1, REDACTED);
         assert_eq!(r[2].1, REDACTED);

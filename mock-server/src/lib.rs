@@ -35,6 +35,7 @@ pub mod defect;
 pub mod dispatch;
 pub mod journal;
 pub mod overlay;
+pub mod redact;
 pub mod render;
 pub mod request;
 pub mod router;

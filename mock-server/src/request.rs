@@ -132,6 +132,7 @@ impl<'de> serde::Deserialize<'de> for RawMembers<'de> {
 pub fn parse_json_object(body: &[u8]) -> Result<Params, serde_json::Error> {
     let members: RawMembers<'_> = serde_json::from_slice(body)?;
     let mut p = Params::new();
+    let mut nested = 0usize;
     for (name, raw) in members.0 {
         let text = raw.get().trim();
         let value = match text.as_bytes().first() {
@@ -141,11 +142,15 @@ pub fn parse_json_object(body: &[u8]) -> Result<Params, serde_json::Error> {
             Some(b'f') => "false".to_string(),
             Some(b'n') => String::new(),
             _ => {
-                tracing::info!(param = %name, "nested JSON value ignored");
+                nested += 1;
                 continue;
             }
         };
         p.push(name, value);
+    }
+    if nested > 0 {
+        // One line per body, however many members it has.
+        tracing::debug!(count = nested, "nested JSON values ignored");
     }
     Ok(p)
 }

@@ -183,7 +183,7 @@ async fn api(
         path: uri.path().to_string(),
         method: canonical,
         u: params.get("u").map(str::to_string),
-        params: Entry::redact(&params),
+        params: Entry::redact(&params, cat.method(name)),
         outcome,
         status,
     };

@@ -395,3 +395,134 @@ fn a_scenario_from_dev_zero_or_a_non_yaml_file_is_refused_without_echoing_it() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ------------------------------------------------------------------ item 3: the journal
+
+#[tokio::test]
+async fn the_journal_redacts_every_credential_and_stays_bounded_in_bytes() {
+    let mock = Mock::start(Product::Mor).await;
+    let a = mock
+        .send(
+            reqwest::Method::POST,
+            "user_simple_balance_get",
+            &mock_server::model::params::Params::new().with("id", "aliceuh"),
+        )
+        .await;
+    assert_eq!(a.body, "12.5000");
+    mock.post("user_login", "alice", &[("p", "pw-Secret-9")])
+        .await;
+    let text = mock.admin_get("journal").await.to_string();
+    assert!(!text.contains("aliceuh"), "the uniquehash leaked: {text}");
+    assert!(!text.contains("pw-Secret-9"), "the password leaked: {text}");
+    // Large signed-or-not requests: each entry is cut, the whole stays under the byte bound.
+    let body = format!(
+        "u=admin&{}",
+        "x=".to_string() + &"A".repeat(3 * 1024 * 1024)
+    );
+    for _ in 0..20 {
+        let r = mock
+            .client
+            .post(mock.url("/billing/api/quickstats_get"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(r.status(), 200);
+    }
+    let r = mock
+        .client
+        .get(mock.url("/__admin/journal"))
+        .send()
+        .await
+        .expect("answered");
+    let journal = r.bytes().await.expect("journal body");
+    assert!(
+        journal.len() < 2 * mock_server::journal::JOURNAL_MAX_BYTES,
+        "{} bytes",
+        journal.len()
+    );
+    let entries: serde_json::Value = serde_json::from_slice(&journal).expect("JSON");
+    assert_eq!(entries.as_array().map(Vec::len), Some(22));
+    mock.stop().await;
+}
+
+// ------------------------------------------------------------------ item 6: logs
+
+#[tokio::test]
+async fn logs_and_the_explain_header_hold_no_password_no_forged_line_and_one_line_per_body() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--explain", "--product", "m4"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mor-mock spawns");
+    let out = child.stdout.take().expect("stdout");
+    let line = BufReader::new(out)
+        .lines()
+        .next_line()
+        .await
+        .expect("a line")
+        .expect("not EOF");
+    let start = line.find("http://127.0.0.1:").expect("URL in the line");
+    let url = line[start..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let client = reqwest::Client::new();
+    // A hash mismatch on user_login, whose hash covers the password; the password carries a
+    // newline that would start a forged log line.
+    let r = client
+        .post(format!("{url}/billing/api/user_login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("u=user1&p=Pa55-w0rd%0AFORGED%20ERROR%20line&hash=0000")
+        .send()
+        .await
+        .expect("answered");
+    let explain = r
+        .headers()
+        .get("x-mor-mock-explain")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(explain.contains("user_login"), "no explanation: {explain}");
+    assert!(!explain.contains("Pa55-w0rd"), "{explain}");
+    assert!(explain.contains("<redacted>"), "{explain}");
+    // A JSON body of 20,000 nested members.
+    let members: Vec<String> = (0..20_000).map(|i| format!("\"k{i}\":[1]")).collect();
+    let r = client
+        .post(format!("{url}/billing/api/quickstats_get?u=admin&hash=0"))
+        .header("content-type", "application/json")
+        .body(format!("{{{}}}", members.join(",")))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 200);
+    // A uniquehash (a credential) in a request that fails its optional hash.
+    let _ = client
+        .post(format!(
+            "{url}/billing/api/user_simple_balance_get?id=adm1nun1q&hash=0"
+        ))
+        .send()
+        .await
+        .expect("answered");
+    child.kill().await.expect("killed");
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err).await;
+    }
+    assert!(!err.contains("Pa55-w0rd"), "the password was logged: {err}");
+    assert!(
+        !err.contains("adm1nun1q"),
+        "the uniquehash was logged: {err}"
+    );
+    assert!(
+        !err.lines().any(|l| l.starts_with("FORGED")),
+        "a forged line: {err}"
+    );
+    assert!(err.lines().count() < 50, "{} lines", err.lines().count());
+}
