@@ -398,6 +398,25 @@ pub fn div_money(amount: Money, rate: Money) -> Money {
     Money(clamp_i64(div_round(p, i128::from(rate.0))))
 }
 
+/// `amount * rate` (rate in millionths), rounded; `None` when the result is not representable
+/// (money arithmetic that must not clamp: a balance change).
+pub fn checked_mul_money(amount: Money, rate: Money) -> Option<Money> {
+    let p = i128::from(amount.0) * i128::from(rate.0);
+    i64::try_from(div_round(p, 1_000_000)).ok().map(Money)
+}
+
+/// `amount / rate` (rate in millionths), rounded; `None` when the rate is zero or the result is
+/// not representable.
+pub fn checked_div_money(amount: Money, rate: Money) -> Option<Money> {
+    if rate.0 == 0 {
+        return None;
+    }
+    let p = i128::from(amount.0) * 1_000_000;
+    i64::try_from(div_round(p, i128::from(rate.0)))
+        .ok()
+        .map(Money)
+}
+
 /// Convert an amount in the default currency into a currency with `rate` units per default unit.
 pub fn to_currency(amount: Money, rate: Money) -> Money {
     mul_money(amount, rate)

@@ -16,7 +16,7 @@ use model::xml::Element;
 
 use super::{parse_id, xml, Ctx, Reply};
 use crate::generate::when_at;
-use crate::world::{from_currency, mul_money, World};
+use crate::world::{checked_div_money, checked_mul_money, World};
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
@@ -68,18 +68,12 @@ pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         return ctx.error("User was not found", Wrapper::Page);
     };
     let vat = Money(user.vat_percent.0 / 100);
-    let (net, tax, gross) = if in_tax {
-        let net = from_currency(amount, Money::units(1) + vat);
-        (net, amount - net, amount)
-    } else {
-        let tax = mul_money(amount, vat);
-        (amount, tax, amount + tax)
+    // Checked throughout: an amount whose tax, conversion or balance is not representable is
+    // refused, never clamped (issue 13: 1e9 at a rate of 0.000001 moved a balance by i64::MIN).
+    let Some((net, tax, gross, delta)) = amounts(amount, vat, rate, in_tax, to_provider) else {
+        return not_saved(ctx, "Amount is too large");
     };
     let confirmed = !(mor && ctx.settings.api_payment_confirmation);
-    let mut delta = from_currency(net, rate);
-    if to_provider {
-        delta = Money::ZERO - delta;
-    }
     let before = user.balance;
     let after = if confirmed {
         match world.change_balance(uid, delta) {
@@ -125,6 +119,31 @@ pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
             .leaf("gross", gross),
     );
     xml(Element::new("page").child(resp))
+}
+
+/// Net, tax, gross and the balance change of a payment, or `None` when one of them is not
+/// representable.
+fn amounts(
+    amount: Money,
+    vat: Money,
+    rate: Money,
+    in_tax: bool,
+    to_provider: bool,
+) -> Option<(Money, Money, Money, Money)> {
+    let (net, tax, gross) = if in_tax {
+        let net = checked_div_money(amount, Money::units(1).checked_add(vat)?)?;
+        (net, Money(amount.0.checked_sub(net.0)?), amount)
+    } else {
+        let tax = checked_mul_money(amount, vat)?;
+        (amount, tax, amount.checked_add(tax)?)
+    };
+    let delta = checked_div_money(net, rate)?;
+    let delta = if to_provider {
+        Money(delta.0.checked_neg()?)
+    } else {
+        delta
+    };
+    Some((net, tax, gross, delta))
 }
 
 /// `Payment was not saved`; on MOR with the documented sibling `<message>`.

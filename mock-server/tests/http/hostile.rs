@@ -526,3 +526,57 @@ async fn logs_and_the_explain_header_hold_no_password_no_forged_line_and_one_lin
     );
     assert!(err.lines().count() < 50, "{} lines", err.lines().count());
 }
+
+// ------------------------------------------------------------------ item 10: money
+
+#[tokio::test]
+async fn a_payment_whose_conversion_is_not_representable_is_refused_not_clamped() {
+    let mock = Mock::start(Product::M4).await;
+    let balance = || async {
+        mock.send(
+            reqwest::Method::POST,
+            "user_simple_balance_get",
+            &mock_server::model::params::Params::new().with("id", "aliceuh"),
+        )
+        .await
+        .body
+    };
+    assert_eq!(balance().await, "12.5000");
+    let a = mock
+        .post(
+            "payment_create",
+            "admin",
+            &[
+                ("user_id", "6"),
+                ("amount", "1000000000"),
+                ("currency", "USD"),
+                ("exchange_rate", "0.000001"),
+                ("payment_to_provider", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        a.error().as_deref(),
+        Some("Payment was not saved"),
+        "{}",
+        a.body
+    );
+    assert_eq!(balance().await, "12.5000", "the balance moved");
+    // Large but representable: computed exactly.
+    let a = mock
+        .post(
+            "payment_create",
+            "admin",
+            &[
+                ("user_id", "6"),
+                ("amount", "1000000"),
+                ("currency", "USD"),
+                ("exchange_rate", "0.000001"),
+                ("payment_to_provider", "1"),
+            ],
+        )
+        .await;
+    assert!(a.is_success(), "{}", a.body);
+    assert_eq!(balance().await, "-999999999987.5000");
+    mock.stop().await;
+}
