@@ -699,6 +699,53 @@ fn validate(s: &LoadedScenario, text: &str, catalogue: &Catalogue) -> Result<(),
                 ));
             }
         }
+        // Parameter names the method does not take are a typo (a MOR name on M4, say), unless
+        // the case sends them on purpose (tag `extra_params`) or sends a raw path.
+        if !case.tags.iter().any(|t| t == "extra_params") {
+            let case_products: Vec<Product> = if case.products.is_empty() {
+                products.clone()
+            } else {
+                case.products.clone()
+            };
+            let mut requests = vec![("request".to_string(), &case.request)];
+            for (j, inv) in case.expect.invariants.iter().enumerate() {
+                match inv {
+                    Invariant::SubsetOf { of: r, .. }
+                    | Invariant::SameValueAs { of: r, .. }
+                    | Invariant::ReadShowsWrite { read: r, .. } => {
+                        requests.push((format!("expect.invariants[{j}].request"), r))
+                    }
+                    Invariant::ScalesAfterWrite { read, base, .. } => {
+                        requests.push((format!("expect.invariants[{j}].read"), read));
+                        requests.push((format!("expect.invariants[{j}].base"), base));
+                    }
+                    _ => {}
+                }
+            }
+            for (at, r) in requests {
+                if r.path.is_some() {
+                    continue;
+                }
+                for (k, _) in &r.params.0 {
+                    let known = case_products.iter().any(|p| {
+                        catalogue
+                            .method(*p, &r.method)
+                            .is_none_or(|m| m.param(k).is_some())
+                    });
+                    if !known {
+                        return Err(err(
+                            line_of(text, line, k),
+                            format!("cases[{i}].{at}.params.{k}"),
+                            format!(
+                                "{} does not take `{k}` ({}); tag the case `extra_params` to send it on purpose",
+                                r.method,
+                                join(&case_products)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         let mut names = Vec::new();
         names_in_case(case, &mut names);
         for (field, value, problem) in names {
@@ -878,8 +925,8 @@ overlay:
 cases:
   - name: admin reads quick stats
     request:
-      method: quickstats_get
-      params: { x: 1, y: true, z: "0.10" }
+      method: user_calls_get
+      params: { s_user: 1, only_did: true, period_start: "0.10" }
     expect: { success: true }
   - name: a wrong hash is refused
     kind: protocol
@@ -896,9 +943,9 @@ cases:
         assert_eq!(
             p.0,
             vec![
-                ("x".to_string(), "1".to_string()),
-                ("y".to_string(), "1".to_string()),
-                ("z".to_string(), "0.10".to_string())
+                ("s_user".to_string(), "1".to_string()),
+                ("only_did".to_string(), "1".to_string()),
+                ("period_start".to_string(), "0.10".to_string())
             ]
         );
         assert_eq!(
@@ -922,13 +969,13 @@ cases:
     #[test]
     fn an_unknown_method_is_reported_at_its_line() {
         let bad = GOOD.replace(
-            "method: quickstats_get\n      params",
-            "method: quickstat_get\n      params",
+            "method: user_calls_get\n      params",
+            "method: user_call_get\n      params",
         );
         let e = load_str(&bad, Path::new("bad.yaml"), &cat()).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "bad.yaml:20: cases[0].request.method: unknown method `quickstat_get` for m4"
+            "bad.yaml:20: cases[0].request.method: unknown method `user_call_get` for m4"
         );
     }
 
@@ -943,11 +990,13 @@ cases:
 
     #[test]
     fn an_unknown_fact_role_or_placeholder_fails_at_its_line() {
-        let bad = GOOD.replace("params: { x: 1,", "params: { x: $user.idd,");
+        let bad = GOOD.replace("params: { s_user: 1,", "params: { s_user: $user.idd,");
         let e = load_str(&bad, Path::new("bad.yaml"), &cat()).unwrap_err();
         let msg = e.to_string();
         assert!(
-            msg.starts_with("bad.yaml:21: cases[0].request.params.x: unknown fact `$user.idd`"),
+            msg.starts_with(
+                "bad.yaml:21: cases[0].request.params.s_user: unknown fact `$user.idd`"
+            ),
             "{msg}"
         );
         let bad = GOOD.replace(
@@ -972,6 +1021,28 @@ cases:
             msg.contains("cases[0].expect.values.a: unknown placeholder `{{nmber}}`"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_parameter_the_method_does_not_take_fails_unless_tagged() {
+        let bad = GOOD.replace(
+            "params: { s_user: 1, only_did: true, period_start: \"0.10\" }",
+            "params: { s_device: 5 }",
+        );
+        let msg = load_str(&bad, Path::new("bad.yaml"), &cat())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains(
+                "cases[0].request.params.s_device: user_calls_get does not take `s_device`"
+            ),
+            "{msg}"
+        );
+        let ok = bad.replace(
+            "  - name: admin reads quick stats\n",
+            "  - name: admin reads quick stats\n    tags: [extra_params]\n",
+        );
+        assert!(load_str(&ok, Path::new("ok.yaml"), &cat()).is_ok());
     }
 
     #[test]
