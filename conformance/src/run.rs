@@ -526,7 +526,18 @@ async fn run_scenario(
                         known: &mock.discovery,
                     };
                     for pc in &ps.cases {
-                        out.push(run_case(ctx, &ps, pc, &ep).await);
+                        let mut o = run_case(ctx, &ps, pc, &ep).await;
+                        // The in-process mock is gone when the report is read: the reproduction
+                        // starts the same mock from the same file on the default port.
+                        if let (Some(c), Some(_)) = (&o.curl, scenario) {
+                            o.curl = Some(format!(
+                                "mor-mock --product {} --scenario {} &\n      {}",
+                                ctx.product,
+                                crate::client::shell_quote(&ps.loaded.path),
+                                c.replace(&mock.base, "http://127.0.0.1:8080")
+                            ));
+                        }
+                        out.push(o);
                         progress.tick();
                     }
                     // The mock's documented default secret (`secret`) is public and a common
