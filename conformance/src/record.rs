@@ -191,7 +191,9 @@ impl Recording {
             .trim_end_matches(".yaml")
             .trim_end_matches(".yml")
             .replace(['/', '\\'], "__")
-            .replace("..", "_");
+            .replace("..", "_")
+            // The built-in policy probes' pseudo file `<policy>` is a plain folder name.
+            .replace(['<', '>'], "");
         self.dir.join(product.as_str()).join(scenario).join(format!(
             "{:03}-{}.snap",
             case.index,
