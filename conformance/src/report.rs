@@ -185,6 +185,27 @@ fn label(s: &Status) -> &'static str {
     }
 }
 
+/// A unified line diff of two texts (three lines of context), each line prefixed.
+fn line_diff(expected: &str, actual: &str, prefix: &str) -> String {
+    let diff = similar::TextDiff::from_lines(expected, actual);
+    let mut out = String::new();
+    for group in diff.grouped_ops(3) {
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                let line = change.value().trim_end_matches('\n');
+                let _ = writeln!(out, "{prefix}{sign} {line}");
+            }
+        }
+        let _ = writeln!(out, "{prefix}…");
+    }
+    out
+}
+
 /// The terminal report.
 pub fn terminal(r: &RunReport) -> String {
     let mut out = String::new();
@@ -235,16 +256,22 @@ pub fn terminal(r: &RunReport) -> String {
         }
         for m in &o.mismatches {
             let _ = writeln!(out, "    {}:", m.what);
-            let _ = writeln!(
-                out,
-                "      expected: {}",
-                indent(&m.expected, "                ")
-            );
-            let _ = writeln!(
-                out,
-                "      actual:   {}",
-                indent(&m.actual, "                ")
-            );
+            if m.expected.contains('\n') && m.actual.contains('\n') {
+                // Two documents: a line diff of their canonical forms.
+                let _ = writeln!(out, "      diff (- expected, + actual):");
+                out.push_str(&line_diff(&m.expected, &m.actual, "        "));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "      expected: {}",
+                    indent(&m.expected, "                ")
+                );
+                let _ = writeln!(
+                    out,
+                    "      actual:   {}",
+                    indent(&m.actual, "                ")
+                );
+            }
             if let Some(d) = &m.diff {
                 let _ = writeln!(out, "      first difference: {d}");
             }
