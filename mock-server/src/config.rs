@@ -59,6 +59,9 @@ pub struct Limits {
     /// A body larger than this is refused with 413 (announced by Content-Length, or counted
     /// while reading a chunked one).
     pub max_body: usize,
+    /// The same for the admin API (a scenario may hold a large world); read only once the
+    /// request passed the admin API's checks.
+    pub max_admin_body: usize,
     /// The request line and headers must arrive within this time (also closes idle keep-alive
     /// connections).
     pub header_timeout: Duration,
@@ -71,6 +74,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body: 4 * 1024 * 1024,
+            max_admin_body: 64 * 1024 * 1024,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
         }

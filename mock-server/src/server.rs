@@ -334,9 +334,7 @@ fn refuse_body(
         outcome: outcome.to_string(),
         status,
     });
-    let (mut head, body) = response.into_parts();
-    head.headers
-        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    let (head, body) = with_close(response).into_parts();
     Response::from_parts(
         head,
         WireBody {
@@ -346,31 +344,56 @@ fn refuse_body(
     )
 }
 
+/// The response with `Connection: close` (its request's body is left unread).
+fn with_close(mut response: Response<Bytes>) -> Response<Bytes> {
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 async fn serve(
     shared: Arc<Shared>,
     req: Request<Incoming>,
 ) -> Result<Response<WireBody>, std::io::Error> {
     let limits = shared.limits;
     let (parts, body) = req.into_parts();
+    // The admin API decides who may ask before any body is read; its bodies (scenario worlds)
+    // may be larger than an API request's.
+    let max_body = match router::route(parts.uri.path()) {
+        Route::Admin(_) => {
+            if let Err(refusal) =
+                crate::admin::guard(&shared.admin, &parts.method, &parts.uri, &parts.headers)
+            {
+                tracing::warn!(
+                    status = refusal.status.as_u16(),
+                    "admin request refused: {refusal}"
+                );
+                return to_wire(Answer::full(with_close(refusal.response())));
+            }
+            limits.max_admin_body
+        }
+        _ => limits.max_body,
+    };
     let announced = parts
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > limits.max_body as u64) {
+    if announced.is_some_and(|n| n > max_body as u64) {
         tracing::info!(
             bytes = announced.unwrap_or(0),
-            limit = limits.max_body,
+            limit = max_body,
             "request body over the limit; answered 413"
         );
         return Ok(refuse_body(&shared, &parts, 413, "body too large"));
     }
-    let read = Limited::new(body, limits.max_body).collect();
+    let read = Limited::new(body, max_body).collect();
     let body = match tokio::time::timeout(limits.body_timeout, read).await {
         Ok(Ok(b)) => b.to_bytes(),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             tracing::info!(
-                limit = limits.max_body,
+                limit = max_body,
                 "request body over the limit; answered 413"
             );
             return Ok(refuse_body(&shared, &parts, 413, "body too large"));

@@ -78,10 +78,13 @@ pub struct Shared {
 
 impl Shared {
     /// Build the state a configuration describes (no socket involved).
-    pub fn new(config: MockConfig) -> Result<Shared, ConfigError> {
+    pub fn new(mut config: MockConfig) -> Result<Shared, ConfigError> {
         let catalogue = config.catalogue()?;
         let start = build_start(&config, catalogue.product(config.product))?;
         let live = start.to_live(catalogue.product(config.product));
+        // The start state holds what the scenarios built; keeping them too would hold a large
+        // world a third time.
+        config.scenarios = Vec::new();
         Ok(Shared {
             product: config.product,
             catalogue,
@@ -184,6 +187,7 @@ impl Shared {
         config.scenarios = scenarios;
         let start = build_start(&config, self.methods())?;
         let live = start.to_live(self.methods());
+        config.scenarios = Vec::new();
         *self.start.lock().unwrap_or_else(|e| e.into_inner()) = start;
         self.swap(live);
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
@@ -463,6 +467,51 @@ mod tests {
             );
             assert!(r.is_err(), "{field}");
         }
+    }
+
+    #[test]
+    fn a_write_during_a_scenario_build_is_never_lost() {
+        let shared = Shared::new(MockConfig::new(Product::M4).clock(1_795_435_200))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let before = shared.read().world.user(1).map(|u| u.balance);
+        let mut calls = String::from("version: 1\nworld:\n  base: default\n  calls:\n");
+        for i in 0..2_000 {
+            calls.push_str(&format!(
+                "    - {{ id: {}, calldate: \"today 10:00:00\", dst: \"370\", user_id: 1, disposition: ANSWERED }}\n",
+                900_000 + i
+            ));
+        }
+        let s = scenario(&calls);
+        let writes = 300;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for _ in 0..5 {
+                    shared.apply_scenario(&s).unwrap_or_else(|e| panic!("{e}"));
+                }
+            });
+            scope.spawn(|| {
+                for _ in 0..writes {
+                    let changed = shared
+                        .write()
+                        .world
+                        .change_balance(1, model::world::Money::units(1));
+                    assert!(changed.is_some());
+                    std::thread::yield_now();
+                }
+            });
+        });
+        let after = shared.read().world.user(1).map(|u| u.balance);
+        assert_eq!(
+            after.zip(before).map(|(a, b)| a.0 - b.0),
+            Some(model::world::Money::units(writes).0)
+        );
+        assert!(shared
+            .read()
+            .world
+            .data
+            .calls
+            .iter()
+            .any(|c| c.id == 900_000));
     }
 
     #[test]

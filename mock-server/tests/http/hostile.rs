@@ -266,6 +266,7 @@ async fn a_deeply_nested_scenario_post_is_refused_before_parsing_and_the_api_goe
 fn small_limits() -> mock_server::config::Limits {
     mock_server::config::Limits {
         max_body: 64 * 1024,
+        max_admin_body: 64 * 1024,
         header_timeout: std::time::Duration::from_millis(500),
         body_timeout: std::time::Duration::from_millis(500),
     }
@@ -578,5 +579,72 @@ async fn a_payment_whose_conversion_is_not_representable_is_refused_not_clamped(
         .await;
     assert!(a.is_success(), "{}", a.body);
     assert_eq!(balance().await, "-999999999987.5000");
+    mock.stop().await;
+}
+
+// ------------------------------------------------------------------ item 5: world loading
+
+#[tokio::test]
+async fn an_admin_scenario_world_larger_than_an_api_body_is_merged_and_answered() {
+    let limits = mock_server::config::Limits {
+        max_admin_body: 8 * 1024 * 1024,
+        ..small_limits()
+    };
+    let mock = Mock::start_with(
+        MockConfig::new(Product::Mor)
+            .scenario(scenario(TEST_WORLD))
+            .limits(limits),
+    )
+    .await;
+    let mut yaml = String::from("version: 1\nworld:\n  base: default\n  calls:\n");
+    for i in 0..3_000 {
+        yaml.push_str(&format!(
+            "    - {{ id: {}, calldate: \"today 10:00:00\", dst: \"37060000000\", user_id: 6, disposition: ANSWERED, billsec: 60, duration: 60 }}\n",
+            500_000 + i
+        ));
+    }
+    assert!(yaml.len() > limits.max_body);
+    // As a JSON object too (JSON is YAML, and streams): the same ids replace, never duplicate.
+    let json = format!(
+        "{{\"version\": 1, \"world\": {{\"base\": \"default\", \"calls\": [{}]}}}}",
+        (0..3_000)
+            .map(|i| format!("{{\"id\": {}, \"calldate\": \"today 11:00:00\", \"dst\": \"37060000000\", \"user_id\": 6, \"disposition\": \"ANSWERED\"}}", 500_000 + i))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for body in [yaml.clone(), json] {
+        let r = mock
+            .client
+            .post(mock.url("/__admin/scenario"))
+            .header("content-type", "application/yaml")
+            .body(body)
+            .send()
+            .await
+            .expect("answered");
+        let a = read(r).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    let calls = mock
+        .server
+        .shared()
+        .read()
+        .world
+        .data
+        .calls
+        .iter()
+        .filter(|c| c.id >= 500_000 && c.id < 503_000)
+        .count();
+    assert_eq!(calls, 3_000);
+    // An API body of the same size is over the API's limit.
+    let r = mock
+        .client
+        .post(mock.url("/billing/api/quickstats_get?u=admin"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("x={}", "a".repeat(yaml.len())))
+        .send()
+        .await;
+    if let Ok(r) = r {
+        assert_eq!(r.status(), 413);
+    }
     mock.stop().await;
 }
