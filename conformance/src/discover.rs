@@ -332,9 +332,87 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
             None => {}
         }
     }
-    let user_id = d.facts.get("user.id").map(str::to_string);
     let this_month = (model::world::month_start(t.today.0), t.today.1);
-    // A recent day with calls of `user`, and another user who made calls.
+    let user_id = d.facts.get("user.id").map(str::to_string);
+    // Users seen with calls this month (besides the credentials), for the currency search.
+    let mut seen_users: Vec<String> = Vec::new();
+    if d.facts.get("other_user.id").is_none() && serves("aggregate_get") {
+        let root = t
+            .read(
+                "aggregate_get",
+                "admin",
+                &[
+                    ("from", this_month.0.to_string()),
+                    ("till", this_month.1.to_string()),
+                ],
+            )
+            .await;
+        let mut others: Vec<String> = root
+            .as_ref()
+            .map(|r| {
+                check::rows_at(r, "aggregates/aggregate")
+                    .iter()
+                    .filter_map(|row| {
+                        check::value_at(row, "originator_id")
+                            .or_else(|| check::value_at(row, "user_id"))
+                    })
+                    .filter(|v| Some(v) != user_id.as_ref())
+                    .filter(|v| {
+                        !t.credentials
+                            .roles
+                            .keys()
+                            .any(|role| d.facts.get(&format!("{role}.id")) == Some(v.as_str()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        others.sort_by_key(|v| v.parse::<u64>().unwrap_or(u64::MAX));
+        others.dedup();
+        // Without the `user` credentials, $user is a user of the admin with calls this month
+        // (cases that act as him still skip; cases about him run as the admin).
+        if d.facts.get("user.id").is_none() && t.credentials.get("user").is_none() {
+            if let Some(u) = others.first().cloned() {
+                others.remove(0);
+                d.found("user.id", u);
+            }
+        }
+        if let Some(o) = others.first() {
+            d.found("other_user.id", o.clone());
+        }
+        ids.extend(others.iter().filter_map(|o| o.parse::<u64>().ok()));
+        seen_users = others;
+    }
+    if d.facts.get("other_user.id").is_none() {
+        d.notes
+            .push("$other_user.id: no other user with calls this month in aggregate_get".into());
+    }
+    if let (Some(oid), true) = (
+        d.facts.get("other_user.id").map(str::to_string),
+        serves("user_details_get"),
+    ) {
+        if let Some(name) = t
+            .read("user_details_get", "admin", &[("user_id", oid)])
+            .await
+            .and_then(|r| check::value_at(&r, "details/other_details/username"))
+        {
+            d.found("other_user.username", name);
+        }
+    }
+    if let (Some(uid), None, true) = (
+        d.facts.get("user.id").map(str::to_string),
+        d.facts.get("user.username"),
+        serves("user_details_get"),
+    ) {
+        if let Some(name) = t
+            .read("user_details_get", "admin", &[("user_id", uid)])
+            .await
+            .and_then(|r| check::value_at(&r, "details/other_details/username"))
+        {
+            d.found("user.username", name);
+        }
+    }
+    // A recent day with calls of `user`.
+    let user_id = d.facts.get("user.id").map(str::to_string);
     if serves("user_calls_get") {
         if let Some(uid) = &user_id {
             let wide = (t.today.0 - 62 * 86_400, t.today.1);
@@ -370,62 +448,6 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
                     "$period_with_calls: user_calls_get found no call of $user in 62 days".into(),
                 ),
             }
-        }
-    }
-    // Users seen with calls this month (besides the credentials), for the currency search.
-    let mut seen_users: Vec<String> = Vec::new();
-    if d.facts.get("other_user.id").is_none() && serves("aggregate_get") {
-        let root = t
-            .read(
-                "aggregate_get",
-                "admin",
-                &[
-                    ("period_start", this_month.0.to_string()),
-                    ("period_end", this_month.1.to_string()),
-                ],
-            )
-            .await;
-        let mut others: Vec<String> = root
-            .as_ref()
-            .map(|r| {
-                check::rows_at(r, "aggregates/aggregate")
-                    .iter()
-                    .filter_map(|row| {
-                        check::value_at(row, "originator_id")
-                            .or_else(|| check::value_at(row, "user_id"))
-                    })
-                    .filter(|v| Some(v) != user_id.as_ref())
-                    .filter(|v| {
-                        !t.credentials
-                            .roles
-                            .keys()
-                            .any(|role| d.facts.get(&format!("{role}.id")) == Some(v.as_str()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        others.sort_by_key(|v| v.parse::<u64>().unwrap_or(u64::MAX));
-        others.dedup();
-        if let Some(o) = others.first() {
-            d.found("other_user.id", o.clone());
-        }
-        ids.extend(others.iter().filter_map(|o| o.parse::<u64>().ok()));
-        seen_users = others;
-    }
-    if d.facts.get("other_user.id").is_none() {
-        d.notes
-            .push("$other_user.id: no other user with calls this month in aggregate_get".into());
-    }
-    if let (Some(oid), true) = (
-        d.facts.get("other_user.id").map(str::to_string),
-        serves("user_details_get"),
-    ) {
-        if let Some(name) = t
-            .read("user_details_get", "admin", &[("user_id", oid)])
-            .await
-            .and_then(|r| check::value_at(&r, "details/other_details/username"))
-        {
-            d.found("other_user.username", name);
         }
     }
     // A device of `user`, and a tariff through it.
