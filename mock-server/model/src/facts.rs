@@ -47,8 +47,14 @@ pub const FACTS: &[(&str, &str)] = &[
         "the accountant credential's username",
     ),
     ("accountant.id", "the accountant credential's user id"),
-    ("user.username", "the simple user credential's username"),
-    ("user.id", "the simple user credential's user id"),
+    (
+        "user.username",
+        "the simple user credential's username (without one: a user of the admin with calls)",
+    ),
+    (
+        "user.id",
+        "the simple user credential's user id (without one: a user of the admin with calls)",
+    ),
     (
         "user.password",
         "the simple user's password (from the credentials' password_env; never printed)",
