@@ -314,9 +314,17 @@ pub fn read_scenario_text(path: &Path) -> Result<String, LoadError> {
     })
 }
 
-/// Parse a `--clock` value (`YYYY-MM-DD HH:MM:SS`, UTC) into Unix seconds.
+/// Parse a `--clock` value (`YYYY-MM-DD HH:MM:SS` or ISO `YYYY-MM-DDTHH:MM:SS[Z]`, UTC) into Unix
+/// seconds.
 pub fn parse_clock(text: &str) -> Result<i64, ConfigError> {
-    When::parse(text)
+    // ISO 8601 as well: `2026-11-23T12:00:00` and `...Z` (UTC either way).
+    let t = text.trim();
+    let t = t.strip_suffix('Z').unwrap_or(t);
+    let iso = match t.as_bytes().get(10) {
+        Some(b'T') => format!("{} {}", &t[..10], &t[11..]),
+        _ => t.to_string(),
+    };
+    When::parse(&iso)
         .and_then(|w| w.resolve(0))
         .map_err(ConfigError::Clock)
 }
@@ -324,6 +332,14 @@ pub fn parse_clock(text: &str) -> Result<i64, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_takes_iso_8601_too() {
+        let plain = parse_clock("2026-11-23 12:00:00").expect("plain");
+        assert_eq!(parse_clock("2026-11-23T12:00:00").expect("iso"), plain);
+        assert_eq!(parse_clock("2026-11-23T12:00:00Z").expect("iso utc"), plain);
+        assert!(parse_clock("2026-11-23X12:00:00").is_err());
+    }
 
     #[test]
     fn a_clock_flag_parses_as_utc() {
