@@ -206,14 +206,34 @@ fn line_diff(expected: &str, actual: &str, prefix: &str) -> String {
     out
 }
 
-/// The terminal report.
+/// A status label, padded to 8 columns, in colour when asked (ANSI: green, red, yellow, cyan).
+fn painted(s: &Status, colour: bool) -> String {
+    let text = format!("{:<8}", label(s));
+    if !colour {
+        return text;
+    }
+    let code = match s {
+        Status::Passed => "32",
+        Status::Failed | Status::Error => "1;31",
+        Status::Skipped => "33",
+        Status::Observed => "36",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// The terminal report, without colour (CI logs, pipes, files).
 pub fn terminal(r: &RunReport) -> String {
+    terminal_with(r, false)
+}
+
+/// The terminal report; `colour` paints the status labels.
+pub fn terminal_with(r: &RunReport, colour: bool) -> String {
     let mut out = String::new();
     for o in &r.outcomes {
         let _ = write!(
             out,
-            "{:<8} {}:{} {} [{}]",
-            label(&o.status),
+            "{} {}:{} {} [{}]",
+            painted(&o.status, colour),
             o.case.file,
             o.case.line,
             o.case.name,

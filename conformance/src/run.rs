@@ -46,6 +46,17 @@ use crate::plan::{self, Partition, Plan, PlannedCase, PlannedScenario, Policy, P
 use crate::report::{self, Redactor, RunReport, Summary};
 use crate::target::{Credentials, External, TargetArgs};
 
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorArg {
+    /// Colour on a terminal, unless `NO_COLOR` is set or in CI.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
 /// `--policy` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PolicyArg {
@@ -82,6 +93,9 @@ pub struct RunArgs {
     /// Print the planned cases and exit.
     #[arg(long)]
     pub list: bool,
+    /// Colour the status labels: auto (a terminal, no `NO_COLOR`, not CI), always, never.
+    #[arg(long, env = "MOR_COLOR", value_enum, default_value = "auto")]
+    pub color: ColorArg,
     /// Write a JUnit XML report.
     #[arg(long, env = "MOR_JUNIT", value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -333,7 +347,16 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         discovery,
         outcomes,
     };
-    out(&report::terminal(&report));
+    let colour = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && !is_ci()
+        }
+    };
+    out(&report::terminal_with(&report, colour));
     if !is_ci() {
         eprintln!("finished in {:.1?}", started.elapsed());
     }
