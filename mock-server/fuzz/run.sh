@@ -4,7 +4,7 @@
 #   mock-server/fuzz/run.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 600, or FUZZ_SECONDS); TARGETs default to all of them (request,
-# scenario, catalogue, xml), run one after the other. To use two cores, run two invocations
+# scenario, catalogue, xml, admin), run one after the other. To use two cores, run two invocations
 # with different targets. FUZZ_SANITIZER chooses the sanitizer (default address, as cargo-fuzz;
 # `none` is faster). Leak detection is off unless FUZZ_DETECT_LEAKS=1: LeakSanitizer rescans
 # the heap (three mock worlds in `request`) on every input that finds coverage and took two
@@ -22,7 +22,7 @@ seconds="${1:-${FUZZ_SECONDS:-600}}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(request scenario catalogue xml)
+  targets=(request scenario catalogue xml admin)
 fi
 sanitizer="${FUZZ_SANITIZER:-address}"
 
