@@ -131,10 +131,7 @@ pub fn build(
         (mode, cred) => {
             let mut p = match method {
                 Some(m) => plan(m, &params, is_admin, &opts),
-                None => HashPlan {
-                    method: req.method.clone(),
-                    parts: Vec::new(),
-                },
+                None => HashPlan::new(req.method.clone(), Vec::new()),
             };
             if mode == Signing::Reversed {
                 let forward = p.values();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use model::catalogue::Product;
 use model::params::Params;
-use model::quirks::{AbsentParams, HashOrder};
+use model::quirks::{AbsentParams, HashOrder, MorHashRule};
 use model::sign::{plan, SignOptions};
 
 use crate::client::{day_of, today_utc};
@@ -41,6 +41,11 @@ pub struct HashArgs {
     /// A named hash variant of the method (see the catalogue's `hash_variants`).
     #[arg(long)]
     pub variant: Option<String>,
+    /// Which rule a MOR server hashes by: each method's documented list (`per-method`), or the
+    /// X3 server code's global ordered list with its value filters (`global`; MOR only; then
+    /// `--absent`, `--order` and `--variant` do not apply).
+    #[arg(long, value_enum, default_value = "per-method")]
+    pub rule: RuleArg,
     /// Today's date for `@today_*` defaults, as a Unix time of any second of that day
     /// (default: now).
     #[arg(long)]
@@ -75,6 +80,15 @@ pub enum OrderArg {
     RequestLine,
 }
 
+/// `--rule` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuleArg {
+    /// The method's documented list, in its order.
+    PerMethod,
+    /// The X3 code's global ordered list with value filters (MOR only).
+    Global,
+}
+
 /// Run `hash`; returns the text to print.
 pub fn run(args: &HashArgs) -> Result<String, Failure> {
     let secret = SecretSource::from_flags(args.secret_env.as_deref(), args.secret_file.as_deref())
@@ -83,6 +97,12 @@ pub fn run(args: &HashArgs) -> Result<String, Failure> {
         })?
         .read()
         .map_err(|e| Failure::usage(e.to_string()))?;
+    if args.rule == RuleArg::Global && args.product != Product::Mor {
+        return Err(Failure::usage(format!(
+            "--rule global is MOR's (the X3 server code); {} signs by each method's list",
+            args.product
+        )));
+    }
     let catalogue = crate::plan::catalogue(args.catalogue.as_deref())?;
     let method = catalogue
         .method(args.product, &args.method)
@@ -162,11 +182,16 @@ pub fn run(args: &HashArgs) -> Result<String, Failure> {
         },
         variant: args.variant.clone(),
         today: args.today.map_or_else(today_utc, day_of),
+        rule: match args.rule {
+            RuleArg::PerMethod => MorHashRule::PerMethod,
+            RuleArg::Global => MorHashRule::Global,
+        },
     };
     let p = plan(method, &params, is_admin, &opts);
     let order = p.order().join(", ");
+    let notes = p.notes().map(|n| format!("{n}\n")).unwrap_or_default();
     Ok(format!(
-        "method: {} ({})\norder: [{}]\nhash string: {}\n{}\n",
+        "method: {} ({})\norder: [{}]\n{notes}hash string: {}\n{}\n",
         method.name,
         args.product,
         order,

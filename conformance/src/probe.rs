@@ -512,10 +512,7 @@ impl Prober<'_> {
         let is_admin = ask.u.as_deref() == Some(self.target.admin.username.as_str());
         match self.cat.method(self.product, &ask.method) {
             Some(m) => plan(m, params, is_admin, &opts),
-            None => HashPlan {
-                method: ask.method.clone(),
-                parts: Vec::new(),
-            },
+            None => HashPlan::new(ask.method.clone(), Vec::new()),
         }
     }
 
@@ -993,6 +990,7 @@ impl Prober<'_> {
                     order,
                     variant: None,
                     today,
+                    ..SignOptions::default()
                 })
         };
         let cat = self

@@ -1068,10 +1068,7 @@ fn check_case(
     // The plan over other parts, unless they hash the same string as the good signature (then the
     // attack is no attack and the case holds).
     let resigned = |parts: Vec<HashPart>| {
-        let other = HashPlan {
-            method: base_plan.method.clone(),
-            parts,
-        };
+        let other = HashPlan::new(base_plan.method.clone(), parts);
         (other.values() != base_plan.values()).then_some(other)
     };
     let (wire, expect, what) = match property {
@@ -1335,17 +1332,16 @@ fn check_case(
                     format!("`{name}` sent with %20 for a space, signed over the decoded value"),
                 )
             } else {
-                let enc = HashPlan {
-                    method: p.method.clone(),
-                    parts: p
-                        .parts
+                let enc = HashPlan::new(
+                    p.method.clone(),
+                    p.parts
                         .iter()
                         .map(|x| HashPart {
                             value: form_encode(&x.value),
                             ..x.clone()
                         })
                         .collect(),
-                };
+                );
                 if enc.values() == p.values() {
                     return Ok(Ok(()));
                 }

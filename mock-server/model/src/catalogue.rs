@@ -418,6 +418,10 @@ pub struct Method {
     /// Notes on contradictions, unknowns and the pages behind them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The product whose catalogue holds this method, set when the catalogue is built (never
+    /// read from a file). The signer needs it: the quirk `mor_hash_rule` applies to MOR only.
+    #[serde(skip)]
+    pub product: Option<Product>,
 }
 
 fn default_http() -> Vec<HttpVerb> {
@@ -513,7 +517,10 @@ pub struct ProductCatalogue {
 }
 
 impl ProductCatalogue {
-    fn new(product: Product, general: General, methods: Vec<Method>) -> Self {
+    fn new(product: Product, general: General, mut methods: Vec<Method>) -> Self {
+        for m in &mut methods {
+            m.product = Some(product);
+        }
         let mut pc = ProductCatalogue {
             product,
             general,
@@ -549,7 +556,8 @@ impl ProductCatalogue {
         self.index.keys().map(String::as_str)
     }
 
-    fn upsert(&mut self, method: Method) {
+    fn upsert(&mut self, mut method: Method) {
+        method.product = Some(self.product);
         match self.methods.iter().position(|m| m.name == method.name) {
             Some(i) => self.methods[i] = method,
             None => self.methods.push(method),

@@ -7,6 +7,8 @@
 //!   access, answers, errors);
 //! - [`params`]: request parameters as an ordered list, with Rails' lookup rules;
 //! - [`sign`]: hash strings and digests from the catalogue, with explained mismatches;
+//! - [`hash_rule`]: MOR's global hash rule as the X3 server code computes it (ordered names and
+//!   value filters), selected by the quirk `mor_hash_rule`;
 //! - [`xml`]: rendering in the documented shapes, canonical form and path-naming diffs;
 //! - [`scenario`]: the scenario file format v1 (world, settings, quirks, overlay, cases);
 //! - [`world`], [`settings`], [`quirks`]: the data a scenario describes and the mock computes
@@ -15,6 +17,7 @@
 pub mod catalogue;
 pub mod error;
 pub mod facts;
+pub mod hash_rule;
 pub mod params;
 pub mod patch;
 pub mod quirks;

@@ -141,6 +141,22 @@ pub enum UnknownMethod {
     NotFound,
 }
 
+/// Which rule a MOR server hashes by. CONTRA: the MOR wiki's method pages (and the hash
+/// construction page's per-method examples) give each method its own ordered list of hashed
+/// parameters (catalogue `hash`); the MOR X3 server code (GitHub `adeshjohnson/MX3`,
+/// `app/models/mor_api.rb`, `check_params_with_all_keys`) concatenates, in one global order,
+/// every present parameter that passes its value filter, whatever the method
+/// (`catalogue/mor-hash-rule.yaml`, [`crate::hash_rule`]). MOR only: M4 keeps its per-method lists
+/// (no code is available for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MorHashRule {
+    /// Each method's documented list, in its order (the wiki's method pages).
+    PerMethod,
+    /// The X3 code's global ordered list with its value filters and integer normalisation.
+    Global,
+}
+
 patchable! {
     /// Every named quirk with its default position.
     pub struct Quirks / QuirksPatch {
@@ -152,6 +168,8 @@ patchable! {
         hash_order: HashOrder = HashOrder::Catalogue,
         /// How strictly the digest is verified.
         hash_verification: HashVerification = HashVerification::Strict,
+        /// Which rule a MOR server hashes by: each method's list, or the X3 code's global one.
+        mor_hash_rule: MorHashRule = MorHashRule::PerMethod,
         /// Per method, a named alternative hash order from the catalogue's `hash_variants`
         /// (for example `payment_create: rev22240`).
         hash_variants: BTreeMap<String, String> = BTreeMap::new(),

@@ -4,14 +4,21 @@
 //! parameters in the documented order, append the API secret, take SHA-1 as 40 lowercase hex
 //! characters. `u` and `p` take part only where a method page says so. Documented uncertainties
 //! (absent optional parameters, order, hex case) are options taken from [`Quirks`], never forks.
+//!
+//! With the quirk `mor_hash_rule: global` a MOR method is signed by the X3 server code's rule
+//! instead ([`crate::hash_rule`]): every present parameter of one global ordered list that passes
+//! its value filter, integers normalised, whatever the method; the plan then says which sent
+//! parameters were left out and why.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use sha1::{Digest, Sha1};
 
-use crate::catalogue::{Method, UInHash};
+use crate::catalogue::{Method, Product, UInHash};
+use crate::hash_rule::GlobalHashRule;
 use crate::params::Params;
-use crate::quirks::{AbsentParams, HashOrder, HashVerification, HexCase, Quirks};
+use crate::quirks::{AbsentParams, HashOrder, HashVerification, HexCase, MorHashRule, Quirks};
 
 /// SHA-1 of `text` as 40 lowercase hex characters.
 pub fn sha1_hex(text: &str) -> String {
@@ -35,6 +42,10 @@ pub struct SignOptions {
     pub variant: Option<String>,
     /// Today's 00:00:00 and 23:59:59 in Unix seconds, for `@today_*` defaults.
     pub today: (i64, i64),
+    /// Which rule a MOR method is signed by. With [`MorHashRule::Global`] the X3 code's global
+    /// list decides the values and their order, so `absent`, `order` and `variant` do not apply
+    /// (the code hashes only what is sent, in its own order); M4 methods ignore it.
+    pub rule: MorHashRule,
 }
 
 impl Default for SignOptions {
@@ -44,6 +55,7 @@ impl Default for SignOptions {
             order: HashOrder::Catalogue,
             variant: None,
             today: (0, 86_399),
+            rule: MorHashRule::PerMethod,
         }
     }
 }
@@ -56,6 +68,7 @@ impl SignOptions {
             order: quirks.hash_order,
             variant: quirks.hash_variant(method).map(str::to_string),
             today,
+            rule: quirks.mor_hash_rule,
         }
     }
 }
@@ -71,6 +84,36 @@ pub struct HashPart {
     pub defaulted: bool,
 }
 
+/// What the global rule did with a sent parameter that is not hashed as sent. Holds no value
+/// of a parameter that is left out (`p` is one of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterNote {
+    /// In the global list, but the value fails the name's filter: left out.
+    Failed {
+        /// The parameter.
+        name: String,
+        /// What the filter requires (`must be all digits`).
+        filter: String,
+    },
+    /// Hashed as an integer: `sent` is the value before normalisation (`002` for `2`).
+    Normalised {
+        /// The parameter.
+        name: String,
+        /// The value as sent.
+        sent: String,
+    },
+    /// Not in the global list (or excluded by name, like `u` and `p`): never hashed.
+    NotListed {
+        /// The parameter.
+        name: String,
+        /// Whether the rule excludes it by name (`u`, `p`, `test`, ...).
+        excluded: bool,
+    },
+}
+
+/// At most this many notes are spelled out by [`HashPlan::explain`]; the rest are counted.
+const MAX_EXPLAINED_NOTES: usize = 16;
+
 /// The parameters that make up a hash string, in order. Holds no secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HashPlan {
@@ -78,9 +121,21 @@ pub struct HashPlan {
     pub method: String,
     /// The values, in concatenation order.
     pub parts: Vec<HashPart>,
+    /// Under the global rule, what happened to sent parameters not hashed as sent (empty under
+    /// the per-method rule).
+    pub filtered: Vec<FilterNote>,
 }
 
 impl HashPlan {
+    /// A plan over `parts`, with no filter notes.
+    pub fn new(method: impl Into<String>, parts: Vec<HashPart>) -> Self {
+        HashPlan {
+            method: method.into(),
+            parts,
+            filtered: Vec::new(),
+        }
+    }
+
     /// The concatenated values without the secret.
     pub fn values(&self) -> String {
         self.parts.iter().map(|p| p.value.as_str()).collect()
@@ -108,7 +163,8 @@ impl HashPlan {
         sha1_hex(&self.string(secret))
     }
 
-    /// A one-line explanation: `sha1("123" + "100" + <secret>) over [user_id, balance]`.
+    /// A one-line explanation: `sha1("123" + "100" + <secret>) over [user_id, balance]`; under
+    /// the global rule followed by its [`HashPlan::notes`].
     pub fn explain(&self) -> String {
         let mut s = String::from("sha1(");
         for p in &self.parts {
@@ -125,7 +181,43 @@ impl HashPlan {
             }
         }
         s.push(']');
+        if let Some(notes) = self.notes() {
+            s.push_str("; ");
+            s.push_str(&notes);
+        }
         s
+    }
+
+    /// Under the global rule, what was left out and what was hashed as an integer:
+    /// `left out: s_user (must be all digits), u (never hashed); as integers: user_id "002"`.
+    /// `None` when there is nothing to say (always, under the per-method rule).
+    pub fn notes(&self) -> Option<String> {
+        let mut left_out = Vec::new();
+        let mut integers = Vec::new();
+        for n in &self.filtered {
+            match n {
+                FilterNote::Failed { name, filter } => left_out.push(format!("{name} ({filter})")),
+                FilterNote::NotListed { name, excluded } => left_out.push(if *excluded {
+                    format!("{name} (never hashed)")
+                } else {
+                    format!("{name} (not in the global list)")
+                }),
+                FilterNote::Normalised { name, sent } => integers.push(format!("{name} {sent:?}")),
+            }
+        }
+        let mut out = Vec::new();
+        for (label, items) in [("left out", left_out), ("as integers", integers)] {
+            if items.is_empty() {
+                continue;
+            }
+            let shown = items.len().min(MAX_EXPLAINED_NOTES);
+            let mut line = format!("{label}: {}", items[..shown].join(", "));
+            if items.len() > shown {
+                line.push_str(&format!(" and {} more", items.len() - shown));
+            }
+            out.push(line);
+        }
+        (!out.is_empty()).then(|| out.join("; "))
     }
 }
 
@@ -148,6 +240,9 @@ pub fn plan(
     caller_is_system_admin: bool,
     opts: &SignOptions,
 ) -> HashPlan {
+    if opts.rule == MorHashRule::Global && method.product == Some(Product::Mor) {
+        return global_plan(&method.name, params, GlobalHashRule::embedded());
+    }
     let names = method.hash_order(opts.variant.as_deref());
     let mut parts: Vec<(Option<usize>, HashPart)> = Vec::with_capacity(names.len());
     for name in names {
@@ -186,10 +281,66 @@ pub fn plan(
         // Stable sort: sent parameters by request position, defaults last in catalogue order.
         parts.sort_by_key(|(pos, _)| pos.unwrap_or(usize::MAX));
     }
-    HashPlan {
-        method: method.name.clone(),
-        parts: parts.into_iter().map(|(_, p)| p).collect(),
+    HashPlan::new(
+        method.name.clone(),
+        parts.into_iter().map(|(_, p)| p).collect(),
+    )
+}
+
+/// The hash plan of a request under a global rule (X3 `mor_api.rb`): whatever the method, every
+/// listed name that was sent (an empty value counts; a repeated one counts once, its last value
+/// as Rails reads it) and passes its filter, in the rule's order.
+pub fn global_plan(method: &str, params: &Params, rule: &GlobalHashRule) -> HashPlan {
+    // One pass over the request (it may carry a great many parameters): the last value of each
+    // name, as `Params::get` reads it, then lookups.
+    let mut last: HashMap<&str, &str> = HashMap::new();
+    for (name, value) in params.iter() {
+        last.insert(name, value);
     }
+    let mut plan = HashPlan::new(method, Vec::new());
+    for name in &rule.order {
+        let Some(&sent) = last.get(name.as_str()) else {
+            continue;
+        };
+        let hashed = match rule.filter(name) {
+            None => Some(sent.into()),
+            Some(f) => match f.apply(sent) {
+                Some(v) => Some(v),
+                None => {
+                    plan.filtered.push(FilterNote::Failed {
+                        name: name.clone(),
+                        filter: f.describe(),
+                    });
+                    None
+                }
+            },
+        };
+        if let Some(value) = hashed {
+            if value != sent {
+                plan.filtered.push(FilterNote::Normalised {
+                    name: name.clone(),
+                    sent: sent.to_string(),
+                });
+            }
+            plan.parts.push(HashPart {
+                name: name.clone(),
+                value: value.into_owned(),
+                defaulted: false,
+            });
+        }
+    }
+    let listed: HashSet<&str> = rule.order.iter().map(String::as_str).collect();
+    let mut noted = HashSet::new();
+    for (name, _) in params.iter() {
+        if name == "hash" || listed.contains(name) || !noted.insert(name) {
+            continue;
+        }
+        plan.filtered.push(FilterNote::NotListed {
+            name: name.to_string(),
+            excluded: rule.excludes(name),
+        });
+    }
+    plan
 }
 
 /// The digest a client sends for these parameters.
@@ -358,6 +509,7 @@ fn permutations(plan: &HashPlan) -> Vec<HashPlan> {
             out.push(HashPlan {
                 method: plan.method.clone(),
                 parts: idx.iter().map(|&k| plan.parts[k].clone()).collect(),
+                filtered: plan.filtered.clone(),
             });
             c[i] += 1;
             i = 0;
@@ -507,6 +659,58 @@ mod tests {
             fill.values()
         );
         assert!(fill.parts.iter().any(|p| p.defaulted));
+    }
+
+    fn global() -> SignOptions {
+        SignOptions {
+            rule: MorHashRule::Global,
+            ..SignOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_global_rule_applies_to_mor_methods_only() {
+        let p = Params::new().with("tariff_id", "5").with("user_id", "2");
+        let mor = method(Product::Mor, "tariff_rates_get");
+        assert_eq!(plan(&mor, &p, true, &SignOptions::default()).values(), "52");
+        assert_eq!(plan(&mor, &p, true, &global()).values(), "25");
+        let m4 = method(Product::M4, "tariff_rates_get");
+        assert_eq!(
+            plan(&m4, &p, true, &global()),
+            plan(&m4, &p, true, &SignOptions::default())
+        );
+    }
+
+    #[test]
+    fn a_global_plan_explains_what_it_left_out_without_a_password() {
+        let m = method(Product::Mor, "user_balance_update");
+        let p = Params::new()
+            .with("u", "admin")
+            .with("p", "hunter2")
+            .with("user_id", "002")
+            .with("balance", "abc");
+        let pl = plan(&m, &p, true, &global());
+        assert_eq!(pl.values(), "2");
+        let e = pl.explain();
+        assert!(e.contains("over [user_id]"), "{e}");
+        assert!(e.contains("balance (may contain only"), "{e}");
+        assert!(e.contains("u (never hashed), p (never hashed)"), "{e}");
+        assert!(e.contains(r#"as integers: user_id "002""#), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(plan(&m, &p, true, &SignOptions::default())
+            .notes()
+            .is_none());
+    }
+
+    #[test]
+    fn a_global_plan_of_many_parameters_names_a_few_and_counts_the_rest() {
+        let m = method(Product::Mor, "user_calls_get");
+        let mut p = Params::new();
+        for i in 0..20_000 {
+            p.push(format!("x{i}"), "1");
+        }
+        let e = plan(&m, &p, true, &global()).explain();
+        assert!(e.ends_with("and 19984 more"), "{e}");
     }
 
     fn arb_order() -> impl Strategy<Value = Vec<(String, String)>> {
