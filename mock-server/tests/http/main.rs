@@ -13,5 +13,6 @@ mod defects;
 mod hostile;
 mod protocol;
 // Method behaviour modules (append here):
+mod hash_rule;
 mod methods_all;
 mod methods_concurrency;
