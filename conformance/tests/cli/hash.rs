@@ -233,3 +233,64 @@ fn methods_lists_every_method_parameter_and_error_of_the_catalogue() {
     let out = run(&["methods", "no_such_method"], &[]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn the_global_rule_signs_as_the_x3_code_and_says_what_it_left_out() {
+    // Hand-derived (model tests/known_answers.rs): user_id before tariff_id, "25" + "S".
+    let (out, last) = digest_of(
+        "mor",
+        "tariff_rates_get",
+        "S",
+        &["--rule", "global", "tariff_id=5", "user_id=2"],
+    );
+    assert_eq!(last, "b731d205f314c0fe36f38f2bea2dfb429812d256", "{out}");
+    assert!(out.contains("order: [user_id, tariff_id]"), "{out}");
+    // user_id 002 hashed as 2, s_user=all left out, u never hashed: "2" + "S".
+    let (out, last) = digest_of(
+        "mor",
+        "user_calls_get",
+        "S",
+        &[
+            "--rule",
+            "global",
+            "--force",
+            "u=admin",
+            "user_id=002",
+            "s_user=all",
+        ],
+    );
+    assert_eq!(last, "e26d0bead36f5c5cbbf8e598d49eaf16c87c1370", "{out}");
+    assert!(out.contains("s_user (must be all digits)"), "{out}");
+    assert!(out.contains("u (never hashed)"), "{out}");
+    assert!(out.contains(r#"as integers: user_id "002""#), "{out}");
+    // The default stays the method's own list: tariff_id first.
+    let (_, last) = digest_of(
+        "mor",
+        "tariff_rates_get",
+        "S",
+        &["tariff_id=5", "user_id=2"],
+    );
+    assert_eq!(last, "b3974fdada9b840b8d5616f3aa7a3b05ef10286f");
+}
+
+#[test]
+fn the_global_rule_is_refused_for_m4() {
+    let out = run(
+        &[
+            "hash",
+            "--product",
+            "m4",
+            "--method",
+            "tariff_rates_get",
+            "--secret-env",
+            "MOR_TEST_SECRET",
+            "--rule",
+            "global",
+            "tariff_id=5",
+        ],
+        &[("MOR_TEST_SECRET", "S")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--rule global is MOR's"), "{err}");
+}
