@@ -1082,6 +1082,7 @@ mod tests {
             content_type: Some("application/xml".into()),
             delivery: Delivery::Plain,
             body: body.as_bytes().to_vec(),
+            date: None,
         }
     }
 

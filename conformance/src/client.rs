@@ -439,6 +439,8 @@ pub struct Answer {
     pub delivery: Delivery,
     /// The (decoded) body.
     pub body: Vec<u8>,
+    /// The target's clock, from the HTTP `Date` header (Unix seconds), when it sent one.
+    pub date: Option<i64>,
 }
 
 impl Answer {
@@ -557,6 +559,10 @@ impl Client {
         };
         let content_type = header("content-type");
         let encoding = header("content-encoding");
+        let date = header("date")
+            .and_then(|d| httpdate::parse_http_date(&d).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64);
         let max = self.limits.max_body;
         if resp.content_length().is_some_and(|n| n as usize > max) {
             return Err(TransportError::TooLarge(max));
@@ -587,6 +593,7 @@ impl Client {
             content_type,
             delivery,
             body,
+            date,
         })
     }
 

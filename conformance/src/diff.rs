@@ -797,6 +797,7 @@ mod tests {
             content_type: None,
             delivery: Delivery::Plain,
             body: b"<page><a x=\"1\">2</a><b>3</b><b>4</b></page>".to_vec(),
+            date: None,
         };
         let f = flatten(&a);
         assert_eq!(f.get("/page/a/@x").map(String::as_str), Some("1"));
@@ -805,6 +806,7 @@ mod tests {
         assert_eq!(f.get("@status").map(String::as_str), Some("200"));
         let t = Answer {
             body: b"60.0".to_vec(),
+            date: None,
             ..a
         };
         assert_eq!(flatten(&t).get("text()").map(String::as_str), Some("60.0"));

@@ -42,6 +42,10 @@ pub struct Discovery {
     pub unavailable: BTreeMap<String, String>,
     /// What could not be found, and why.
     pub notes: Vec<String>,
+    /// The target's day (00:00:00 and 23:59:59 UTC, Unix seconds), from its `Date` header, when
+    /// it sent one: `$today`, `$month` and the `@today_*` defaults follow the target's clock,
+    /// not the runner's.
+    pub today: Option<(i64, i64)>,
 }
 
 impl Discovery {
@@ -89,6 +93,12 @@ impl Discovery {
         for (k, v) in &self.facts.0 {
             let src = self.sources.get(k).map_or("", String::as_str);
             out.push_str(&format!("fact ${k} = {v} ({src})\n"));
+        }
+        if let Some((start, _)) = self.today {
+            out.push_str(&format!(
+                "target today: {} (its Date header)\n",
+                model::world::format_date(start)
+            ));
         }
         for (m, why) in &self.unavailable {
             out.push_str(&format!("not served: {m} ({why})\n"));
@@ -180,8 +190,9 @@ impl Target<'_> {
 }
 
 /// Whether the target answers at all: one unsigned request; `Err` names why it could not be
-/// reached (then the run stops with one message instead of one error per case).
-pub async fn reachable(t: &Target<'_>) -> Result<(), String> {
+/// reached (then the run stops with one message instead of one error per case). `Ok` holds the
+/// target's clock from its `Date` header, when it sent one.
+pub async fn reachable(t: &Target<'_>) -> Result<Option<i64>, String> {
     let req = Request {
         method: "quickstats_get".into(),
         caller: "admin".into(),
@@ -201,7 +212,8 @@ pub async fn reachable(t: &Target<'_>) -> Result<(), String> {
     let built = build(&req, t.credentials, &ctx, t.base).map_err(|e| e.to_string())?;
     match t.client.send(&built).await {
         Err(e @ crate::client::TransportError::Connect(_)) => Err(e.to_string()),
-        _ => Ok(()),
+        Err(_) => Ok(None),
+        Ok(a) => Ok(a.date),
     }
 }
 

@@ -1324,6 +1324,7 @@ fn read_reply(answer: &Answer) -> Reply {
         content_type: answer.content_type.clone(),
         delivery: answer.delivery,
         body: inner.into_bytes(),
+        date: answer.date,
     };
     let reading = check::read(&unwrapped);
     let root = reading.doc.as_ref().map(|d| d.root.clone());

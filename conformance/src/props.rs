@@ -325,6 +325,7 @@ impl Target {
                     content_type,
                     delivery,
                     body,
+                    date: None,
                 })
             }
             Transport::Http { client, base } => {

@@ -272,8 +272,8 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
     let discovery = match &external {
         None => None,
         Some(ext) => {
-            let known = Discovery::from_file(&target_file.facts, target_file.settings.as_ref());
-            let target = discover::Target {
+            let mut known = Discovery::from_file(&target_file.facts, target_file.settings.as_ref());
+            let mut target = discover::Target {
                 client: &client,
                 base: &ext.base,
                 credentials: &ext.credentials,
@@ -290,8 +290,14 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
                     methods.push(m.name.clone());
                 }
             }
-            if let Err(e) = runtime.block_on(discover::reachable(&target)) {
-                return Err(Failure::runtime(format!("{}: {e}", ext.base)));
+            match runtime.block_on(discover::reachable(&target)) {
+                Err(e) => return Err(Failure::runtime(format!("{}: {e}", ext.base))),
+                // Today is the target's: its `Date` header, else the runner's clock.
+                Ok(Some(now)) => {
+                    target.today = crate::client::day_of(now);
+                    known.today = Some(target.today);
+                }
+                Ok(None) => {}
             }
             let d = runtime.block_on(discover::discover(&target, &methods, known));
             out(&d.summary());
@@ -526,7 +532,11 @@ async fn run_scenario(
                 base: &ext.base,
                 credentials: &ext.credentials,
                 quirks: &ext.quirks,
-                today: today_utc(),
+                today: ctx
+                    .discovery
+                    .as_ref()
+                    .and_then(|d| d.today)
+                    .unwrap_or_else(today_utc),
                 known: ctx.discovery.as_ref().unwrap_or(&empty),
             };
             for pc in &ps.cases {

@@ -31,6 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::clock::Clock;
 use crate::config::{ConfigError, MockConfig};
 use crate::defect::Defect;
 use crate::dispatch;
@@ -136,7 +137,18 @@ async fn flow(
             });
             Answer::full(response)
         }
-        Route::Api(name) => api(shared, method, uri, headers, &body, name).await,
+        Route::Api(name) => {
+            let mut answer = api(shared, method, uri, headers, &body, name).await;
+            // A pinned clock is the server's time: its `Date` header says so (hyper's own would
+            // tell the machine's), so a client reading the server's day gets the mock's.
+            if let Clock::Pinned(t) = shared.read().clock {
+                let at = UNIX_EPOCH + Duration::from_secs(t.max(0) as u64);
+                if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
+                    answer.response.headers_mut().insert(http::header::DATE, v);
+                }
+            }
+            answer
+        }
     }
 }
 

@@ -90,15 +90,13 @@ fn per_method(
     out
 }
 
-fn every_method_runs_and_nothing_fails(product: Product) {
-    let dir = temp(product.as_str());
+fn every_method_runs_and_nothing_fails(name: &str, product: Product, mock_args: &[&str]) {
+    let dir = temp(name);
     let (tf, env) = write_target_file(&dir, product, UNSEEN_SEED, &[]);
-    let mock = MockProcess::start(&[
-        "--product",
-        product.as_str(),
-        "--unseen-world",
-        &UNSEEN_SEED.to_string(),
-    ]);
+    let seed = UNSEEN_SEED.to_string();
+    let mut args = vec!["--product", product.as_str(), "--unseen-world", &seed];
+    args.extend_from_slice(mock_args);
+    let mock = MockProcess::start(&args);
     let json = dir.join("report.json");
     let (code, outcomes) = run_suite(product, &mock.url, &tf, &env, &json);
     let report: serde_json::Value =
@@ -157,12 +155,23 @@ fn every_method_runs_and_nothing_fails(product: Product) {
 
 #[test]
 fn on_an_unseen_m4_world_every_method_runs_70_percent_of_its_cases_and_none_fails() {
-    every_method_runs_and_nothing_fails(Product::M4);
+    every_method_runs_and_nothing_fails("m4", Product::M4, &[]);
 }
 
 #[test]
 fn on_an_unseen_mor_world_every_method_runs_70_percent_of_its_cases_and_none_fails() {
-    every_method_runs_and_nothing_fails(Product::Mor);
+    every_method_runs_and_nothing_fails("mor", Product::Mor, &[]);
+}
+
+/// A deployment whose clock is years from the runner's: "today" is the target's day, read from
+/// its `Date` header (the mock's pinned clock), not the machine's.
+#[test]
+fn on_a_deployment_whose_clock_is_not_the_runner_s_today_is_the_deployment_s() {
+    every_method_runs_and_nothing_fails(
+        "m4-clock",
+        Product::M4,
+        &["--clock", "2031-02-10T23:30:00"],
+    );
 }
 
 #[test]
