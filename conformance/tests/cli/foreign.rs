@@ -323,3 +323,76 @@ fn a_deployment_serving_some_methods_still_runs_the_cases_of_those_it_serves() {
     assert_eq!(code, 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A quiet day on a deployment: no call today nor this month. Quick stats count 0 calls, and
+/// aggregate_get answers `No data found` for the period: the same quantity, zero, so the
+/// cross-method checks pass.
+#[test]
+fn on_a_day_without_calls_an_aggregate_s_no_data_found_counts_as_zero() {
+    let dir = temp("quiet");
+    let world = dir.join("quiet.yaml");
+    std::fs::write(
+        &world,
+        format!(
+            "version: 1\nclock: \"2026-11-23 12:00:00\"\nsettings: {{ api_secret: {SECRET} }}\n\
+             world:\n  base: empty\n  users:\n\
+             \x20   - {{ id: 7, username: quiet, password: qpw, role: user, owner_id: 0, balance: \"5.00\" }}\n\
+             \x20 calls:\n\
+             \x20   - {{ id: 1, calldate: \"2026-10-03 10:00:00\", dst: \"37060000001\", user_id: 7,\n\
+             \x20       disposition: ANSWERED, billsec: 60, user_price: \"0.12\", provider_price: \"0.05\" }}\n"
+        ),
+    )
+    .expect("world written");
+    let mock = MockProcess::start(&[
+        "--product",
+        "m4",
+        "--scenario",
+        world.to_str().expect("utf-8"),
+    ]);
+    let tf = dir.join("target.yaml");
+    std::fs::write(
+        &tf,
+        "product: m4\nseeded: false\ncredentials:\n\
+         \x20 admin: { username: admin, secret_env: MOR_SECRET, password_env: QUIET_ADMIN_PW }\n\
+         \x20 user: { username: quiet, secret_env: MOR_SECRET, password_env: QUIET_USER_PW }\n",
+    )
+    .expect("target file written");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let json = dir.join("report.json");
+    let out = super::run(
+        &[
+            "run",
+            root.join("common/consistency.yaml")
+                .to_str()
+                .expect("utf-8"),
+            root.join("m4/quickstats_get.yaml").to_str().expect("utf-8"),
+            "--target",
+            &mock.url,
+            "--target-file",
+            tf.to_str().expect("utf-8"),
+            "--json",
+            json.to_str().expect("utf-8"),
+        ],
+        &[
+            ("MOR_SECRET", SECRET),
+            ("QUIET_ADMIN_PW", "admin"),
+            ("QUIET_USER_PW", "qpw"),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
+    let outcomes = report["outcomes"].as_array().expect("outcomes");
+    let zero_compared = outcomes.iter().any(|o| {
+        o["status"] == "passed"
+            && o["case"]["name"]
+                .as_str()
+                .is_some_and(|n| n.contains("equal the answered calls aggregated"))
+    });
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        zero_compared,
+        "no quick stats case compared against an empty aggregate:\n{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
