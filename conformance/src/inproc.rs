@@ -12,7 +12,7 @@
 
 use mock_server::{MockConfig, MockServer};
 use model::catalogue::{Product, Role};
-use model::quirks::{Quirks, UserSecret};
+use model::quirks::{Quirks, QuirksPatch, UserSecret};
 use model::scenario::Scenario;
 use model::world::User;
 
@@ -40,9 +40,17 @@ pub struct InProcess {
 }
 
 impl InProcess {
-    /// Start a mock for `scenario` (or the default world when None) and `product`.
-    pub async fn start(scenario: Option<&Scenario>, product: Product) -> Result<InProcess, String> {
+    /// Start a mock for `scenario` (or the default world when None) and `product`, its quirks
+    /// set first by `quirks` (a profile's positions, `run --profile`), then by the scenario's.
+    pub async fn start(
+        scenario: Option<&Scenario>,
+        product: Product,
+        quirks: Option<&QuirksPatch>,
+    ) -> Result<InProcess, String> {
         let mut config = MockConfig::new(product);
+        if let Some(q) = quirks {
+            config = config.quirks(q.clone());
+        }
         if let Some(s) = scenario {
             config = config.scenario(s.clone());
         }

@@ -410,6 +410,10 @@ fn build_target(args: &PropsArgs) -> Result<Target, Failure> {
         }
         None => {
             let mut config = MockConfig::new(product);
+            if let Some(q) = &target_file.quirks {
+                // `--profile`: the mock's quirks before the scenario's.
+                config = config.quirks(q.clone());
+            }
             if let Some(path) = &args.scenario {
                 let s = MockConfig::load_scenario(path, Catalogue::embedded())
                     .map_err(|e| Failure::invalid(e.to_string()))?;

@@ -150,6 +150,10 @@ struct Ctx {
     discovery: Option<Discovery>,
     /// Quirk positions the target file pins (by quirk name, as JSON).
     pinned: serde_json::Map<String, serde_json::Value>,
+    /// Quirk positions laid under each scenario's in the in-process mocks (`--profile`).
+    inproc_quirks: Option<model::quirks::QuirksPatch>,
+    /// The profile named (`--profile` or the target file's), for reproductions.
+    profile: Option<String>,
     /// Whether the run checks a policy (`--policy` or the target file's): `kind: policy` cases
     /// run against a foreign target only then.
     policy: bool,
@@ -320,6 +324,8 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         allow_writes: args.allow_writes,
         discovery: discovery.clone(),
         pinned,
+        inproc_quirks: target_file.quirks.clone(),
+        profile: target_file.profile.clone(),
         policy: policy.any(),
         recording: match (&args.record, &args.compare) {
             (Some(dir), _) => Some((dir.clone(), crate::record::Mode::Record)),
@@ -547,7 +553,7 @@ async fn run_scenario(
         }
         None => {
             let scenario = (ps.loaded.path != plan::POLICY_FILE).then_some(&ps.loaded.scenario);
-            match InProcess::start(scenario, ctx.product).await {
+            match InProcess::start(scenario, ctx.product, ctx.inproc_quirks.as_ref()).await {
                 Ok(mock) => {
                     // `sign: auto` signs the way this target verifies (the scenario's quirks);
                     // the other modes sign against it.
@@ -564,8 +570,11 @@ async fn run_scenario(
                         // starts the same mock from the same file on the default port.
                         if let (Some(c), Some(_)) = (&o.curl, scenario) {
                             o.curl = Some(format!(
-                                "mor-mock --product {} --scenario {} &\n      {}",
+                                "mor-mock --product {}{} --scenario {} &\n      {}",
                                 ctx.product,
+                                ctx.profile
+                                    .as_ref()
+                                    .map_or(String::new(), |p| format!(" --profile {p}")),
                                 crate::client::shell_quote(&ps.loaded.path),
                                 c.replace(&mock.base, "http://127.0.0.1:8080")
                             ));
@@ -894,6 +903,47 @@ fn documents_quirk(ctx: &Ctx, ps: &PlannedScenario, pc: &PlannedCase) -> bool {
         .any(|t| t == "unk" || t == "quirk" || t == "observe" || t.starts_with("quirk:"))
 }
 
+/// The expectation a case holds the target to. A case naming a `quirk` states its expectation
+/// under that quirk's default position in `expect` and under the others in `positions`; when the
+/// target's position is known (always in-process: the mock's quirks after `--profile` and the
+/// scenario; on a foreign target when the target file or its profile pins the quirk), the
+/// expectation of that position applies. A known position the case states nothing for is a
+/// skip naming it.
+fn expectation_for<'c>(
+    ctx: &Ctx,
+    pc: &'c PlannedCase,
+    ep: &Endpoint<'_>,
+) -> Result<&'c Expect, String> {
+    let case = &pc.case;
+    let Some(q) = &case.quirk else {
+        return Ok(&case.expect);
+    };
+    if ctx.external.is_some() && !ctx.pinned.contains_key(q) {
+        return Ok(&case.expect);
+    }
+    let (Some(pos), Some(default)) = (
+        model::profile::position_of(ep.quirks, q),
+        model::profile::position_of(&Quirks::default(), q),
+    ) else {
+        return Ok(&case.expect);
+    };
+    if let Some(e) = case.positions.get(&pos) {
+        return Ok(e);
+    }
+    if pos == default {
+        return Ok(&case.expect);
+    }
+    Err(format!(
+        "the target has {q} = {pos}; the case states expectations for {} only",
+        std::iter::once(default)
+            .chain(case.positions.keys().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 async fn run_case(
     ctx: &Ctx,
     ps: &PlannedScenario,
@@ -1003,7 +1053,15 @@ async fn run_case_inner(
     };
     let build_req = |r: &Request| build(r, ep.credentials, &sign_ctx, ep.base);
     let request = resolve_request(&pc.case.request, ep);
-    let expect = resolve_expect(&pc.case.expect, ep);
+    let expect = match expectation_for(ctx, pc, ep) {
+        Ok(e) => resolve_expect(e, ep),
+        Err(why) => {
+            return (
+                CheckOutcome::other(id, kind, Status::Skipped, why),
+                Vec::new(),
+            )
+        }
+    };
     let req = match build_req(&request) {
         Ok(mut r) => {
             // A password goes into the reproduction as its source, by construction.

@@ -64,12 +64,19 @@ pub struct TargetArgs {
     /// File holding the admin's API secret.
     #[arg(long, env = "MOR_SECRET_FILE", value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
+    /// A server generation's quirk positions (`x3`, `wiki-2024` for mor; `m4`): the in-process
+    /// mock's, or what a target is known to do (as a target file's `profile:`, which it
+    /// replaces; the file's `quirks:` still win). Implies its product.
+    #[arg(long, env = "MOR_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 impl TargetArgs {
-    /// The target file given (`--target-file`), or an empty one.
+    /// The target file given (`--target-file`), or an empty one, with the profile (`--profile`,
+    /// else the file's `profile:`) folded into its `quirks` (see [`TargetFile::with_profile`]).
     pub fn file(&self) -> Result<TargetFile, String> {
-        TargetFile::load_or_default(self.target_file.as_deref())
+        TargetFile::load_or_default(self.target_file.as_deref())?
+            .with_profile(self.product, self.profile.as_deref())
     }
 
     /// The base URL: `--target`, else the target file's.
@@ -175,6 +182,11 @@ pub struct TargetFile {
     /// What the deployment must have.
     #[serde(default)]
     pub policy: Option<Policy>,
+    /// The server generation the deployment is known to be (a profile of
+    /// `catalogue/profiles.yaml`): every quirk pinned at that profile's position, under
+    /// `quirks`.
+    #[serde(default)]
+    pub profile: Option<String>,
     /// Known quirk positions of the deployment (used when signing; a pinned quirk's cases
     /// fail instead of being observed).
     #[serde(default)]
@@ -208,6 +220,20 @@ impl TargetFile {
                 ));
             }
         }
+        if let Some(name) = &tf.profile {
+            let profiles = model::profile::Profiles::embedded();
+            if !profiles.exists(name) {
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("profile:"))
+                    .map_or(1, |i| i + 1);
+                return Err(format!(
+                    "{}:{line}: profile: unknown profile `{name}` (known: {})",
+                    path.display(),
+                    profiles.names()
+                ));
+            }
+        }
         for role in tf.credentials.keys() {
             if !ROLES.contains(&role.as_str()) {
                 return Err(format!(
@@ -218,6 +244,39 @@ impl TargetFile {
             }
         }
         Ok(tf)
+    }
+
+    /// Fold a profile into the known quirks: `flag` (`--profile`), else the file's `profile:`,
+    /// sets every quirk to that profile's position; the file's own `quirks` are laid over it.
+    /// The profile implies its product when neither `product` (`--product`) nor the file gives
+    /// one; a profile of another product is an error listing that product's profiles.
+    pub fn with_profile(
+        mut self,
+        product: Option<Product>,
+        flag: Option<&str>,
+    ) -> Result<TargetFile, String> {
+        let Some(name) = flag.map(str::to_string).or(self.profile.clone()) else {
+            return Ok(self);
+        };
+        let profiles = model::profile::Profiles::embedded();
+        let product = match product.or(self.product) {
+            Some(p) => p,
+            None => profiles
+                .all()
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.product)
+                .ok_or_else(|| format!("unknown profile `{name}` (known: {})", profiles.names()))?,
+        };
+        let profile = profiles.get(product, &name)?;
+        let mut quirks = profile.patch();
+        if let Some(own) = &self.quirks {
+            quirks.merge(own);
+        }
+        self.quirks = Some(quirks);
+        self.product = Some(product);
+        self.profile = Some(name);
+        Ok(self)
     }
 
     /// [`TargetFile::load`] the file given, or an empty target file without one.

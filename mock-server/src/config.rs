@@ -3,7 +3,8 @@
 //! line and by the conformance runner and tests directly; turned into the running state by
 //! `state::Shared::new`.
 //!
-//! Layering, lowest first: defaults <- the patches given here (command-line flags) <- each
+//! Layering, lowest first: defaults <- the patches given here (command-line flags; `--profile`
+//! sets every quirk) <- each
 //! scenario that applies to the product, in order. The world is the generated default world
 //! (seed 1 unless given), replaced or extended by each scenario's `world` in order.
 //!
@@ -39,6 +40,9 @@ pub enum ConfigError {
     /// The admin token file is unreadable or holds no token (its content is never shown).
     #[error("admin token: {0}")]
     AdminToken(String),
+    /// The profile named is unknown for the product (the message lists the known ones).
+    #[error("profile: {0}")]
+    Profile(String),
     /// A clock value is not a time.
     #[error("clock: {0}")]
     Clock(String),

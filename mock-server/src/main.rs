@@ -52,6 +52,10 @@ struct Cli {
     /// Scenario file laid over the defaults (repeatable, applied in order; reloaded on change).
     #[arg(long = "scenario", value_name = "FILE")]
     scenarios: Vec<PathBuf>,
+    /// A server generation's quirk positions, all at once (`x3`, `wiki-2024` for mor; `m4`):
+    /// laid under the scenario files, whose quirks win. Without it, the defaults.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
     /// Seed of the generated default world.
     #[arg(long)]
     seed: Option<u64>,
@@ -120,6 +124,12 @@ fn config_of(cli: &Cli) -> Result<(MockConfig, Catalogue), ConfigError> {
         hash_check: cli.disable_hash_check.then_some(false),
         ..SettingsPatch::default()
     };
+    if let Some(name) = &cli.profile {
+        let profile = mock_server::model::profile::Profiles::embedded()
+            .get(cli.product, name)
+            .map_err(ConfigError::Profile)?;
+        config = config.quirks(profile.patch());
+    }
     config.seed = cli.seed;
     config.clock = cli.clock.as_deref().map(parse_clock).transpose()?;
     config.explain = cli.explain;
@@ -173,7 +183,7 @@ fn load_all(paths: &[PathBuf], catalogue: &Catalogue) -> Result<Vec<Scenario>, C
 async fn serve(cli: Cli) -> ExitCode {
     let (config, catalogue) = match config_of(&cli) {
         Ok(x) => x,
-        Err(e @ (ConfigError::Clock(_) | ConfigError::AdminToken(_))) => {
+        Err(e @ (ConfigError::Clock(_) | ConfigError::AdminToken(_) | ConfigError::Profile(_))) => {
             eprintln!("mor-mock: {e}");
             return ExitCode::from(EXIT_USAGE);
         }

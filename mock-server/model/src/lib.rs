@@ -11,6 +11,7 @@
 //!   value filters), selected by the quirk `mor_hash_rule`;
 //! - [`xml`]: rendering in the documented shapes, canonical form and path-naming diffs;
 //! - [`scenario`]: the scenario file format v1 (world, settings, quirks, overlay, cases);
+//! - [`profile`]: server generations as presets (every quirk position at once, with evidence);
 //! - [`world`], [`settings`], [`quirks`]: the data a scenario describes and the mock computes
 //!   from.
 
@@ -20,6 +21,7 @@ pub mod facts;
 pub mod hash_rule;
 pub mod params;
 pub mod patch;
+pub mod profile;
 pub mod quirks;
 pub mod scenario;
 pub mod settings;
