@@ -19,6 +19,9 @@
 //!   parameters with each candidate order (and a corrupted digest, for methods that check none);
 //! - `absent_hash_params`: user_calls_get with the defaulted parameters left out, signed with
 //!   them skipped and with their defaults filled;
+//! - `mor_hash_rule` (MOR): user_calls_get with `order_by`, signed by the method page's list and
+//!   by the X3 code's global rule; under the global rule `hash_order`, `hash_variants` and
+//!   `absent_hash_params` are not probed (one order decides every method);
 //! - `json_body`: the same user_details_get as a JSON body;
 //! - `error_precedence`: an unknown `u` without a hash (`Bad login` or `Incorrect hash` first);
 //! - `error_http_status`: the status of the error answers;
@@ -32,6 +35,10 @@
 //! - product: quickstats_get has `<month>` on M4 only, and MOR answers `Access Denied` for an
 //!   unknown `u` there (M4: `Bad login`).
 //!
+//! The positions told are compared with every named profile of the product
+//! (`catalogue/profiles.yaml`): the report names the nearest (most positions matching; the
+//! product's default on a tie) and the positions where it differs.
+//!
 //! Secrets come from environment variables or files; neither a secret nor a digest appears in
 //! the profile or the output.
 
@@ -44,8 +51,8 @@ use clap::Args;
 use model::catalogue::{Catalogue, HttpVerb, Param, ParamType, Product, Wrapper};
 use model::params::Params;
 use model::quirks::{
-    AbsentParams, BalanceUpdate, GzipDelivery, HashOrder, HashVerification, HexCase, Nesting,
-    Precedence, Quirks, QuirksPatch, XmlExtensionWrapper,
+    AbsentParams, BalanceUpdate, GzipDelivery, HashOrder, HashVerification, HexCase, MorHashRule,
+    Nesting, Precedence, Quirks, QuirksPatch, XmlExtensionWrapper,
 };
 use model::scenario::{Encoding, Scenario};
 use model::settings::SettingsPatch;
@@ -146,6 +153,9 @@ pub struct Profile {
     pub wrappers: BTreeMap<String, String>,
     /// What could not be told, and why.
     pub untold: Vec<String>,
+    /// The named profiles of the product (`catalogue/profiles.yaml`), nearest first: how many of
+    /// the quirk positions told match each, and which differ.
+    pub nearest: Vec<ProfileMatch>,
     /// Every request sent and its answer, in order.
     pub observations: Vec<Observation>,
 }
@@ -200,6 +210,7 @@ impl Profile {
             }
         };
         section(&mut out, "product and version clues", &self.clues);
+        section(&mut out, "named profiles", &nearest_line(self));
         let orders: Vec<String> = self
             .hash_orders
             .iter()
@@ -321,6 +332,9 @@ pub fn summary(p: &Profile) -> String {
     for u in &p.untold {
         let _ = writeln!(out, "  not told: {u}");
     }
+    for l in nearest_line(p) {
+        let _ = writeln!(out, "  {l}");
+    }
     out
 }
 
@@ -345,12 +359,93 @@ pub async fn probe(
             hash_orders: BTreeMap::new(),
             wrappers: BTreeMap::new(),
             untold: Vec::new(),
+            nearest: Vec::new(),
             observations: Vec::new(),
         },
         error_statuses: Vec::new(),
     };
     p.run().await?;
+    p.profile.nearest = nearest_profiles(p.profile.product, &p.profile.quirks);
     Ok(p.profile)
+}
+
+/// How one named profile compares with the quirk positions a probe told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProfileMatch {
+    /// The profile's name.
+    pub name: String,
+    /// Quirk positions told that equal the profile's.
+    pub matching: usize,
+    /// Quirk positions told.
+    pub told: usize,
+    /// Each differing quirk: `quirk: told P, profile Q`.
+    pub differs: Vec<String>,
+}
+
+/// Rank the profiles of `product` against the positions `told`: most matching positions first,
+/// then the product's default profile, then by name.
+pub fn nearest_profiles(product: Product, told: &QuirksPatch) -> Vec<ProfileMatch> {
+    let profiles = model::profile::Profiles::embedded();
+    let told_json = serde_json::to_value(told).unwrap_or_default();
+    let told_map = told_json.as_object().cloned().unwrap_or_default();
+    let default = profiles.default_of(product).name.clone();
+    let mut out: Vec<ProfileMatch> = profiles
+        .of(product)
+        .map(|prof| {
+            let mut matching = 0;
+            let mut differs = Vec::new();
+            for (q, v) in &told_map {
+                let told_pos = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                match model::profile::position_of(&prof.quirks, q) {
+                    Some(p) if p == told_pos => matching += 1,
+                    Some(p) => differs.push(format!("{q}: told {told_pos}, profile {p}")),
+                    None => {}
+                }
+            }
+            ProfileMatch {
+                name: prof.name.clone(),
+                matching,
+                told: told_map.len(),
+                differs,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.matching
+            .cmp(&a.matching)
+            .then_with(|| (b.name == default).cmp(&(a.name == default)))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    out
+}
+
+/// The nearest profile in a sentence: `nearest profile: x3 (5 of 5 quirk positions told match)`,
+/// with the positions that differ.
+pub fn nearest_line(p: &Profile) -> Vec<String> {
+    let Some(best) = p.nearest.first() else {
+        return Vec::new();
+    };
+    let mut lines = vec![format!(
+        "nearest profile: {} ({} of {} quirk positions told match{})",
+        best.name,
+        best.matching,
+        best.told,
+        if best.differs.is_empty() {
+            String::new()
+        } else {
+            format!("; differs: {}", best.differs.join("; "))
+        }
+    )];
+    for other in &p.nearest[1..] {
+        lines.push(format!(
+            "then {} ({} of {} match)",
+            other.name, other.matching, other.told
+        ));
+    }
+    lines
 }
 
 /// How an answer reads.
@@ -760,12 +855,25 @@ impl Prober<'_> {
                 };
                 self.profile.quirks.hash_hex_case = Some(self.known.hash_hex_case);
             }
-            // 5. Order: username sent before user_id.
-            self.probe_order(&admin).await?;
-            // 6. Variants of the read methods (writes too with --allow-writes).
-            self.probe_variants(&admin).await?;
-            // 7. Absent optional hashed parameters.
-            self.probe_absent(&admin).await?;
+            // 4b. MOR: the method's own list, or the X3 code's global rule.
+            let global = self.product == Product::Mor && self.probe_hash_rule(&admin).await?;
+            if global {
+                // One global order decides every method's values and their order: per-method
+                // order, variants and filled defaults do not apply.
+                for q in ["hash_order", "hash_variants", "absent_hash_params"] {
+                    self.untold(
+                        q,
+                        "the global hash rule (mor_hash_rule) hashes every method by one order of the values sent",
+                    );
+                }
+            } else {
+                // 5. Order: username sent before user_id.
+                self.probe_order(&admin).await?;
+                // 6. Variants of the read methods (writes too with --allow-writes).
+                self.probe_variants(&admin).await?;
+                // 7. Absent optional hashed parameters.
+                self.probe_absent(&admin).await?;
+            }
         }
 
         // 8. JSON bodies.
@@ -1023,6 +1131,46 @@ impl Prober<'_> {
             ),
         }
         Ok(())
+    }
+
+    /// MOR's hash rule: user_calls_get with `order_by` (hashed by the X3 code's global list,
+    /// not by the method page's), signed by each rule. Returns whether the global rule was told.
+    async fn probe_hash_rule(&mut self, admin: &str) -> Result<bool, ProbeError> {
+        let base = Ask::new("mor_hash_rule", "user_calls_get", Some(admin))
+            .p("period_start", self.today.0.to_string())
+            .p("period_end", self.today.1.to_string())
+            .p("order_by", "time")
+            .p("order_desc", "1");
+        let mut accepted = Vec::new();
+        for rule in [MorHashRule::PerMethod, MorHashRule::Global] {
+            let mut opts = self.known_opts("user_calls_get");
+            opts.rule = rule;
+            let r = self.ask(base.clone().opts(opts)).await?;
+            if self.accepted(&r) {
+                accepted.push(rule);
+            }
+        }
+        match accepted.as_slice() {
+            [rule] => {
+                self.known.mor_hash_rule = *rule;
+                self.profile.quirks.mor_hash_rule = Some(*rule);
+                Ok(*rule == MorHashRule::Global)
+            }
+            [] => {
+                self.untold(
+                    "mor_hash_rule",
+                    "user_calls_get refused the signatures of both rules",
+                );
+                Ok(false)
+            }
+            _ => {
+                self.untold(
+                    "mor_hash_rule",
+                    "user_calls_get accepted the signatures of both rules",
+                );
+                Ok(false)
+            }
+        }
     }
 
     async fn probe_variants(&mut self, admin: &str) -> Result<(), ProbeError> {

@@ -123,14 +123,19 @@ pub fn run_suite(
     (code, outcomes)
 }
 
-/// Start a mock serving the unseen world, with a defect or none.
+/// Start a mock serving the unseen world at its product's default profile, with a defect or none.
 pub fn start(rt: &tokio::runtime::Runtime, product: Product, defect: Option<Defect>) -> MockServer {
     let mut c = MockConfig::new(product)
         .settings(model::settings::SettingsPatch {
             api_secret: Some(SECRET.into()),
             ..Default::default()
         })
-        .unseen_world(UNSEEN_SEED);
+        .unseen_world(UNSEEN_SEED)
+        .quirks(
+            model::profile::Profiles::embedded()
+                .default_of(product)
+                .patch(),
+        );
     c.defect = defect;
     rt.block_on(MockServer::start(c)).expect("mock starts")
 }
@@ -151,6 +156,13 @@ fn power_of_the_suite(product: Product) {
     let dir = std::env::temp_dir().join(format!("power-{product}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (tf, env) = write_target_file(&dir, product, UNSEEN_SEED, &[]);
+    // The deployment is known to be its product's default generation: the target file names
+    // the profile (every quirk pinned: a hash-first order is a defect here, while on a target
+    // of unknown generation it is an observation of error_precedence), and the mock runs it.
+    let profile = model::profile::Profiles::embedded().default_of(product);
+    let mut text = std::fs::read_to_string(&tf).expect("target file");
+    text.push_str(&format!("profile: {}\n", profile.name));
+    std::fs::write(&tf, text).expect("target file written");
     let json = dir.join("report.json");
 
     let mock = start(&rt, product, None);

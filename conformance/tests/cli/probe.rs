@@ -306,3 +306,63 @@ fn probe_against_a_closed_port_is_a_transport_failure() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains(SECRET));
 }
+
+/// `probe` against a mock started with each named profile names that profile as the nearest,
+/// with every position it told matching (issue 11). Writes are allowed so the balance update's
+/// nesting is told too (the mock's world is its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_names_the_profile_a_mock_was_started_with() {
+    let profiles = model::profile::Profiles::embedded();
+    for profile in profiles.all() {
+        let c = MockConfig::new(profile.product)
+            .settings(SettingsPatch {
+                api_secret: Some(SECRET.into()),
+                ..SettingsPatch::default()
+            })
+            .clock(CLOCK)
+            .quirks(profile.patch());
+        let server = MockServer::start(c).await.expect("mock starts");
+        let (out, _, report) = probe(
+            server.url(),
+            &format!("named-{}", profile.name),
+            &["--allow-writes"],
+        )
+        .await;
+        server.shutdown().await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            profile.name,
+            text(&out.stderr)
+        );
+        let nearest = &report["nearest"];
+        assert_eq!(
+            nearest[0]["name"], profile.name,
+            "{}: nearest {nearest}",
+            profile.name
+        );
+        assert_eq!(
+            nearest[0]["differs"],
+            serde_json::json!([]),
+            "{}: {nearest}",
+            profile.name
+        );
+        let told = nearest[0]["told"].as_u64().unwrap_or(0);
+        assert!(told >= 8, "{}: only {told} positions told", profile.name);
+        // Every other profile of the product matches fewer of the positions told.
+        for other in nearest.as_array().into_iter().flatten().skip(1) {
+            assert!(
+                other["matching"].as_u64() < nearest[0]["matching"].as_u64(),
+                "{}: {other} ties with it",
+                profile.name
+            );
+        }
+        assert!(
+            text(&out.stdout).contains(&format!("nearest profile: {}", profile.name)),
+            "{}: {}",
+            profile.name,
+            text(&out.stdout)
+        );
+    }
+}

@@ -92,6 +92,48 @@ fn passes_against_the_default_mock_for_every_method_of_both_products() {
     }
 }
 
+/// Every named profile (issue 11): the in-process mock at its quirk positions (`--profile`)
+/// passes every property, signed the way that profile verifies (the MOR X3 global rule too).
+#[test]
+fn passes_on_every_profile() {
+    for profile in model::profile::Profiles::embedded().all() {
+        let dir = scratch(&format!("profile-{}", profile.name));
+        let regressions = dir.join("regressions.json");
+        let o = run(
+            &[
+                "props",
+                "--profile",
+                &profile.name,
+                "--cases",
+                "24",
+                "--seed",
+                "7",
+                "--regressions",
+                regressions.to_str().expect("utf-8 path"),
+            ],
+            &[("CI", "true")],
+        );
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{}: {out}", profile.name);
+        assert!(
+            out.contains(&format!("PASS     {} ", profile.product)),
+            "{}: the profile implies its product\n{out}",
+            profile.name
+        );
+        let last = out.lines().last().unwrap_or_default();
+        assert!(
+            last.contains(" passed, 0 failed, "),
+            "{}: {last}",
+            profile.name
+        );
+        assert!(
+            !regressions.exists(),
+            "{}: nothing failed, nothing saved",
+            profile.name
+        );
+    }
+}
+
 #[test]
 fn catches_a_server_that_accepts_any_digest() {
     let o = props_with_quirk(

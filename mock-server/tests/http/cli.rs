@@ -118,3 +118,91 @@ async fn the_binary_starts_an_unseen_world_with_a_defect_and_hides_the_defect_fl
         .expect("runs");
     assert_eq!(bad.status.code(), Some(1));
 }
+
+/// `--profile NAME` sets every quirk at that profile's positions, under the scenario files'
+/// quirks; an unknown name, or one of another product, exits 1 listing the known profiles.
+#[tokio::test]
+async fn a_profile_sets_every_quirk_under_the_scenario_files() {
+    let dir = std::env::temp_dir().join(format!("mor-mock-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let scenario = dir.join("over.yaml");
+    std::fs::write(
+        &scenario,
+        "version: 1\nquirks: { balance_update_nesting: single }\n",
+    )
+    .expect("written");
+    let mut child = tokio::process::Command::new(BIN)
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--product",
+            "mor",
+            "--profile",
+            "x3",
+        ])
+        .arg("--scenario")
+        .arg(&scenario)
+        .env_remove("MOR_MOCK_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mor-mock spawns");
+    let out = child.stdout.take().expect("stdout");
+    let line = BufReader::new(out)
+        .lines()
+        .next_line()
+        .await
+        .expect("a line")
+        .expect("not EOF");
+    let start = line.find("http://127.0.0.1:").expect("URL in the line");
+    let url = line[start..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let body = reqwest::get(format!("{url}/__admin/quirks"))
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .expect("a body");
+    let quirks: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    child.kill().await.expect("killed");
+    let _ = std::fs::remove_dir_all(&dir);
+    let x3 = model::profile::Profiles::embedded()
+        .get(model::catalogue::Product::Mor, "x3")
+        .expect("x3");
+    let mut want = serde_json::to_value(&x3.quirks).expect("json");
+    want["balance_update_nesting"] = "single".into();
+    assert_eq!(quirks, want);
+    assert_eq!(quirks["mor_hash_rule"], "global");
+
+    for (product, name, says) in [
+        (
+            "mor",
+            "x5",
+            "unknown profile `x5` for mor (known: wiki-2024, x3)",
+        ),
+        (
+            "m4",
+            "x3",
+            "profile `x3` describes mor, not m4 (profiles of m4: m4)",
+        ),
+    ] {
+        let out = std::process::Command::new(BIN)
+            .args([
+                "--bind",
+                "127.0.0.1:0",
+                "--product",
+                product,
+                "--profile",
+                name,
+            ])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+}
