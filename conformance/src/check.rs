@@ -89,6 +89,10 @@ pub struct CheckOutcome {
     /// A reproduction, secret masked and digest re-computed in the shell.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub curl: Option<String>,
+    /// The case's request as its scenario file writes it (facts such as `$user.password`
+    /// unresolved, so never a secret): `POST quickstats_get as admin (query): u=$user.username`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
     /// Wall time of the case in milliseconds (not part of the terminal output, which stays
     /// the same from run to run).
     pub millis: u64,
@@ -137,6 +141,7 @@ impl CheckOutcome {
                 .join("\n"),
             mismatches,
             curl,
+            request: None,
             millis: 0,
         }
     }
@@ -153,6 +158,7 @@ impl CheckOutcome {
             message,
             mismatches: Vec::new(),
             curl: None,
+            request: None,
             millis: 0,
         }
     }

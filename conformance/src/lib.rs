@@ -12,6 +12,7 @@ pub mod discover;
 pub mod exit;
 pub mod flags;
 pub mod hash;
+pub mod html;
 pub mod inproc;
 pub mod methods;
 pub mod plan;

@@ -96,6 +96,86 @@ pub struct PropsArgs {
     /// Requests per second at most (HTTP targets).
     #[arg(long, value_parser = crate::flags::rate, env = "MOR_RATE", value_name = "R")]
     pub rate: Option<f64>,
+    /// Write a JUnit XML report (one testsuite per method, one testcase per property).
+    #[arg(long, env = "MOR_PROPS_JUNIT", value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report ([`PropsReport`]).
+    #[arg(long, env = "MOR_PROPS_JSON", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// Everything a `props` run found (the `--json` document).
+#[derive(Debug, Clone, Serialize)]
+pub struct PropsReport {
+    /// The product checked.
+    pub product: String,
+    /// The target (`the in-process mock (m4)` or the base URL).
+    pub target: String,
+    /// The run's seed (`--seed` replays it).
+    pub seed: u64,
+    /// Cases per property at most.
+    pub cases_per_property: u32,
+    /// Counts, as `run` counts them (errors as failed, observations as passed).
+    pub summary: crate::report::Summary,
+    /// Every property of every method, in report order; messages hold no secret.
+    pub results: Vec<PropertyResult>,
+}
+
+impl PropsReport {
+    /// The JUnit report: one testsuite per method (`<product> <method>`), one testcase per
+    /// property; a failed property is a `<failure>`, an unreachable target an `<error>`, a
+    /// property that does not apply `<skipped>`, an observed quirk a success with the
+    /// observation in `system-out`.
+    pub fn junit(&self) -> Result<String, String> {
+        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+        let mut report = Report::new("mor-conformance props");
+        let mut suites: Vec<TestSuite> = Vec::new();
+        for r in &self.results {
+            let suite = format!("props {} {}", self.product, r.method);
+            if suites.last().is_none_or(|s| s.name.as_str() != suite) {
+                suites.push(TestSuite::new(suite));
+            }
+            let status = match r.verdict {
+                Verdict::Passed | Verdict::Observed => TestCaseStatus::success(),
+                Verdict::Skipped => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(r.message.clone());
+                    s
+                }
+                Verdict::Failed | Verdict::Error => {
+                    let kind = if r.verdict == Verdict::Failed {
+                        NonSuccessKind::Failure
+                    } else {
+                        NonSuccessKind::Error
+                    };
+                    let mut s = TestCaseStatus::non_success(kind);
+                    s.set_message(r.message.lines().next().unwrap_or_default().to_string());
+                    s.set_type("property");
+                    s.set_description(format!(
+                        "{}\nreplay: mor-conformance props --seed {} --method {} --property {}",
+                        r.message, self.seed, r.method, r.property
+                    ));
+                    s
+                }
+            };
+            let mut tc = TestCase::new(r.property.clone(), status);
+            tc.set_classname(format!("props.{}.{}", self.product, r.method));
+            tc.set_assertions(r.cases as usize);
+            if r.verdict == Verdict::Observed {
+                tc.set_system_out(format!("observed: {}", r.message));
+            }
+            if let Some(s) = suites.last_mut() {
+                s.add_test_case(tc);
+            }
+        }
+        report.add_test_suites(suites);
+        report.to_string().map_err(|e| e.to_string())
+    }
+
+    /// The JSON report.
+    pub fn json(&self) -> Result<String, String> {
+        serde_json::to_string_pretty(self).map_err(|e| e.to_string())
+    }
 }
 
 /// Every property, in report order.
@@ -162,7 +242,8 @@ pub struct Regression {
 }
 
 /// How a property ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Held for every case.
     Passed,
@@ -177,7 +258,7 @@ pub enum Verdict {
 }
 
 /// The result of one property for one method.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PropertyResult {
     /// Canonical method name.
     pub method: String,
@@ -548,6 +629,29 @@ fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
         }
     }
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
+    let summary = crate::report::Summary {
+        passed: count(Verdict::Passed) + count(Verdict::Observed),
+        failed: count(Verdict::Failed) + count(Verdict::Error),
+        skipped: count(Verdict::Skipped),
+        errors: count(Verdict::Error),
+        observed: count(Verdict::Observed),
+    };
+    let report = PropsReport {
+        product: target.product.to_string(),
+        target: target.label.clone(),
+        seed,
+        cases_per_property: args.cases,
+        summary,
+        results: results.clone(),
+    };
+    for (file, text) in [(&args.junit, report.junit()), (&args.json, report.json())] {
+        if let Some(f) = file {
+            if let Err(e) = text.and_then(|t| std::fs::write(f, t).map_err(|e| e.to_string())) {
+                eprintln!("mor-conformance: cannot write {}: {e}", f.display());
+                code = crate::exit::RUNTIME;
+            }
+        }
+    }
     let observed = count(Verdict::Observed);
     let errors = count(Verdict::Error);
     let failed = count(Verdict::Failed) + errors;

@@ -156,6 +156,141 @@ impl Summary {
     }
 }
 
+/// What a case exercised of the catalogue once it got an answer: a parameter it sent to a method,
+/// or a documented error of a method it expected.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Touch {
+    /// (canonical method, parameter name)
+    Param(String, String),
+    /// (canonical method, error text)
+    Error(String, String),
+}
+
+/// A parameter or a documented error of a method, and whether some case exercised it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Covered {
+    /// The parameter's name or the error's text.
+    pub name: String,
+    /// Whether a case that got an answer sent it (a parameter) or expected it (an error).
+    pub exercised: bool,
+}
+
+/// One method of a run: its cases and how much of its catalogue entry they exercised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodReport {
+    /// The canonical method (an alias counts for its method; `-` for raw paths, a name the
+    /// catalogue does not know as written).
+    pub method: String,
+    /// Cases calling it.
+    pub cases: usize,
+    /// Of those, cases run (not skipped).
+    pub run: usize,
+    /// Passed (observations not included).
+    pub passed: usize,
+    /// Failed checks (errors not included).
+    pub failed: usize,
+    /// Errors: no usable answer.
+    pub errors: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Observations of undocumented behaviour.
+    pub observed: usize,
+    /// The catalogue's parameters of the method (empty when the catalogue does not know it).
+    pub params: Vec<Covered>,
+    /// The method's own documented errors (the general ones, such as `Incorrect hash`, apply to
+    /// every method and are not counted).
+    pub documented_errors: Vec<Covered>,
+    /// Share of the parameters and documented errors exercised, 0 to 1 (None when the method
+    /// has neither or is not in the catalogue).
+    pub coverage: Option<f64>,
+}
+
+/// Per method, in name order: counts and coverage. `touches[i]` is what `outcomes[i]` exercised
+/// (counted only when the case got an answer: passed, failed or observed); `canonical` maps the
+/// method a case names to its catalogue entry.
+pub fn methods<'c>(
+    outcomes: &[CheckOutcome],
+    touches: &[Vec<Touch>],
+    canonical: impl Fn(&str) -> Option<&'c model::catalogue::Method>,
+) -> Vec<MethodReport> {
+    let mut by: BTreeMap<String, MethodReport> = BTreeMap::new();
+    let mut exercised: std::collections::BTreeSet<&Touch> = Default::default();
+    for (i, o) in outcomes.iter().enumerate() {
+        let entry = canonical(&o.case.method);
+        let name = match entry {
+            Some(m) => m.name.clone(),
+            None if o.case.method.is_empty() => "-".to_string(),
+            None => o.case.method.clone(),
+        };
+        let r = by.entry(name.clone()).or_insert_with(|| MethodReport {
+            method: name,
+            cases: 0,
+            run: 0,
+            passed: 0,
+            failed: 0,
+            errors: 0,
+            skipped: 0,
+            observed: 0,
+            params: entry
+                .map(|m| {
+                    m.params
+                        .iter()
+                        .map(|p| Covered {
+                            name: p.name.clone(),
+                            exercised: false,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            documented_errors: entry
+                .map(|m| {
+                    let mut seen = std::collections::BTreeSet::new();
+                    m.errors
+                        .iter()
+                        .filter(|e| seen.insert(e.text.clone()))
+                        .map(|e| Covered {
+                            name: e.text.clone(),
+                            exercised: false,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            coverage: None,
+        });
+        r.cases += 1;
+        match o.status {
+            Status::Passed => r.passed += 1,
+            Status::Failed => r.failed += 1,
+            Status::Error => r.errors += 1,
+            Status::Skipped => r.skipped += 1,
+            Status::Observed => r.observed += 1,
+        }
+        if o.status != Status::Skipped {
+            r.run += 1;
+        }
+        if matches!(o.status, Status::Passed | Status::Failed | Status::Observed) {
+            exercised.extend(touches.get(i).into_iter().flatten());
+        }
+    }
+    for r in by.values_mut() {
+        for p in &mut r.params {
+            p.exercised = exercised.contains(&Touch::Param(r.method.clone(), p.name.clone()));
+        }
+        for e in &mut r.documented_errors {
+            e.exercised = exercised.contains(&Touch::Error(r.method.clone(), e.name.clone()));
+        }
+        let all = r.params.len() + r.documented_errors.len();
+        let hit = r
+            .params
+            .iter()
+            .chain(&r.documented_errors)
+            .filter(|c| c.exercised)
+            .count();
+        r.coverage = (all > 0).then(|| hit as f64 / all as f64);
+    }
+    by.into_values().collect()
+}
+
 /// Everything a run found (the `--json` document).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -171,11 +306,14 @@ pub struct RunReport {
     /// discovery found (None for the in-process mock).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discovery: Option<crate::discover::Discovery>,
+    /// Per method: counts and how much of the catalogue the cases exercised.
+    pub methods: Vec<MethodReport>,
     /// Every case, sorted by file then index.
     pub outcomes: Vec<CheckOutcome>,
 }
 
-fn label(s: &Status) -> &'static str {
+/// The status as the terminal prints it (`PASS`, `FAIL`, ...).
+pub fn label(s: &Status) -> &'static str {
     match s {
         Status::Passed => "PASS",
         Status::Failed => "FAIL",
@@ -185,10 +323,14 @@ fn label(s: &Status) -> &'static str {
     }
 }
 
-/// A unified line diff of two texts (three lines of context), each line prefixed.
-fn line_diff(expected: &str, actual: &str, prefix: &str) -> String {
+/// One line of a line diff: `-` only in the expected text, `+` only in the actual one, ` ` in
+/// both; `None` separates groups of changes (context elided between them).
+pub type DiffLine = Option<(char, String)>;
+
+/// The line diff of two texts (grouped with three lines of context), from `similar`.
+pub fn diff_lines(expected: &str, actual: &str) -> Vec<DiffLine> {
     let diff = similar::TextDiff::from_lines(expected, actual);
-    let mut out = String::new();
+    let mut out = Vec::new();
     for group in diff.grouped_ops(3) {
         for op in group {
             for change in diff.iter_changes(&op) {
@@ -198,10 +340,22 @@ fn line_diff(expected: &str, actual: &str, prefix: &str) -> String {
                     similar::ChangeTag::Equal => ' ',
                 };
                 let line = change.value().trim_end_matches('\n');
-                let _ = writeln!(out, "{prefix}{sign} {line}");
+                out.push(Some((sign, line.to_string())));
             }
         }
-        let _ = writeln!(out, "{prefix}…");
+        out.push(None);
+    }
+    out
+}
+
+/// A unified line diff of two texts (three lines of context), each line prefixed.
+fn line_diff(expected: &str, actual: &str, prefix: &str) -> String {
+    let mut out = String::new();
+    for l in diff_lines(expected, actual) {
+        let _ = match l {
+            Some((sign, line)) => writeln!(out, "{prefix}{sign} {line}"),
+            None => writeln!(out, "{prefix}…"),
+        };
     }
     out
 }

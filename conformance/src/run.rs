@@ -102,6 +102,10 @@ pub struct RunArgs {
     /// Write a JSON report.
     #[arg(long, env = "MOR_JSON", value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report: per method counts and coverage, every failure with
+    /// its request, diff and curl reproduction.
+    #[arg(long, env = "MOR_HTML", value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Per-request timeout in seconds.
     #[arg(long, value_parser = crate::flags::seconds, env = "MOR_TIMEOUT", default_value_t = 10.0, value_name = "SECS")]
     pub timeout: f64,
@@ -339,6 +343,14 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         }),
     });
     let total = plan.len();
+    // What each case exercises of the catalogue, for the coverage per method.
+    let mut touches: BTreeMap<(String, usize), Vec<report::Touch>> = BTreeMap::new();
+    for pc in plan.cases() {
+        touches.insert(
+            (pc.file.clone(), pc.index),
+            touches_of(&pc.case, &ctx.catalogue, product),
+        );
+    }
     let started = Instant::now();
     let (mut outcomes, inproc_secrets) =
         runtime.block_on(execute(ctx.clone(), plan, args.jobs, total));
@@ -351,12 +363,22 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         redactor.outcome(o);
     }
     let summary = Summary::of(&outcomes);
+    let touched: Vec<Vec<report::Touch>> = outcomes
+        .iter()
+        .map(|o| {
+            touches
+                .remove(&(o.case.file.clone(), o.case.index))
+                .unwrap_or_default()
+        })
+        .collect();
+    let methods = report::methods(&outcomes, &touched, |m| ctx.catalogue.method(product, m));
     let report = RunReport {
         product: product.to_string(),
         target: target_label,
         seeded,
         summary,
         discovery,
+        methods,
         outcomes,
     };
     let colour = match args.color {
@@ -391,6 +413,12 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
     if let Some(f) = &args.json {
         let text = report::json(&report);
         if let Err(e) = text.and_then(|t| std::fs::write(f, t).map_err(|e| e.to_string())) {
+            eprintln!("mor-conformance: cannot write {}: {e}", f.display());
+            code = crate::exit::RUNTIME;
+        }
+    }
+    if let Some(f) = &args.html {
+        if let Err(e) = std::fs::write(f, crate::html::render(&report)) {
             eprintln!("mor-conformance: cannot write {}: {e}", f.display());
             code = crate::exit::RUNTIME;
         }
@@ -643,6 +671,82 @@ fn requests_of<'a>(request: &'a Request, expect: &'a Expect) -> Vec<&'a Request>
             _ => {}
         }
     }
+    out
+}
+
+/// A request as the scenario writes it, on one line: verb, method or path, caller, encoding and
+/// signing when not the default, parameters (facts unresolved).
+fn describe_request(r: &Request) -> String {
+    let verb = match r.http {
+        Some(model::catalogue::HttpVerb::Get) => "GET",
+        _ => "POST",
+    };
+    let mut s = format!("{verb} {}", r.path.as_deref().unwrap_or(&r.method));
+    s.push_str(&format!(" as {}", r.caller));
+    let mut how = vec![format!("{:?}", r.encoding).to_lowercase()];
+    if r.sign != model::scenario::Signing::Auto {
+        let sign = serde_json::to_value(r.sign)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        how.push(format!("sign: {sign}"));
+    }
+    s.push_str(&format!(" ({})", how.join(", ")));
+    let mut params: Vec<String> = Vec::new();
+    if let Some(u) = &r.u {
+        params.push(format!("u={u}"));
+    }
+    params.extend(r.params.0.iter().map(|(k, v)| format!("{k}={v}")));
+    if !params.is_empty() {
+        s.push_str(": ");
+        s.push_str(&params.join(" "));
+    }
+    s
+}
+
+/// What a case exercises of the catalogue: the parameters each of its requests sends to a method
+/// the catalogue knows (`u` included when sent, those its invariants add), and the documented
+/// error it expects of its method.
+fn touches_of(
+    case: &model::scenario::Case,
+    catalogue: &Catalogue,
+    product: Product,
+) -> Vec<report::Touch> {
+    use report::Touch;
+    let canonical = |name: &str| catalogue.method(product, name).map(|m| m.name.clone());
+    let mut out = Vec::new();
+    for r in requests_of(&case.request, &case.expect) {
+        let Some(m) = canonical(&r.method) else {
+            continue;
+        };
+        if r.u.is_some() || r.caller != model::facts::NOBODY {
+            out.push(Touch::Param(m.clone(), "u".into()));
+        }
+        for (k, _) in &r.params.0 {
+            out.push(Touch::Param(m.clone(), k.clone()));
+        }
+    }
+    if let Some(m) = canonical(&case.request.method) {
+        for inv in &case.expect.invariants {
+            match inv {
+                Invariant::NarrowerReturnsNoMore { params, .. }
+                | Invariant::FinerGroupingSumsToCoarser { params, .. } => {
+                    for (k, _) in &params.0 {
+                        out.push(Touch::Param(m.clone(), k.clone()));
+                    }
+                }
+                Invariant::OrderDescReverses { .. } => {
+                    out.push(Touch::Param(m.clone(), "order_desc".into()))
+                }
+                _ => {}
+            }
+        }
+        if let Some(e) = &case.expect.error {
+            out.push(Touch::Error(m, e.clone()));
+        }
+    }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -953,6 +1057,7 @@ async fn run_case(
     let started = Instant::now();
     let (mut o, positions) = run_case_inner(ctx, ps, pc, ep).await;
     o.millis = started.elapsed().as_millis() as u64;
+    o.request = Some(describe_request(&pc.case.request));
     if o.status == Status::Failed
         && ctx.external.is_some()
         && !ctx.seeded

@@ -9,6 +9,7 @@ mod power;
 mod probe;
 mod props;
 mod record;
+mod reports;
 mod run;
 mod schema;
 mod suite;
