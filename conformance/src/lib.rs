@@ -5,6 +5,7 @@
 //! and send) -> `check` (exact, structural, invariant, protocol and policy checks) -> `report`
 //! (terminal, JUnit, JSON). `hash` and `schema` expose the shared model directly.
 
+pub mod capture;
 pub mod check;
 pub mod client;
 pub mod diff;

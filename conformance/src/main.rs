@@ -2,7 +2,7 @@
 //! one place (see `exit`).
 
 use clap::{Parser, Subcommand};
-use conformance::{diff, exit, hash, methods, probe, props, run};
+use conformance::{capture, diff, exit, hash, methods, probe, props, run};
 
 /// Check a Kolmisoft MOR / M2 / M4 API endpoint against the scenario suite.
 #[derive(Debug, Parser)]
@@ -31,6 +31,9 @@ enum Command {
     /// Send the same signed requests to two deployments and report every difference in their
     /// answers (canonical XML), ignoring volatile values.
     Diff(Box<diff::DiffArgs>),
+    /// Read a deployment's users, devices, tariffs, currencies and a period's calls and payments
+    /// (read-only, rate-limited) and write them as a world `mor-mock --scenario` serves.
+    Capture(Box<capture::CaptureArgs>),
 }
 
 fn main() {
@@ -73,6 +76,7 @@ fn main() {
         Command::Props(args) => props::run(*args),
         Command::Probe(args) => probe::run(*args),
         Command::Diff(args) => diff::run(*args),
+        Command::Capture(args) => capture::run(*args),
         Command::Schema => {
             let schema = model::scenario::json_schema();
             match serde_json::to_string_pretty(&schema) {

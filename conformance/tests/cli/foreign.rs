@@ -15,7 +15,7 @@ use crate::text;
 
 /// `mor-mock` beside `mor-conformance` in the target directory, built if a narrower build left
 /// it out.
-fn mor_mock_binary() -> PathBuf {
+pub(super) fn mor_mock_binary() -> PathBuf {
     let exe = Path::new(env!("CARGO_BIN_EXE_mor-conformance"))
         .with_file_name(format!("mor-mock{}", std::env::consts::EXE_SUFFIX));
     if !exe.exists() {
@@ -29,13 +29,13 @@ fn mor_mock_binary() -> PathBuf {
 }
 
 /// A `mor-mock` process, killed when dropped.
-struct MockProcess {
+pub(super) struct MockProcess {
     child: Child,
-    url: String,
+    pub(super) url: String,
 }
 
 impl MockProcess {
-    fn start(args: &[&str]) -> MockProcess {
+    pub(super) fn start(args: &[&str]) -> MockProcess {
         let mut child = Command::new(mor_mock_binary())
             .args(["--bind", "127.0.0.1:0"])
             .args(args)

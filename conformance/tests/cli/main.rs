@@ -1,6 +1,7 @@
 //! The integration tests of `mor-conformance`, one binary: each module covers a subcommand,
 //! running the real executable.
 
+mod capture;
 mod diff;
 mod foreign;
 mod hash;
