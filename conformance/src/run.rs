@@ -352,8 +352,12 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         );
     }
     let started = Instant::now();
-    let (mut outcomes, inproc_secrets) =
-        runtime.block_on(execute(ctx.clone(), plan, args.jobs, total));
+    let (mut outcomes, inproc_secrets) = runtime.block_on(execute(
+        ctx.clone(),
+        plan,
+        args.jobs,
+        Progress::new(total, args.color),
+    ));
     secrets.extend(inproc_secrets);
     outcomes.sort_by(|a, b| {
         (a.case.file.as_str(), a.case.index).cmp(&(b.case.file.as_str(), b.case.index))
@@ -444,14 +448,15 @@ async fn execute(
     ctx: Arc<Ctx>,
     plan: Plan,
     jobs: usize,
-    total: usize,
+    progress: Progress,
 ) -> (Vec<CheckOutcome>, Vec<String>) {
+    let total = progress.total;
     let scenarios = Arc::new(Semaphore::new(jobs));
     // Against a deployment with writes allowed, a scenario that writes runs alone: another
     // file's invariants must not read the world while it changes (two reads of one balance
     // around a write would differ). The in-process mocks are one per scenario: no sharing.
     let exclusive = Arc::new(tokio::sync::RwLock::new(()));
-    let progress = Arc::new(Progress::new(total));
+    let progress = Arc::new(progress);
     let mut set = tokio::task::JoinSet::new();
     // The cases of each task, so a task that panics reports its cases as errors instead of
     // losing them.
@@ -512,32 +517,62 @@ async fn execute(
     (outcomes, secrets)
 }
 
-/// A progress line on a terminal; nothing in CI.
+/// A live progress bar (indicatif) on stderr while cases run, with each failure printed above
+/// it as it happens. Drawn only when stderr is a terminal, `CI` is not set and `--color` is not
+/// `never`; without colour under `NO_COLOR`. Otherwise nothing: the report on stdout is one
+/// plain line per case, with no control code.
 struct Progress {
     total: usize,
-    done: std::sync::atomic::AtomicUsize,
-    on: bool,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
-    fn new(total: usize) -> Progress {
+    fn new(total: usize, color: ColorArg) -> Progress {
+        let on = !is_ci() && color != ColorArg::Never && total > 0;
+        if !on {
+            return Progress { total, bar: None };
+        }
+        let plain = color != ColorArg::Always
+            && std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let template = if plain {
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} cases {wide_msg}"
+        } else {
+            "{spinner:.green} [{elapsed_precise}] {bar:40.cyan/blue} {pos}/{len} cases {wide_msg:.dim}"
+        };
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
         Progress {
             total,
-            done: Default::default(),
-            on: !is_ci(),
+            bar: Some(bar),
         }
     }
 
-    fn tick(&self) {
-        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if self.on {
-            eprint!("\r{n}/{} cases", self.total);
+    fn tick(&self, o: &CheckOutcome) {
+        let Some(bar) = &self.bar else { return };
+        if matches!(o.status, Status::Failed | Status::Error) {
+            let label = if o.status == Status::Failed {
+                "FAIL"
+            } else {
+                "ERROR"
+            };
+            bar.println(format!(
+                "{label:<8} {}:{} {}",
+                o.case.file, o.case.line, o.case.name
+            ));
         }
+        bar.set_message(o.case.name.clone());
+        bar.inc(1);
     }
 
     fn finish(&self) {
-        if self.on && self.total > 0 {
-            eprintln!();
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }
@@ -574,8 +609,9 @@ async fn run_scenario(
                 known: ctx.discovery.as_ref().unwrap_or(&empty),
             };
             for pc in &ps.cases {
-                out.push(run_case(ctx, &ps, pc, &ep).await);
-                progress.tick();
+                let o = run_case(ctx, &ps, pc, &ep).await;
+                progress.tick(&o);
+                out.push(o);
             }
             (out, Vec::new())
         }
@@ -607,8 +643,8 @@ async fn run_scenario(
                                 c.replace(&mock.base, "http://127.0.0.1:8080")
                             ));
                         }
+                        progress.tick(&o);
                         out.push(o);
-                        progress.tick();
                     }
                     // The mock's documented default secret (`secret`) is public and a common
                     // word: masking it would garble case names. Any other secret is masked.
@@ -624,13 +660,14 @@ async fn run_scenario(
                 }
                 Err(m) => {
                     for pc in &ps.cases {
-                        out.push(CheckOutcome::other(
+                        let o = CheckOutcome::other(
                             case_id(pc),
                             pc.case.kind,
                             Status::Error,
                             m.clone(),
-                        ));
-                        progress.tick();
+                        );
+                        progress.tick(&o);
+                        out.push(o);
                     }
                     (out, Vec::new())
                 }

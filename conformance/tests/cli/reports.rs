@@ -374,3 +374,27 @@ fn props_writes_junit_and_json_like_run() {
         )
     );
 }
+
+/// Piped, outside CI (`CI` unset), with the default `--color auto`: no progress bar, no colour,
+/// not one control code on stdout or stderr; one plain line per case.
+#[test]
+fn piped_output_outside_ci_has_no_control_codes() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mor-conformance"))
+        .args(["run", &suite()])
+        .env_remove("CI")
+        .env_remove("NO_COLOR")
+        .env_remove("MOR_COLOR")
+        .output()
+        .expect("mor-conformance runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !bytes.contains(&0x1b) && !bytes.contains(&b'\r'),
+            "{name} holds a control code:\n{}",
+            text(bytes)
+        );
+    }
+    let cases = stdout.lines().filter(|l| l.starts_with("PASS ")).count();
+    assert_eq!(cases, 7, "{stdout}");
+}
