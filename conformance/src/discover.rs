@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::StreamExt as _;
 use model::catalogue::{Catalogue, HttpVerb, Product};
 use model::facts::{set_period_with_calls, Facts, ROLES};
 use model::quirks::Quirks;
@@ -126,6 +127,8 @@ pub struct Target<'a> {
     pub product: Product,
     /// Today in the target's clock.
     pub today: (i64, i64),
+    /// Requests in flight at most (the run's `--jobs`).
+    pub jobs: usize,
 }
 
 impl Target<'_> {
@@ -220,15 +223,28 @@ pub async fn reachable(t: &Target<'_>) -> Result<Option<i64>, String> {
 /// Discover what `methods` need on the target, starting from what the file states.
 pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> Discovery {
     let general = &t.catalogue.product(t.product).general;
-    // Which methods are served.
+    // Which methods are served: probed at once (at most `jobs` in flight; the client's rate
+    // limit still applies), so a slow target costs one timeout here, not one per method.
+    let probes: Vec<_> = futures_util::stream::iter(methods)
+        .map(|m| async move {
+            (
+                m,
+                t.ask(m, "admin", &[], Signing::None, HttpVerb::Post).await,
+            )
+        })
+        .buffered(t.jobs.max(1))
+        .collect()
+        .await;
     let mut served: Vec<String> = Vec::new();
-    for m in methods {
-        match t.ask(m, "admin", &[], Signing::None, HttpVerb::Post).await {
+    let mut answered = 0;
+    for (m, answer) in probes {
+        match answer {
             None => {
                 d.notes.push(format!("{m}: no answer to a probe"));
                 served.push(m.clone());
             }
             Some((a, r)) => {
+                answered += 1;
                 if a.status == 404 {
                     d.unavailable.insert(m.clone(), "HTTP 404".into());
                 } else if r
@@ -245,6 +261,12 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
                 }
             }
         }
+    }
+    if answered == 0 && !methods.is_empty() {
+        // Every later read would wait out its timeout too: the cases say what they lacked.
+        d.notes
+            .push("discovery stopped: the target answered none of the probes".into());
+        return d;
     }
     let serves = |m: &str| served.iter().any(|s| s == m);
     // Settings, through the first read the target serves.

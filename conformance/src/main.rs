@@ -1,8 +1,11 @@
 //! The `mor-conformance` command line: a thin layer over the library, with exit codes mapped in
 //! one place (see `exit`).
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand};
 use conformance::{capture, diff, exit, hash, methods, probe, props, run};
+use mock_server::cli_docs;
 
 /// Check a Kolmisoft MOR / M2 / M4 API endpoint against the scenario suite.
 #[derive(Debug, Parser)]
@@ -34,6 +37,20 @@ enum Command {
     /// Read a deployment's users, devices, tariffs, currencies and a period's calls and payments
     /// (read-only, rate-limited) and write them as a world `mor-mock --scenario` serves.
     Capture(Box<capture::CaptureArgs>),
+    /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell):
+    /// `mor-conformance completions bash > /etc/bash_completion.d/mor-conformance`.
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: cli_docs::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a folder:
+    /// `mor-conformance man --out-dir man/man1` (mor-conformance.1, mor-conformance-run.1, ...).
+    Man {
+        /// Write mor-conformance.1 and a page per subcommand here instead of printing.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 fn main() {
@@ -77,6 +94,30 @@ fn main() {
         Command::Probe(args) => probe::run(*args),
         Command::Diff(args) => diff::run(*args),
         Command::Capture(args) => capture::run(*args),
+        Command::Completions { shell } => {
+            // A closed pipe (`| head`) ends the output quietly.
+            let _ = cli_docs::completions(shell, &mut Cli::command(), &mut std::io::stdout());
+            exit::PASS
+        }
+        Command::Man { out_dir: None } => {
+            let _ = cli_docs::man_page(Cli::command(), &mut std::io::stdout());
+            exit::PASS
+        }
+        Command::Man { out_dir: Some(dir) } => match cli_docs::man_pages(Cli::command(), &dir) {
+            Ok(files) => {
+                for f in files {
+                    println!("{}", f.display());
+                }
+                exit::PASS
+            }
+            Err(e) => {
+                eprintln!(
+                    "mor-conformance: cannot write man pages into {}: {e}",
+                    dir.display()
+                );
+                exit::RUNTIME
+            }
+        },
         Command::Schema => {
             let schema = model::scenario::json_schema();
             match serde_json::to_string_pretty(&schema) {

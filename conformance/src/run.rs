@@ -289,6 +289,7 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
                 catalogue: &catalogue,
                 product,
                 today: today_utc(),
+                jobs: args.jobs,
             };
             // Every method of the catalogue: discovery reads through methods the plan may not
             // call (user ids through user_details_get, a device through devices_get).

@@ -30,6 +30,7 @@ pub mod world;
 
 pub mod admin;
 pub mod auth;
+pub mod cli_docs;
 pub mod config;
 pub mod defect;
 pub mod dispatch;

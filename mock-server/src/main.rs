@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use mock_server::config::{parse_clock, AdminToken, ConfigError};
 use mock_server::model::catalogue::{Catalogue, Product};
 use mock_server::model::scenario::Scenario;
@@ -80,6 +80,13 @@ struct Cli {
     /// mock_server::defect::Defect).
     #[arg(long, value_name = "NAME", hide = true, hide_possible_values = true)]
     defect: Option<Defect>,
+    /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell) and
+    /// exit.
+    #[arg(long, value_name = "SHELL", exclusive = true)]
+    completions: Option<mock_server::cli_docs::Shell>,
+    /// Print the man page (roff) and exit: `mor-mock --man > mor-mock.1`.
+    #[arg(long, exclusive = true)]
+    man: bool,
 }
 
 fn main() -> ExitCode {
@@ -94,6 +101,16 @@ fn main() -> ExitCode {
             };
         }
     };
+    // A closed pipe (`| head`) ends the output quietly.
+    if let Some(shell) = cli.completions {
+        let _ =
+            mock_server::cli_docs::completions(shell, &mut Cli::command(), &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    if cli.man {
+        let _ = mock_server::cli_docs::man_page(Cli::command(), &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

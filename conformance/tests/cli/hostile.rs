@@ -134,12 +134,18 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 /// Run the fixture suite against `target` off the async runtime (so the target keeps serving),
 /// sampling the runner's memory, with the watchdog.
 async fn run_against(target: String) -> Run {
+    run_with_jobs(target, 4).await
+}
+
+/// [`run_against`] with `jobs` cases at once.
+async fn run_with_jobs(target: String, jobs: usize) -> Run {
     tokio::task::spawn_blocking(move || {
         let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/suite");
         let mut child = Command::new(env!("CARGO_BIN_EXE_mor-conformance"))
             .arg("run")
             .arg(&suite)
             .args(["--target", &target, "--timeout", "2"])
+            .args(["--jobs", &jobs.to_string()])
             .args(["--max-body", &MAX_BODY.to_string()])
             .env("MOR_SECRET", "secret")
             .env("CI", "true")
@@ -221,7 +227,9 @@ fn assert_every_case_fails_clearly(run: &Run, errors: &[&str], limit_mb: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalling_target_ends_each_case_with_a_timeout() {
-    let run = run_against(hostile(Hostility::Stall).await).await;
+    // Every case waits out its timeout: all at once, so the test takes a few timeouts, not one
+    // per case (at the default 4 jobs it took a minute).
+    let run = run_with_jobs(hostile(Hostility::Stall).await, 256).await;
     assert_eq!(run.code, Some(3), "{}", run.stdout);
     assert_every_case_fails_clearly(&run, &["no answer within 2s"], 128);
 }

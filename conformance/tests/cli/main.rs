@@ -15,6 +15,7 @@ mod run;
 mod schema;
 mod suite;
 mod suite_run;
+mod workflow;
 
 use std::process::{Command, Output};
 

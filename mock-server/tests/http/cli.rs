@@ -206,3 +206,35 @@ async fn a_profile_sets_every_quirk_under_the_scenario_files() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_flags() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(args)
+            .output()
+            .expect("mor-mock runs");
+        assert!(out.status.success(), "{args:?}: {:?}", out.status);
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = run(&["--completions", shell]);
+        // Flag names without dashes: fish writes `-l bind`.
+        for flag in ["bind", "product", "scenario", "profile", "unseen-world"] {
+            assert!(script.contains(flag), "{shell} completion lacks {flag}");
+        }
+    }
+    let page = run(&["--man"]);
+    assert!(page.contains(".TH mor-mock 1"), "{page}");
+    assert!(page.contains("\\-\\-unseen\\-world"), "{page}");
+    // Printing either is all the command does.
+    let both = std::process::Command::new(BIN)
+        .args(["--man", "--bind", "127.0.0.1:0"])
+        .output()
+        .expect("mor-mock runs");
+    assert_eq!(
+        both.status.code(),
+        Some(1),
+        "--man with another flag is a usage error"
+    );
+}
