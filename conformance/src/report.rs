@@ -360,11 +360,15 @@ fn line_diff(expected: &str, actual: &str, prefix: &str) -> String {
     out
 }
 
-/// A status label, padded to 8 columns, in colour when asked (ANSI: green, red, yellow, cyan).
+/// A status label, padded to 8 columns, in colour when asked.
 fn painted(s: &Status, colour: bool) -> String {
-    let text = format!("{:<8}", label(s));
+    paint(s, &format!("{:<8}", label(s)), colour)
+}
+
+/// `text` in the colour of status `s` when asked (ANSI: green, bold red, yellow, cyan).
+pub fn paint(s: &Status, text: &str, colour: bool) -> String {
     if !colour {
-        return text;
+        return text.to_string();
     }
     let code = match s {
         Status::Passed => "32",
@@ -406,8 +410,8 @@ pub fn terminal_with(r: &RunReport, colour: bool) -> String {
     for o in notable {
         let _ = writeln!(
             out,
-            "\n--- {} {}:{} {} ({} {})",
-            label(&o.status),
+            "\n{} {}:{} {} ({} {})",
+            paint(&o.status, &format!("--- {}", label(&o.status)), colour),
             o.case.file,
             o.case.line,
             o.case.name,
@@ -433,7 +437,20 @@ pub fn terminal_with(r: &RunReport, colour: bool) -> String {
             if m.expected.contains('\n') && m.actual.contains('\n') {
                 // Two documents: a line diff of their canonical forms.
                 let _ = writeln!(out, "      diff (- expected, + actual):");
-                out.push_str(&line_diff(&m.expected, &m.actual, "        "));
+                let diff = line_diff(&m.expected, &m.actual, "        ");
+                if colour {
+                    // Removed lines red, added lines green.
+                    for l in diff.lines() {
+                        let code = match l.trim_start().as_bytes().first() {
+                            Some(b'-') => "31",
+                            Some(b'+') => "32",
+                            _ => "0",
+                        };
+                        let _ = writeln!(out, "\x1b[{code}m{l}\x1b[0m");
+                    }
+                } else {
+                    out.push_str(&diff);
+                }
             } else {
                 let _ = writeln!(
                     out,
@@ -591,5 +608,43 @@ mod tests {
             CheckOutcome::other(id("c"), CheckKind::Exact, Status::Skipped, "x".into()),
         ];
         assert_eq!(Summary::of(&outs).line(), "1 passed, 1 failed, 1 skipped");
+    }
+
+    #[test]
+    fn colour_only_when_asked_failures_red_and_diff_lines_red_and_green() {
+        use crate::check::{CaseId, Mismatch};
+        use model::scenario::CheckKind;
+        let id = CaseId {
+            file: "f".into(),
+            index: 0,
+            line: 1,
+            name: "a".into(),
+            method: "m".into(),
+        };
+        let mut o = CheckOutcome::other(id, CheckKind::Exact, Status::Failed, "x".into());
+        o.mismatches.push(Mismatch {
+            what: "xml".into(),
+            expected: "<a>\n  <b>1</b>\n</a>".into(),
+            actual: "<a>\n  <b>2</b>\n</a>".into(),
+            diff: None,
+        });
+        let report = RunReport {
+            product: "m4".into(),
+            target: "in-process".into(),
+            seeded: true,
+            summary: Summary::of(std::slice::from_ref(&o)),
+            discovery: None,
+            methods: Vec::new(),
+            outcomes: vec![o],
+        };
+        let plain = terminal_with(&report, false);
+        assert!(!plain.contains('\x1b'), "{plain}");
+        let coloured = terminal_with(&report, true);
+        assert!(
+            coloured.contains("\x1b[1;31m--- FAIL\x1b[0m f:1 a"),
+            "{coloured}"
+        );
+        assert!(coloured.contains("\x1b[31m        - "), "{coloured}");
+        assert!(coloured.contains("\x1b[32m        + "), "{coloured}");
     }
 }

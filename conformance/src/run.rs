@@ -525,13 +525,18 @@ async fn execute(
 struct Progress {
     total: usize,
     bar: Option<indicatif::ProgressBar>,
+    colour: bool,
 }
 
 impl Progress {
     fn new(total: usize, color: ColorArg) -> Progress {
         let on = !is_ci() && color != ColorArg::Never && total > 0;
         if !on {
-            return Progress { total, bar: None };
+            return Progress {
+                total,
+                bar: None,
+                colour: false,
+            };
         }
         let plain = color != ColorArg::Always
             && std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -551,6 +556,7 @@ impl Progress {
         Progress {
             total,
             bar: Some(bar),
+            colour: !plain,
         }
     }
 
@@ -563,8 +569,11 @@ impl Progress {
                 "ERROR"
             };
             bar.println(format!(
-                "{label:<8} {}:{} {}",
-                o.case.file, o.case.line, o.case.name
+                "{} {}:{} {}",
+                report::paint(&o.status, &format!("{label:<8}"), self.colour),
+                o.case.file,
+                o.case.line,
+                o.case.name
             ));
         }
         bar.set_message(o.case.name.clone());
