@@ -1072,9 +1072,10 @@ fn expectation_for<'c>(
     if ctx.external.is_some() && !ctx.pinned.contains_key(q) {
         return Ok(&case.expect);
     }
+    let method = canonical_method(ctx, &case.request.method);
     let (Some(pos), Some(default)) = (
-        model::profile::position_of(ep.quirks, q),
-        model::profile::position_of(&Quirks::default(), q),
+        model::profile::position_for(ep.quirks, q, method),
+        model::profile::position_for(&Quirks::default(), q, method),
     ) else {
         return Ok(&case.expect);
     };
@@ -1093,6 +1094,30 @@ fn expectation_for<'c>(
             .collect::<Vec<_>>()
             .join(", ")
     ))
+}
+
+/// The canonical name of the method a request names (an alias resolved), if the catalogue knows it.
+fn canonical_method<'c>(ctx: &'c Ctx, name: &str) -> Option<&'c str> {
+    ctx.catalogue
+        .method(ctx.product, name)
+        .map(|m| m.name.as_str())
+}
+
+/// The expectation with its error wrapper as the target's quirk `error_wrappers` gives it for the
+/// case's method and error text (known in-process, or pinned by the target file or its profile).
+fn rewrap_expect(ctx: &Ctx, pc: &PlannedCase, ep: &Endpoint<'_>, mut e: Expect) -> Expect {
+    if ctx.external.is_some() && !ctx.pinned.contains_key("error_wrappers") {
+        return e;
+    }
+    let Some(method) = canonical_method(ctx, &pc.case.request.method) else {
+        return e;
+    };
+    if let (Some(text), Some(w)) = (&e.error, e.wrapper.as_mut()) {
+        if let Some(over) = ep.quirks.error_wrapper(method, text) {
+            *w = over;
+        }
+    }
+    e
 }
 
 async fn run_case(
@@ -1206,7 +1231,7 @@ async fn run_case_inner(
     let build_req = |r: &Request| build(r, ep.credentials, &sign_ctx, ep.base);
     let request = resolve_request(&pc.case.request, ep);
     let expect = match expectation_for(ctx, pc, ep) {
-        Ok(e) => resolve_expect(e, ep),
+        Ok(e) => rewrap_expect(ctx, pc, ep, resolve_expect(e, ep)),
         Err(why) => {
             return (
                 CheckOutcome::other(id, kind, Status::Skipped, why),

@@ -5,8 +5,9 @@
 //! 1. API disabled (`settings.api_enabled`) -> `API Requests are disabled`;
 //! 2. GET while Allow GET API is off, or GET on a POST-only method -> `GET Requests are disabled`;
 //! 3. login then hash (quirk `error_precedence: login_first`, the default) or hash then login
-//!    (`hash_first`): `u` missing, unknown or blocked -> the method's `bad_login_error` or
-//!    `Bad login`; hash missing or wrong -> `Incorrect hash`;
+//!    (`hash_first`), per method where the quirk `check_order` names it: `u` missing, unknown or
+//!    blocked -> the method's `bad_login_error` or `Bad login`; hash missing or wrong ->
+//!    `Incorrect hash`;
 //! 4. the caller's role is not in the method's `access` -> `Access Denied`;
 //! 5. a permission the role needs is missing -> the access rule's `permission_error` or `You are
 //!    not authorized to use this functionality`;
@@ -14,7 +15,7 @@
 //! 7. the handler (or, for a method without one, its catalogue sample with plausible values).
 //!
 //! Every error takes the wrapper of the method's own `errors` entry with the same text, else the
-//! general one.
+//! general one, unless the quirk `error_wrappers` gives that method and text another.
 //!
 //! The hash is verified when hash checking is on (`settings.hash_check`, and the signing
 //! reseller has not disabled it for himself) and either a `hash` parameter is sent or the method
@@ -167,6 +168,9 @@ fn run(
     let (method, caller) = match gate(cat, live, verb, name, params, defect) {
         Ok(pass) => pass,
         Err(mut refusal) => {
+            if let Some(m) = refusal.method {
+                refusal.reply = rewrap(refusal.reply, &m.name, &live.quirks);
+            }
             if let Some(d) = defect {
                 refusal.reply = crate::defect::apply_to_reply(d, refusal.reply);
             }
@@ -271,6 +275,7 @@ fn run(
         }
     };
     let live = access.live();
+    let reply = rewrap(reply, &method.name, &live.quirks);
     let reply = match defect {
         Some(d) => crate::defect::apply_to_reply(d, reply),
         None => reply,
@@ -347,8 +352,13 @@ fn gate<'c>(
     if !method.requires_login {
         // No caller to log in: user_simple_balance_get (the uniquehash names the user),
         // user_login and user_logout (`u` is the user logging in or out; their handlers answer
-        // unknown or blocked users with the documented `<action>` failure).
-        check_hash(auth::subject(method, world, params))?;
+        // unknown or blocked users with the documented `<action>` failure), unless the quirk
+        // `check_order` lists the method: then `u` is looked up first (X3's logout filter).
+        let subject = auth::subject(method, world, params);
+        if subject.is_none() && live.quirks.check_order.contains_key(&method.name) {
+            return Err(refuse(general_error(Some(method), &g.bad_login)));
+        }
+        check_hash(subject)?;
         return feature(method, g, settings)
             .map(|()| (method, None))
             .map_err(refuse);
@@ -377,7 +387,7 @@ fn gate<'c>(
     };
     let precedence = match defect {
         Some(Defect::ChecksWrongOrder) => model::quirks::Precedence::HashFirst,
-        _ => live.quirks.error_precedence,
+        _ => live.quirks.precedence_of(&method.name),
     };
     match precedence {
         model::quirks::Precedence::LoginFirst => {
@@ -411,6 +421,17 @@ fn gate<'c>(
     }
     feature(method, g, settings).map_err(refuse)?;
     Ok((method, Some(caller.clone())))
+}
+
+/// An error reply in the wrapper the quirk `error_wrappers` gives its text on `method`, if any.
+fn rewrap(reply: Reply, method: &str, quirks: &model::Quirks) -> Reply {
+    match reply {
+        Reply::Error { text, wrapper } => Reply::Error {
+            wrapper: quirks.error_wrapper(method, &text).unwrap_or(wrapper),
+            text,
+        },
+        other => other,
+    }
 }
 
 fn hash_refusal<'c>(

@@ -139,6 +139,26 @@ pub fn position_of(quirks: &Quirks, quirk: &str) -> Option<String> {
     })
 }
 
+/// The position of `quirk` that decides a request to `method` (canonical name): the per-method
+/// quirks resolve to that method's entry (`error_precedence`: the method's `check_order` entry,
+/// else the global position; `check_order`: the method's entry, else `none`); every other quirk
+/// is its position as [`position_of`] gives it.
+pub fn position_for(quirks: &Quirks, quirk: &str, method: Option<&str>) -> Option<String> {
+    let as_text = |p: crate::quirks::Precedence| {
+        serde_json::to_value(p)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+    };
+    match (quirk, method) {
+        ("error_precedence", Some(m)) => as_text(quirks.precedence_of(m)),
+        ("check_order", Some(m)) => match quirks.check_order.get(m) {
+            Some(p) => as_text(*p),
+            None => Some("none".to_string()),
+        },
+        _ => position_of(quirks, quirk),
+    }
+}
+
 /// 1-based line of the first line at or after `from` whose text starts with `key:`.
 fn line_of(text: &str, from: usize, key: &str) -> usize {
     let want = format!("{key}:");
@@ -336,6 +356,33 @@ impl Profiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_method_positions_name_canonical_methods_and_their_errors() {
+        let cat = crate::catalogue::Catalogue::embedded();
+        for p in Profiles::embedded().all() {
+            let canonical = |m: &str| cat.method(p.product, m).is_some_and(|x| x.name == m);
+            for m in p.quirks.check_order.keys() {
+                assert!(canonical(m), "{}: check_order names `{m}`", p.name);
+            }
+            for (m, texts) in &p.quirks.error_wrappers {
+                assert!(canonical(m), "{}: error_wrappers names `{m}`", p.name);
+                let method = cat.method(p.product, m).expect("known");
+                let g = &cat.product(p.product).general;
+                for t in texts.keys() {
+                    let known = method.error(t).is_some()
+                        || [&g.bad_login, &g.incorrect_hash, &g.access_denied]
+                            .iter()
+                            .any(|e| &e.text == t);
+                    assert!(
+                        known,
+                        "{}: error_wrappers {m} names the error `{t}`",
+                        p.name
+                    );
+                }
+            }
+        }
+    }
 
     fn load(text: &str) -> Result<Profiles, SourceError> {
         Profiles::from_str(text, Path::new("p.yaml"))

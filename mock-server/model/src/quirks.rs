@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::Wrapper;
 use crate::patchable;
 
 /// Which hex case of the digest is accepted. UNK: every wiki example is lowercase (Ruby's
@@ -181,6 +182,14 @@ patchable! {
         json_body: bool = true,
         /// Which failing check answers first.
         error_precedence: Precedence = Precedence::LoginFirst,
+        /// Per method (canonical name), the order of the login and hash checks where it differs
+        /// from `error_precedence` (the X3 code checks the hash first for some actions and the
+        /// login first for others). A method that logs nobody in (user_logout) listed here looks
+        /// its `u` up at the gate: an unknown one answers `Bad login`.
+        check_order: BTreeMap<String, Precedence> = BTreeMap::new(),
+        /// Per method (canonical name), per error text, the wrapper that replaces the
+        /// catalogue's (the X3 code builds some errors as bare roots, some inside `<page>`).
+        error_wrappers: BTreeMap<String, BTreeMap<String, Wrapper>> = BTreeMap::new(),
         /// Meaning of `balance` in user_balance_update.
         balance_update: BalanceUpdate = BalanceUpdate::Add,
         /// Nesting of the user_balance_update answer.
@@ -205,6 +214,23 @@ impl Quirks {
     /// The hash variant selected for `method`, if any.
     pub fn hash_variant(&self, method: &str) -> Option<&str> {
         self.hash_variants.get(method).map(String::as_str)
+    }
+
+    /// The order of the login and hash checks for `method`: its `check_order` entry, else
+    /// `error_precedence`.
+    pub fn precedence_of(&self, method: &str) -> Precedence {
+        self.check_order
+            .get(method)
+            .copied()
+            .unwrap_or(self.error_precedence)
+    }
+
+    /// The wrapper `error_wrappers` gives the error `text` of `method`, if any.
+    pub fn error_wrapper(&self, method: &str, text: &str) -> Option<Wrapper> {
+        if self.error_wrappers.is_empty() {
+            return None;
+        }
+        self.error_wrappers.get(method)?.get(text).copied()
     }
 }
 

@@ -16,3 +16,4 @@ mod protocol;
 mod hash_rule;
 mod methods_all;
 mod methods_concurrency;
+mod profile_x3;

@@ -1,0 +1,198 @@
+//! A MOR mock started with the `x3` profile (what `mor-mock --profile x3` does: every quirk at
+//! the profile's position) answers as the MOR X3 server code does (GitHub `adeshjohnson/MX3`;
+//! `../shared/api/X3-FACTS.md`), one test per behaviour, through real HTTP.
+
+use mock_server::model::catalogue::{Catalogue, Product};
+use mock_server::model::params::Params;
+use mock_server::model::profile::Profiles;
+use mock_server::model::sign::{self, SignOptions};
+use mock_server::model::xml;
+use mock_server::MockConfig;
+use reqwest::Method;
+
+use crate::support::{scenario, secret_of, Answer, Mock, TEST_WORLD};
+
+/// A MOR mock on the test world with the `x3` profile's quirks, and any scenarios over it.
+async fn x3(extra: &[&str]) -> Mock {
+    let profile = Profiles::embedded()
+        .get(Product::Mor, "x3")
+        .expect("the x3 profile");
+    let mut config = MockConfig::new(Product::Mor)
+        .quirks(profile.patch())
+        .scenario(scenario(TEST_WORLD));
+    for yaml in extra {
+        config = config.scenario(scenario(yaml));
+    }
+    Mock::start_with(config).await
+}
+
+/// `params` with `u` and a hash signed as the x3 profile's server checks it, with `secret`.
+fn signed(method: &str, u: &str, params: &[(&str, &str)], secret: &str) -> Params {
+    let mut p = Params::new();
+    p.push("u", u);
+    for (k, v) in params {
+        p.push(*k, *v);
+    }
+    let quirks = &Profiles::embedded()
+        .get(Product::Mor, "x3")
+        .expect("x3")
+        .quirks;
+    let m = Catalogue::embedded()
+        .method(Product::Mor, method)
+        .unwrap_or_else(|| panic!("{method} is in the catalogue"));
+    let opts = SignOptions::from_quirks(quirks, method, (0, 86_399));
+    p.push("hash", sign::sign(m, &p, u == "admin", secret, &opts));
+    p
+}
+
+/// POST `method` as `u` signed with `u`'s secret (the admin's for an unknown `u`).
+async fn post(mock: &Mock, method: &str, u: &str, params: &[(&str, &str)]) -> Answer {
+    let p = signed(method, u, params, secret_of(u));
+    mock.send(Method::POST, method, &p).await
+}
+
+/// POST `method` as `u` with a hash that cannot match.
+async fn post_wrong_hash(mock: &Mock, method: &str, u: &str, params: &[(&str, &str)]) -> Answer {
+    let mut p = Params::new();
+    p.push("u", u);
+    for (k, v) in params {
+        p.push(*k, *v);
+    }
+    p.push("hash", "0".repeat(40));
+    mock.send(Method::POST, method, &p).await
+}
+
+/// The element path from the root down to the first `<error>`, and its text.
+fn error_path(a: &Answer) -> (String, String) {
+    fn go(el: &xml::Element, path: &mut Vec<String>) -> Option<String> {
+        path.push(el.name.clone());
+        if el.name == "error" {
+            return Some(el.text_content().trim().to_string());
+        }
+        for c in el.elements() {
+            if let Some(t) = go(c, path) {
+                return Some(t);
+            }
+        }
+        path.pop();
+        None
+    }
+    let doc = xml::parse(&a.body).unwrap_or_else(|e| panic!("not XML ({e}): {}", a.body));
+    let mut path = Vec::new();
+    let text = go(&doc.root, &mut path).unwrap_or_else(|| panic!("no <error>: {}", a.body));
+    (path.join("/"), text)
+}
+
+/// X3-FACTS 1 (C 15-21, 4325-4340): the hash filter runs before the caller lookup for
+/// user_details, get_tariff, user_balance_change, wholesale_tariff, device_list and
+/// user_calls_get, so an unknown `u` with a wrong hash hears `Incorrect hash`; logout,
+/// create_payment and payments_list look the caller up first and answer `Bad login` in the
+/// filter's `<status>` root.
+#[tokio::test]
+async fn x3_orders_the_login_and_hash_checks_per_method() {
+    let mock = x3(&[]).await;
+    for method in [
+        "user_details_get",
+        "tariff_rates_get",
+        "user_balance_update",
+        "tariff_wholesale_update",
+        "devices_get",
+        "user_calls_get",
+    ] {
+        let a = post_wrong_hash(&mock, method, "nobody", &[("test", "1")]).await;
+        assert_eq!(
+            a.error().as_deref(),
+            Some("Incorrect hash"),
+            "{method}: {}",
+            a.body
+        );
+    }
+    for method in ["payments_get", "payment_create", "user_logout"] {
+        let a = post_wrong_hash(&mock, method, "nobody", &[("test", "1")]).await;
+        assert_eq!(
+            error_path(&a),
+            ("status/error".to_string(), "Bad login".to_string()),
+            "{method}: {}",
+            a.body
+        );
+    }
+    mock.stop().await;
+}
+
+/// X3-FACTS 3.4 (C 590-687): user_details writes its errors as bare `<error>` roots after the
+/// declaration, `Bad login` (checked after the hash) and `User was not found`.
+#[tokio::test]
+async fn x3_user_details_errors_are_bare_roots() {
+    let mock = x3(&[]).await;
+    let a = post(&mock, "user_details_get", "nobody", &[]).await;
+    assert_eq!(
+        error_path(&a),
+        ("error".into(), "Bad login".into()),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body
+            .starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#),
+        "{}",
+        a.body
+    );
+    let a = post(&mock, "user_details_get", "admin", &[("user_id", "999")]).await;
+    assert_eq!(
+        error_path(&a),
+        ("error".into(), "User was not found".into()),
+        "{}",
+        a.body
+    );
+    mock.stop().await;
+}
+
+/// X3-FACTS 3.5 (C 1015-1178): get_tariff appends its errors as `<status><error>` inside its
+/// `<page>`: `Bad login` (after the hash) and `No tariff found`.
+#[tokio::test]
+async fn x3_get_tariff_errors_are_inside_page_status() {
+    let mock = x3(&[]).await;
+    let a = post(&mock, "tariff_rates_get", "nobody", &[("test", "1")]).await;
+    assert_eq!(
+        error_path(&a),
+        ("page/status/error".into(), "Bad login".into()),
+        "{}",
+        a.body
+    );
+    let a = post(
+        &mock,
+        "tariff_rates_get",
+        "admin",
+        &[("tariff_id", "999"), ("test", "1")],
+    )
+    .await;
+    assert_eq!(
+        error_path(&a),
+        ("page/status/error".into(), "No tariff found".into()),
+        "{}",
+        a.body
+    );
+    mock.stop().await;
+}
+
+/// X3-FACTS 3.6 (C 1404-1519): user_calls_get checks the hash, then the caller, inline, and
+/// answers both as bare roots.
+#[tokio::test]
+async fn x3_user_calls_get_errors_are_bare_roots() {
+    let mock = x3(&[]).await;
+    let a = post_wrong_hash(&mock, "user_calls_get", "nobody", &[]).await;
+    assert_eq!(
+        error_path(&a),
+        ("error".into(), "Incorrect hash".into()),
+        "{}",
+        a.body
+    );
+    let a = post(&mock, "user_calls_get", "nobody", &[]).await;
+    assert_eq!(
+        error_path(&a),
+        ("error".into(), "Access Denied".into()),
+        "{}",
+        a.body
+    );
+    mock.stop().await;
+}
