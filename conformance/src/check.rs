@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+pub use model::answer::find_error;
 use model::catalogue::{BodyKind, Wrapper};
 use model::scenario::{CheckKind, Expect, Invariant};
 use model::xml::{diff, parse, placeholder_matches, DiffMode, Document, Element, XmlError};
@@ -208,60 +209,6 @@ pub fn read(answer: &Answer) -> Reading {
 
 fn is_number(s: &str) -> bool {
     placeholder_matches("{{number}}", s).unwrap_or(false)
-}
-
-/// The error an XML answer carries, and its wrapper.
-pub fn find_error(root: &Element) -> Option<(String, Option<Wrapper>)> {
-    let text_of = |e: &Element| e.text_content().trim().to_string();
-    match root.name.as_str() {
-        "error" => return Some((text_of(root), Some(Wrapper::Bare))),
-        "action" => {
-            let failed = root.find("status").is_some_and(|s| text_of(s) == "failed");
-            if failed {
-                let msg = root
-                    .find("status_message")
-                    .or_else(|| root.find("message"))
-                    .map(text_of)
-                    .unwrap_or_default();
-                return Some((msg, Some(Wrapper::Action)));
-            }
-            return None;
-        }
-        "response" => {
-            if let Some(e) = root.find("error") {
-                let msg = e.find("message").map(text_of).unwrap_or_else(|| text_of(e));
-                return Some((msg, Some(Wrapper::ResponseMessage)));
-            }
-            return None;
-        }
-        _ => {}
-    }
-    if let Some(e) = root.find("error") {
-        let w = match root.name.as_str() {
-            "page" => Some(Wrapper::Page),
-            "status" => Some(Wrapper::Status),
-            _ => None,
-        };
-        return Some((text_of(e), w));
-    }
-    if let Some(e) = root.at("status/error") {
-        let w = match root.name.as_str() {
-            "status" => None,
-            "page" => Some(Wrapper::PageStatus),
-            _ => None,
-        };
-        return Some((text_of(e), w));
-    }
-    // `<page><page><status><error>` (the doubled nesting the M4 page prints).
-    if root.name == "page" {
-        if let Some(e) = root.at("page/status/error") {
-            return Some((text_of(e), Some(Wrapper::PageStatus)));
-        }
-        if let Some(e) = root.at("page/error") {
-            return Some((text_of(e), Some(Wrapper::Page)));
-        }
-    }
-    None
 }
 
 /// Whether `actual` matches `expected`, which may be a placeholder (`{{int}}`) or text with

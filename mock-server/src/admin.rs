@@ -276,12 +276,18 @@ fn answer(shared: &Shared, verb: &Method, endpoint: &str, body: &[u8]) -> Respon
             json_value(StatusCode::OK, serde_json::json!({ "cleared": true }))
         }
         ("GET", "counts") => json(StatusCode::OK, &shared.journal.counts()),
-        (_, "health" | "reset" | "settings" | "quirks" | "scenario" | "journal" | "counts") => {
-            problem(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &format!("{verb} is not allowed on /__admin/{endpoint}"),
-            )
-        }
+        ("GET", "proxy") => match &shared.proxy {
+            Some(p) => json(StatusCode::OK, &p.report()),
+            None => problem(StatusCode::NOT_FOUND, "this mock is not a proxy (--proxy)"),
+        },
+        (
+            _,
+            "health" | "reset" | "settings" | "quirks" | "scenario" | "journal" | "counts"
+            | "proxy",
+        ) => problem(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("{verb} is not allowed on /__admin/{endpoint}"),
+        ),
         _ => problem(
             StatusCode::NOT_FOUND,
             &format!("no admin endpoint /__admin/{endpoint}"),

@@ -46,6 +46,9 @@ pub enum ConfigError {
     /// A clock value is not a time.
     #[error("clock: {0}")]
     Clock(String),
+    /// The proxy's base URL or client is unusable.
+    #[error("{0}")]
+    Proxy(#[source] crate::proxy::ProxyError),
     /// The address could not be bound.
     #[error("cannot bind {addr}: {source}")]
     Bind {
@@ -120,6 +123,9 @@ pub struct MockConfig {
     pub admin_token: Option<AdminToken>,
     /// Body size and read time bounds.
     pub limits: Limits,
+    /// Forward every API request to a deployment instead of answering it (`--proxy`), judging
+    /// each exchange (see `proxy`).
+    pub proxy: Option<crate::proxy::ProxyConfig>,
 }
 
 /// A secret that opens the admin API. Its `Debug` form never shows it.
@@ -167,6 +173,7 @@ impl Default for MockConfig {
             defect: None,
             admin_token: None,
             limits: Limits::default(),
+            proxy: None,
         }
     }
 }

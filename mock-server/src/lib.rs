@@ -36,6 +36,7 @@ pub mod defect;
 pub mod dispatch;
 pub mod journal;
 pub mod overlay;
+pub mod proxy;
 pub mod redact;
 pub mod render;
 pub mod request;

@@ -80,6 +80,20 @@ struct Cli {
     /// mock_server::defect::Defect).
     #[arg(long, value_name = "NAME", hide = true, hide_possible_values = true)]
     defect: Option<Defect>,
+    /// Forward every API request to this deployment (its base URL, as a runner's target file
+    /// gives it: `https://host/billing`) and return its answers unchanged, checking each
+    /// exchange against the catalogue: deviations of the client's request (hash recomputed with
+    /// MOR_PROXY_SECRET or --proxy-secret-file) and of the server's answer are journalled,
+    /// listed by GET /__admin/proxy and summarised at shutdown.
+    #[arg(long, value_name = "BASE_URL")]
+    proxy: Option<String>,
+    /// File holding the API secret the proxy recomputes hashes with (or set MOR_PROXY_SECRET;
+    /// never on the command line). Without either, hashes are not checked.
+    #[arg(long, value_name = "FILE", requires = "proxy")]
+    proxy_secret_file: Option<PathBuf>,
+    /// The username whose requests the proxy treats as the System Admin's.
+    #[arg(long, value_name = "NAME", default_value = "admin", requires = "proxy")]
+    proxy_admin: String,
     /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell) and
     /// exit.
     #[arg(long, value_name = "SHELL", exclusive = true)]
@@ -154,6 +168,13 @@ fn config_of(cli: &Cli) -> Result<(MockConfig, Catalogue), ConfigError> {
     config.unseen_world = cli.unseen_world;
     config.defect = cli.defect;
     config.admin_token = admin_token(cli.admin_token_file.as_deref())?;
+    if let Some(base) = &cli.proxy {
+        config.proxy = Some(mock_server::proxy::ProxyConfig {
+            base: base.clone(),
+            secret: proxy_secret(cli.proxy_secret_file.as_deref())?,
+            admin: cli.proxy_admin.clone(),
+        });
+    }
     let catalogue = config.catalogue()?;
     config.scenarios = load_all(&cli.scenarios, &catalogue)?;
     Ok((config, catalogue))
@@ -243,12 +264,52 @@ async fn serve(cli: Cli) -> ExitCode {
             server.shared().clone(),
         ));
     }
+    stopped().await;
+    let proxy = server.shared().proxy.as_ref().map(|p| p.report());
+    server.shutdown().await;
+    if let Some(report) = proxy {
+        eprint!("{}", report.summary());
+    }
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C or SIGTERM (what `kill` and service managers send): time to shut down gracefully.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => if let Err(e) = r {
+                    tracing::error!(error = %e, "cannot listen for Ctrl-C");
+                },
+                _ = term.recv() => {}
+            }
+            tracing::info!("shutting down");
+            return;
+        }
+    }
     match tokio::signal::ctrl_c().await {
         Ok(()) => tracing::info!("Ctrl-C: shutting down"),
         Err(e) => tracing::error!(error = %e, "cannot listen for Ctrl-C; shutting down"),
     }
-    server.shutdown().await;
-    ExitCode::SUCCESS
+}
+
+/// The proxy's secret: the file's content, else `MOR_PROXY_SECRET`, else none.
+fn proxy_secret(file: Option<&std::path::Path>) -> Result<Option<String>, ConfigError> {
+    if let Some(f) = file {
+        return std::fs::read_to_string(f)
+            .map(|t| Some(t.trim_end_matches(['\r', '\n']).to_string()))
+            .map_err(|e| {
+                ConfigError::Proxy(mock_server::proxy::ProxyError::Secret(format!(
+                    "{}: {e}",
+                    f.display()
+                )))
+            });
+    }
+    Ok(std::env::var("MOR_PROXY_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty()))
 }
 
 fn mtimes(paths: &[PathBuf]) -> Vec<Option<SystemTime>> {

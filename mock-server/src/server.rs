@@ -137,6 +137,9 @@ async fn flow(
             });
             Answer::full(response)
         }
+        Route::Api(name) if shared.proxy.is_some() => {
+            Answer::full(proxied(shared, method, uri, headers, body, name).await)
+        }
         Route::Api(name) => {
             let mut answer = api(shared, method, uri, headers, &body, name).await;
             // A pinned clock is the server's time: its `Date` header says so (hyper's own would
@@ -150,6 +153,52 @@ async fn flow(
             answer
         }
     }
+}
+
+/// An API request through the proxy: forwarded, judged, journalled with its deviations.
+async fn proxied(
+    shared: &Shared,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+    name: &str,
+) -> Response<Bytes> {
+    let Some(proxy) = &shared.proxy else {
+        return render::not_found();
+    };
+    let (quirks, today) = {
+        let live = shared.read();
+        (live.quirks.clone(), live.clock.today())
+    };
+    let params = request::parse(uri.query(), headers, &body, quirks.json_body).params;
+    let verb = method.to_string();
+    let cat = shared.methods();
+    let (response, deviations) = proxy
+        .exchange(
+            cat, &quirks, today, method, uri, headers, body, &params, name,
+        )
+        .await;
+    let outcome = if deviations.is_empty() {
+        "proxied".to_string()
+    } else {
+        let list: Vec<String> = deviations
+            .iter()
+            .map(|d| format!("{}: {}", d.side.as_str(), d.what))
+            .collect();
+        format!("proxied; {}", list.join("; "))
+    };
+    shared.journal.record(Entry {
+        time_ms: now_ms(),
+        verb,
+        path: uri.path().to_string(),
+        method: cat.method(name).map(|m| m.name.clone()),
+        u: params.get("u").map(str::to_string),
+        params: Entry::redact(&params, cat.method(name)),
+        outcome,
+        status: response.status().as_u16(),
+    });
+    response
 }
 
 async fn api(

@@ -72,6 +72,8 @@ pub struct Shared {
     pub admin: AdminAccess,
     /// Body size and read time bounds of the server.
     pub limits: Limits,
+    /// The proxy, when the mock forwards API requests to a deployment (`--proxy`).
+    pub proxy: Option<crate::proxy::Proxy>,
     start: Mutex<Start>,
     config: Mutex<MockConfig>,
 }
@@ -85,6 +87,10 @@ impl Shared {
         // The start state holds what the scenarios built; keeping them too would hold a large
         // world a third time.
         config.scenarios = Vec::new();
+        let proxy = match &config.proxy {
+            Some(p) => Some(crate::proxy::Proxy::new(p.clone()).map_err(ConfigError::Proxy)?),
+            None => None,
+        };
         Ok(Shared {
             product: config.product,
             catalogue,
@@ -96,6 +102,7 @@ impl Shared {
             journal: Journal::new(),
             admin: AdminAccess::of(config.bind.ip(), config.admin_token.as_ref()),
             limits: config.limits,
+            proxy,
             start: Mutex::new(start),
             config: Mutex::new(config),
         })

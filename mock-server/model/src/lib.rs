@@ -15,6 +15,7 @@
 //! - [`world`], [`settings`], [`quirks`]: the data a scenario describes and the mock computes
 //!   from.
 
+pub mod answer;
 pub mod catalogue;
 pub mod error;
 pub mod facts;

@@ -238,3 +238,71 @@ fn completions_and_the_man_page_come_from_the_flags() {
         "--man with another flag is a usage error"
     );
 }
+
+#[tokio::test]
+async fn a_proxy_takes_its_secret_from_the_environment_and_sums_up_when_stopped() {
+    let deployment = crate::support::Mock::start(mock_server::model::catalogue::Product::M4).await;
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--proxy"])
+        .arg(format!("{}/billing", deployment.server.url()))
+        .env("MOR_PROXY_SECRET", "secret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mor-mock spawns");
+    let out = child.stdout.take().expect("stdout");
+    let line = BufReader::new(out)
+        .lines()
+        .next_line()
+        .await
+        .expect("a line")
+        .expect("not EOF");
+    let start = line.find("http://127.0.0.1:").expect("URL in the line");
+    let url = line[start..].split_whitespace().next().unwrap_or_default();
+    // A corrupted hash: forwarded, refused by the deployment, the client's fault.
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{url}/billing/api/quickstats_get?u=admin&hash=0000000000000000000000000000000000000000"
+        ))
+        .send()
+        .await
+        .expect("answered");
+    assert!(r
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("Incorrect hash"));
+    let pid = child.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let done = child.wait_with_output().await.expect("mor-mock ends");
+    assert!(done.status.success(), "{:?}", done.status);
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        err.contains("1 exchanges, 0 clean, 1 with a client deviation, 0 with a server deviation"),
+        "{err}"
+    );
+    assert!(
+        err.contains("quickstats_get: 1 exchanges, client 1, server 0"),
+        "{err}"
+    );
+    deployment.stop().await;
+}
+
+#[test]
+fn a_proxy_to_something_that_is_not_a_url_is_refused() {
+    let out = std::process::Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--proxy", "ftp://x"])
+        .output()
+        .expect("mor-mock runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--proxy ftp://x: not an http:// or https:// URL"),
+        "{err}"
+    );
+}

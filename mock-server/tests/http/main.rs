@@ -12,6 +12,7 @@ mod cli;
 mod defects;
 mod hostile;
 mod protocol;
+mod proxy;
 // Method behaviour modules (append here):
 mod hash_rule;
 mod methods_all;
