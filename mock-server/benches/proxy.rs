@@ -105,6 +105,7 @@ async fn bench() -> Result<(), String> {
         base: format!("{}/billing", deployment.url()),
         secret: Some("secret".into()),
         admin: "admin".into(),
+        record: None,
     });
     let proxy = MockServer::start(config).await.map_err(|e| e.to_string())?;
     let client = reqwest::Client::new();

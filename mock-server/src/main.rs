@@ -94,6 +94,11 @@ struct Cli {
     /// The username whose requests the proxy treats as the System Admin's.
     #[arg(long, value_name = "NAME", default_value = "admin", requires = "proxy")]
     proxy_admin: String,
+    /// With --proxy: write what the proxy saw into DIR/proxy-recording.yaml, a scenario that
+    /// `mor-mock --scenario` serves offline (hash, passwords, other credentials, digests and
+    /// the secret left out); rewritten at most once a second and at shutdown.
+    #[arg(long, value_name = "DIR", requires = "proxy")]
+    record: Option<PathBuf>,
     /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell) and
     /// exit.
     #[arg(long, value_name = "SHELL", exclusive = true)]
@@ -173,6 +178,7 @@ fn config_of(cli: &Cli) -> Result<(MockConfig, Catalogue), ConfigError> {
             base: base.clone(),
             secret: proxy_secret(cli.proxy_secret_file.as_deref())?,
             admin: cli.proxy_admin.clone(),
+            record: cli.record.clone(),
         });
     }
     let catalogue = config.catalogue()?;
@@ -265,7 +271,10 @@ async fn serve(cli: Cli) -> ExitCode {
         ));
     }
     stopped().await;
-    let proxy = server.shared().proxy.as_ref().map(|p| p.report());
+    let proxy = server.shared().proxy.as_ref().map(|p| {
+        p.flush();
+        p.report()
+    });
     server.shutdown().await;
     if let Some(report) = proxy {
         eprint!("{}", report.summary());

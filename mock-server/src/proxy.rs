@@ -33,6 +33,13 @@ use serde::Serialize;
 /// How many deviations the proxy keeps for `GET /__admin/proxy` (the counts cover all).
 const KEPT_DEVIATIONS: usize = 1000;
 
+/// The recording's file name inside `--record DIR`.
+pub const RECORDING: &str = "proxy-recording.yaml";
+
+/// The most distinct requests a recording keeps (a later answer to the same request replaces
+/// the earlier one).
+const RECORDED_REQUESTS: usize = 1000;
+
 /// How long the deployment may take to answer one request.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -48,6 +55,9 @@ pub struct ProxyConfig {
     /// The username whose requests are the System Admin's (`u` is hashed for him under some
     /// rules).
     pub admin: String,
+    /// Write what the proxy saw into this folder as a scenario the mock serves
+    /// (`proxy-recording.yaml`, see [`RECORDING`]).
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ProxyConfig {
@@ -56,6 +66,7 @@ impl std::fmt::Debug for ProxyConfig {
             .field("base", &self.base)
             .field("secret", &self.secret.as_ref().map(|_| "<secret>"))
             .field("admin", &self.admin)
+            .field("record", &self.record)
             .finish()
     }
 }
@@ -153,6 +164,20 @@ pub struct Proxy {
     config: ProxyConfig,
     client: reqwest::Client,
     report: Mutex<ProxyReport>,
+    recording: Mutex<Recording>,
+}
+
+/// What `--record` keeps: one canned answer per distinct request, in first-seen order.
+#[derive(Debug, Default)]
+struct Recording {
+    answers: Vec<model::scenario::CannedResponse>,
+    /// Exchanges left out (an answer holding a secret in text that is not XML, or over the
+    /// bound of distinct requests).
+    left_out: u64,
+    /// Whether `answers` changed since the file was last written.
+    dirty: bool,
+    /// When the file was last written.
+    written: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -222,6 +247,7 @@ impl Proxy {
             config: ProxyConfig { base, ..config },
             client,
             report: Mutex::new(report),
+            recording: Mutex::new(Recording::default()),
         })
     }
 
@@ -287,6 +313,9 @@ impl Proxy {
             Some(r) => {
                 if let Some(api) = api {
                     deviations.extend(check_answer(catalogue, api, name, &r));
+                    if self.config.record.is_some() {
+                        self.record(api, params, &r);
+                    }
                 }
                 r
             }
@@ -340,6 +369,97 @@ impl Proxy {
             }
         }
         out
+    }
+
+    /// Keep this exchange for the recording, credentials and digests left out, and write the
+    /// file when it last was more than a second ago.
+    fn record(&self, api: &ApiMethod, params: &Params, response: &Response<Bytes>) {
+        let secret = self.config.secret.as_deref();
+        let canned = recorded(api, params, response, secret);
+        let mut rec = self
+            .recording
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match canned {
+            None => rec.left_out += 1,
+            Some(c) => {
+                if let Some(same) = rec.answers.iter_mut().find(|a| a.matches == c.matches) {
+                    *same = c;
+                } else if rec.answers.len() < RECORDED_REQUESTS {
+                    rec.answers.push(c);
+                } else {
+                    rec.left_out += 1;
+                    return;
+                }
+                rec.dirty = true;
+            }
+        }
+        let due = rec
+            .written
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if due {
+            self.write_recording(&mut rec);
+        }
+    }
+
+    /// Write the recording now if it changed (called at shutdown; a no-op without `--record`).
+    pub fn flush(&self) {
+        let mut rec = self
+            .recording
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.write_recording(&mut rec);
+    }
+
+    fn write_recording(&self, rec: &mut Recording) {
+        let Some(dir) = &self.config.record else {
+            return;
+        };
+        if !rec.dirty {
+            return;
+        }
+        let scenario = model::scenario::Scenario {
+            version: 1,
+            name: Some(format!(
+                "recorded by mor-mock --proxy from {}",
+                self.config.base
+            )),
+            description: format!(
+                "The deployment's answers to {} distinct requests, served before any other \
+                 check (overlay responses). Left out: hash, p and every credential the catalogue \
+                 marks, SHA-1 digests and the secret in answers; {} exchanges not recorded.",
+                rec.answers.len(),
+                rec.left_out
+            ),
+            products: Vec::new(),
+            tags: Vec::new(),
+            clock: None,
+            world: None,
+            settings: None,
+            quirks: None,
+            overlay: Some(model::scenario::Overlay {
+                seed: 0,
+                responses: rec.answers.clone(),
+                faults: Vec::new(),
+            }),
+            cases: Vec::new(),
+        };
+        let written = model::yaml::to_string(&scenario)
+            .map_err(std::io::Error::other)
+            .and_then(|text| {
+                std::fs::create_dir_all(dir)?;
+                // Written beside, then renamed: a reader never sees half a file.
+                let tmp = dir.join(format!("{RECORDING}.tmp"));
+                std::fs::write(&tmp, text)?;
+                std::fs::rename(&tmp, dir.join(RECORDING))
+            });
+        match written {
+            Ok(()) => {
+                rec.dirty = false;
+                rec.written = Some(std::time::Instant::now());
+            }
+            Err(e) => tracing::error!(dir = %dir.display(), "cannot write the recording: {e}"),
+        }
     }
 
     fn count(&self, name: &str, deviations: &[Deviation], unanswered: bool) {
@@ -403,6 +523,90 @@ fn body_text(response: &Response<Bytes>) -> Option<String> {
         return d.read_to_string(&mut out).ok().map(|_| out);
     }
     std::str::from_utf8(bytes).ok().map(str::to_string)
+}
+
+/// Whether `value` must not be written: a SHA-1 digest (40 hex digits), or the secret inside it.
+/// A secret shorter than 6 characters is only matched whole (a short one would mask ordinary
+/// words and numbers).
+fn sensitive(value: &str, secret: Option<&str>) -> bool {
+    let v = value.trim();
+    if v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return true;
+    }
+    match secret {
+        Some(s) if !s.is_empty() => v == s || (s.len() >= 6 && value.contains(s)),
+        _ => false,
+    }
+}
+
+/// `el` with credential elements and sensitive values replaced; whether anything was.
+fn redact_answer(el: &mut xml::Element, secret: Option<&str>) -> bool {
+    let credential = crate::redact::is_credential(None, &el.name);
+    let mut changed = false;
+    for (_, v) in &mut el.attrs {
+        if sensitive(v, secret) {
+            *v = crate::redact::REDACTED.to_string();
+            changed = true;
+        }
+    }
+    for child in &mut el.children {
+        match child {
+            xml::Node::Element(c) => changed |= redact_answer(c, secret),
+            xml::Node::Text(t) if credential || sensitive(t, secret) => {
+                *t = crate::redact::REDACTED.to_string();
+                changed = true;
+            }
+            xml::Node::Text(_) => {}
+        }
+    }
+    changed
+}
+
+/// The canned answer an exchange records: matched on the method, `u` and every parameter but
+/// the credentials; the body as sent unless something had to be left out (then re-rendered).
+/// `None` when it cannot be written safely (a text answer holding a secret, bytes that are not
+/// text).
+fn recorded(
+    api: &ApiMethod,
+    params: &Params,
+    response: &Response<Bytes>,
+    secret: Option<&str>,
+) -> Option<model::scenario::CannedResponse> {
+    let text = body_text(response)?;
+    let body = match xml::parse(&text) {
+        Ok(mut doc) => {
+            if redact_answer(&mut doc.root, secret) {
+                doc.render(xml::Layout::Pretty)
+            } else {
+                text
+            }
+        }
+        Err(_) if sensitive(&text, secret) => return None,
+        Err(_) => text,
+    };
+    let kept = params
+        .iter()
+        .filter(|(k, v)| {
+            *k != "u" && !crate::redact::is_credential(Some(api), k) && !sensitive(v, secret)
+        })
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Some(model::scenario::CannedResponse {
+        matches: model::scenario::RequestMatch {
+            method: Some(api.name.clone()),
+            u: params.get("u").map(str::to_string),
+            params: model::scenario::ParamList(kept),
+            http: None,
+        },
+        status: response.status().as_u16(),
+        body,
+        content_type: response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        times: None,
+    })
 }
 
 /// The server's side of an exchange against the catalogue.
@@ -473,17 +677,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn digests_the_secret_and_credential_elements_are_left_out_of_a_recording() {
+        let mut doc = xml::parse(
+            "<page><uniquehash>u1</uniquehash><name>user1</name><h>e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4</h><note>key topsecret!</note></page>",
+        )
+        .expect("xml");
+        assert!(redact_answer(&mut doc.root, Some("topsecret")));
+        let text = doc.render(xml::Layout::Compact);
+        assert!(
+            !text.contains("u1<") && !text.contains("e5e9fa1b") && !text.contains("topsecret"),
+            "{text}"
+        );
+        assert!(text.contains("<name>user1</name>"), "{text}");
+        // A short secret is matched whole only.
+        assert!(sensitive("ab", Some("ab")) && !sensitive("abc", Some("ab")));
+    }
+
+    #[test]
     fn a_base_that_is_not_http_is_refused_and_the_secret_never_printed() {
         let bad = Proxy::new(ProxyConfig {
             base: "ftp://x".into(),
             secret: None,
             admin: "admin".into(),
+            record: None,
         });
         assert!(matches!(bad, Err(ProxyError::BadBase(_))));
         let config = ProxyConfig {
             base: "http://127.0.0.1:9/billing/".into(),
             secret: Some("hunter2".into()),
             admin: "admin".into(),
+            record: None,
         };
         assert!(!format!("{config:?}").contains("hunter2"));
         let p = Proxy::new(config).expect("proxy");

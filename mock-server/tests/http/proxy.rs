@@ -52,11 +52,13 @@ async fn php_post(
 #[tokio::test]
 async fn a_php_style_client_through_the_proxy_shows_whose_fault_each_deviation_is() {
     let deployment = Mock::start_over(Product::M4, &[BROKEN_FOR_BOB]).await;
+    let recording = std::env::temp_dir().join(format!("mor-proxy-rec-{}", std::process::id()));
     let mut config = MockConfig::new(Product::M4).scenario(scenario(TEST_WORLD));
     config.proxy = Some(ProxyConfig {
         base: format!("{}/billing", deployment.server.url()),
         secret: Some(SECRET.into()),
         admin: "admin".into(),
+        record: Some(recording.clone()),
     });
     let proxy = Mock::start_with(config).await;
     let client = reqwest::Client::new();
@@ -141,6 +143,37 @@ async fn a_php_style_client_through_the_proxy_shows_whose_fault_each_deviation_i
         !text.contains("\"p\",\"admin\""),
         "the password is redacted: {text}"
     );
+
+    // What the proxy recorded serves the same answers offline, and holds no credential.
+    proxy
+        .server
+        .shared()
+        .proxy
+        .as_ref()
+        .expect("a proxy")
+        .flush();
+    let file = recording.join(mock_server::proxy::RECORDING);
+    let text = std::fs::read_to_string(&file).expect("recording written");
+    for digest in [
+        digest("user_balance_get", &[("username", "alice")]),
+        digest("user_balance_update", &[("user_id", "6"), ("balance", "5")]),
+    ] {
+        assert!(
+            !text.contains(&digest),
+            "a digest in the recording:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("p: admin") && !text.contains("hash:"),
+        "{text}"
+    );
+    let offline = Mock::start_with(MockConfig::new(Product::M4).scenario(scenario(&text))).await;
+    let replay = offline
+        .raw(client.post(offline.url("/billing/api/user_balance_get?u=admin&username=alice")))
+        .await;
+    assert_eq!((replay.status, &replay.body), (a.status, &a.body));
+    offline.stop().await;
+    std::fs::remove_dir_all(&recording).expect("recording removed");
 
     proxy.stop().await;
     deployment.stop().await;
