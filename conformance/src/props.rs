@@ -1011,6 +1011,9 @@ fn not_applicable(ctx: &MethodCtx<'_>, property: &str) -> Option<String> {
         return Some("hash checking is off on the target (settings)".into());
     }
     let m = ctx.method;
+    if ctx.target.quirks.is_open(&m.name) {
+        return Some("the target checks no hash for this method (quirk open_methods)".into());
+    }
     if !m.hash_required {
         // Optional hash (user_simple_balance_get): verified only when sent, with the secret of
         // the user its `id` names, which generated requests do not know.
@@ -1208,10 +1211,12 @@ fn check_case(
             g.verb = HttpVerb::Get;
             let by_get = Seen::of(&ctx.target.send(&g)?);
             let get_disabled = Seen::Error(ctx.get_disabled.clone());
+            // A method of the quirk open_methods is not gated by GET (X3 simple_balance, balance).
+            let open = ctx.target.quirks.is_open(&ctx.method.name);
             let allowed = ctx
                 .target
                 .allow_get
-                .map(|a| a && ctx.method.http.contains(&HttpVerb::Get));
+                .map(|a| open || (a && ctx.method.http.contains(&HttpVerb::Get)));
             let same = match (&by_post, &by_get) {
                 (Seen::Success(a), Seen::Success(b)) => a == b || ctx.method.writes,
                 (a, b) => a == b,

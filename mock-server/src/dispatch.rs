@@ -3,7 +3,8 @@
 //! then the handler under the right lock, then `render`.
 //!
 //! 1. API disabled (`settings.api_enabled`) -> `API Requests are disabled`;
-//! 2. GET while Allow GET API is off, or GET on a POST-only method -> `GET Requests are disabled`;
+//! 2. GET while Allow GET API is off, or GET on a POST-only method -> `GET Requests are disabled`
+//!    (a method of the quirk `open_methods` skips this step and the login and hash steps);
 //! 3. login then hash (quirk `error_precedence: login_first`, the default) or hash then login
 //!    (`hash_first`), per method where the quirk `check_order` names it: `u` missing, unknown or
 //!    blocked -> the method's `bad_login_error` or `Bad login`; hash missing or wrong ->
@@ -329,9 +330,16 @@ fn gate<'c>(
     if !settings.api_enabled {
         return Err(refuse(general_error(Some(method), &g.api_disabled)));
     }
+    let open = live.quirks.is_open(&method.name);
     let get_off = !settings.allow_get && defect != Some(Defect::GetAllowed);
-    if verb == HttpVerb::Get && (get_off || !method.http.contains(&HttpVerb::Get)) {
+    if verb == HttpVerb::Get && !open && (get_off || !method.http.contains(&HttpVerb::Get)) {
         return Err(refuse(general_error(Some(method), &g.get_disabled)));
+    }
+    if open {
+        // Quirk open_methods (X3 simple_balance and balance): no hash, no login, no caller.
+        return feature(method, g, settings)
+            .map(|()| (method, None))
+            .map_err(refuse);
     }
     let world = &live.world;
     let today = live.clock.today();

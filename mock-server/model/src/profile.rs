@@ -141,8 +141,9 @@ pub fn position_of(quirks: &Quirks, quirk: &str) -> Option<String> {
 
 /// The position of `quirk` that decides a request to `method` (canonical name): the per-method
 /// quirks resolve to that method's entry (`error_precedence`: the method's `check_order` entry,
-/// else the global position; `check_order`: the method's entry, else `none`); every other quirk
-/// is its position as [`position_of`] gives it.
+/// else the global position; `check_order`: the method's entry, else `none`; both `none` for a
+/// method of `open_methods`, which checks neither; `open_methods`: `open` or `gated`); every other
+/// quirk is its position as [`position_of`] gives it.
 pub fn position_for(quirks: &Quirks, quirk: &str, method: Option<&str>) -> Option<String> {
     let as_text = |p: crate::quirks::Precedence| {
         serde_json::to_value(p)
@@ -150,6 +151,9 @@ pub fn position_for(quirks: &Quirks, quirk: &str, method: Option<&str>) -> Optio
             .and_then(|v| v.as_str().map(str::to_string))
     };
     match (quirk, method) {
+        ("open_methods", Some(m)) => Some(if quirks.is_open(m) { "open" } else { "gated" }.into()),
+        // An open method checks neither login nor hash: no order applies.
+        ("error_precedence" | "check_order", Some(m)) if quirks.is_open(m) => Some("none".into()),
         ("error_precedence", Some(m)) => as_text(quirks.precedence_of(m)),
         ("check_order", Some(m)) => match quirks.check_order.get(m) {
             Some(p) => as_text(*p),

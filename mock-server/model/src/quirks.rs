@@ -5,7 +5,7 @@
 //! The README's quirk table is the user-facing list; keep the two in step (a test checks that
 //! every field here appears there).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -190,6 +190,10 @@ patchable! {
         /// Per method (canonical name), per error text, the wrapper that replaces the
         /// catalogue's (the X3 code builds some errors as bare roots, some inside `<page>`).
         error_wrappers: BTreeMap<String, BTreeMap<String, Wrapper>> = BTreeMap::new(),
+        /// Methods (canonical names) answered without the GET gate, a hash or a login: the X3
+        /// code exempts simple_balance and balance from the GET filter and neither checks a
+        /// hash nor looks `u` up (phones paste a link).
+        open_methods: BTreeSet<String> = BTreeSet::new(),
         /// Meaning of `balance` in user_balance_update.
         balance_update: BalanceUpdate = BalanceUpdate::Add,
         /// Nesting of the user_balance_update answer.
@@ -223,6 +227,11 @@ impl Quirks {
             .get(method)
             .copied()
             .unwrap_or(self.error_precedence)
+    }
+
+    /// Whether `method` is one of `open_methods`.
+    pub fn is_open(&self, method: &str) -> bool {
+        !self.open_methods.is_empty() && self.open_methods.contains(method)
     }
 
     /// The wrapper `error_wrappers` gives the error `text` of `method`, if any.

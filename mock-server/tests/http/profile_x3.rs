@@ -196,3 +196,49 @@ async fn x3_user_calls_get_errors_are_bare_roots() {
     );
     mock.stop().await;
 }
+
+/// X3-FACTS 3.7 and 3.8 (C 13, 1675-1713): simple_balance and balance are exempt from the GET
+/// filter and check no hash and no login, so a pasted link with GET off, no `u` and a wrong hash
+/// is answered.
+#[tokio::test]
+async fn x3_simple_balance_and_balance_answer_get_without_hash_or_login() {
+    let mock = x3(&[]).await;
+    let get = |method: &'static str, params: &'static [(&'static str, &'static str)]| {
+        let mut p = Params::new();
+        for (k, v) in params {
+            p.push(*k, *v);
+        }
+        let mock = &mock;
+        async move { mock.send(Method::GET, method, &p).await }
+    };
+    for params in [
+        &[("id", "aliceuh")][..],
+        &[("id", "aliceuh"), ("hash", "0000")][..],
+    ] {
+        let a = get("user_simple_balance_get", params).await;
+        assert_eq!(a.body.trim(), "12.5000", "{params:?}: {}", a.body);
+    }
+    for params in [
+        &[("username", "alice")][..],
+        &[("username", "alice"), ("u", "nobody"), ("hash", "0000")][..],
+    ] {
+        let a = get("user_balance_get", params).await;
+        assert!(a.is_success(), "{params:?}: {}", a.body);
+        let doc = xml::parse(&a.body).expect("XML");
+        assert_eq!(
+            doc.root.at("balance").map(|b| b.text_content()),
+            Some("12.5".to_string()),
+            "{}",
+            a.body
+        );
+    }
+    // The GET gate still holds for the other methods.
+    let a = get("user_details_get", &[("u", "admin")]).await;
+    assert_eq!(
+        a.error().as_deref(),
+        Some("GET Requests are disabled"),
+        "{}",
+        a.body
+    );
+    mock.stop().await;
+}
