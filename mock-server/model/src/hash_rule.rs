@@ -9,7 +9,7 @@
 //! are never hashed.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -123,6 +123,11 @@ pub struct GlobalHashRule {
     pub filters: BTreeMap<String, ValueFilter>,
     /// The concatenation order.
     pub order: Vec<String>,
+    /// Each listed name's position in `order` (built when the file is parsed), so a request's
+    /// few parameters are placed without walking the whole list.
+    #[serde(skip)]
+    #[schemars(skip)]
+    rank: HashMap<String, usize>,
 }
 
 impl GlobalHashRule {
@@ -141,7 +146,7 @@ impl GlobalHashRule {
     /// Parse and check a rule file: no name twice in the order, every filtered name in the order,
     /// no excluded name in it.
     pub fn parse(text: &str, path: &Path) -> Result<GlobalHashRule, SourceError> {
-        let rule: GlobalHashRule = crate::yaml::from_str(text, path)?;
+        let mut rule: GlobalHashRule = crate::yaml::from_str(text, path)?;
         let file = path.display().to_string();
         let mut seen = BTreeSet::new();
         for name in &rule.order {
@@ -174,7 +179,18 @@ impl GlobalHashRule {
                 ));
             }
         }
+        rule.rank = rule
+            .order
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
         Ok(rule)
+    }
+
+    /// The position of `name` in the order, if it is listed.
+    pub fn rank(&self, name: &str) -> Option<usize> {
+        self.rank.get(name).copied()
     }
 
     /// The filter of `name`, if it has one.
@@ -184,7 +200,7 @@ impl GlobalHashRule {
 
     /// Whether `name` is in the order.
     pub fn lists(&self, name: &str) -> bool {
-        self.order.iter().any(|n| n == name)
+        self.rank.contains_key(name)
     }
 
     /// Whether `name` is excluded by name (`u`, `p`, `hash`, ...).

@@ -10,7 +10,7 @@
 //! its value filter, integers normalised, whatever the method; the plan then says which sent
 //! parameters were left out and why.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 
 use sha1::{Digest, Sha1};
@@ -292,17 +292,24 @@ pub fn plan(
 /// as Rails reads it) and passes its filter, in the rule's order.
 pub fn global_plan(method: &str, params: &Params, rule: &GlobalHashRule) -> HashPlan {
     // One pass over the request (it may carry a great many parameters): the last value of each
-    // name, as `Params::get` reads it, then lookups.
-    let mut last: HashMap<&str, &str> = HashMap::new();
+    // listed name, as `Params::get` reads it, placed by its rank; names not listed are noted.
+    let mut slots: Vec<Option<(&str, &str)>> = vec![None; rule.order.len()];
+    let mut not_listed: Vec<&str> = Vec::new();
+    let mut noted: HashSet<&str> = HashSet::new();
     for (name, value) in params.iter() {
-        last.insert(name, value);
+        match rule.rank(name) {
+            Some(r) => slots[r] = Some((name, value)),
+            None => {
+                if name != "hash" && noted.insert(name) {
+                    not_listed.push(name);
+                }
+            }
+        }
     }
     let mut plan = HashPlan::new(method, Vec::new());
-    for name in &rule.order {
-        let Some(&sent) = last.get(name.as_str()) else {
-            continue;
-        };
-        let hashed = match rule.filter(name) {
+    for (name, sent) in slots.into_iter().flatten() {
+        let name = name.to_string();
+        let hashed = match rule.filter(&name) {
             None => Some(sent.into()),
             Some(f) => match f.apply(sent) {
                 Some(v) => Some(v),
@@ -329,12 +336,7 @@ pub fn global_plan(method: &str, params: &Params, rule: &GlobalHashRule) -> Hash
             });
         }
     }
-    let listed: HashSet<&str> = rule.order.iter().map(String::as_str).collect();
-    let mut noted = HashSet::new();
-    for (name, _) in params.iter() {
-        if name == "hash" || listed.contains(name) || !noted.insert(name) {
-            continue;
-        }
+    for name in not_listed {
         plan.filtered.push(FilterNote::NotListed {
             name: name.to_string(),
             excluded: rule.excludes(name),
