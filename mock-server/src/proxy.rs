@@ -352,7 +352,13 @@ impl Proxy {
             return vec![client(format!("{name} is not a method of the catalogue"))];
         };
         let mut out = Vec::new();
+        // `u` is optional where the server skips the login step (user_balance_get under the
+        // quirk `balance_get_requires_u` off).
+        let u_optional = crate::auth::login_optional(api, params, quirks);
         for p in api.params.iter().filter(|p| p.required) {
+            if p.name == "u" && u_optional {
+                continue;
+            }
             if params.get(&p.name).is_none_or(str::is_empty) {
                 out.push(client(format!("required parameter {} is missing", p.name)));
             }

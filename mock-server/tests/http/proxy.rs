@@ -95,6 +95,14 @@ async fn a_php_style_client_through_the_proxy_shows_whose_fault_each_deviation_i
     let r = php_post(&client, &through, "user_balance_update", wrong_order).await;
     assert_eq!(r.error().as_deref(), Some("Incorrect hash"), "{r:?}");
 
+    // The M4 page's own example sends no `u` (quirk balance_get_requires_u off): not a fault.
+    let no_u = serde_json::json!({
+        "username": "alice",
+        "hash": digest("user_balance_get", &[("username", "alice")]),
+    });
+    let n = php_post(&client, &through, "user_balance_get", no_u).await;
+    assert!(n.is_success(), "{n:?}");
+
     // The deployment drops <balance> for bob: the server's fault.
     let read_bob = serde_json::json!({
         "u": "admin", "username": "bob",
@@ -107,8 +115,8 @@ async fn a_php_style_client_through_the_proxy_shows_whose_fault_each_deviation_i
     );
 
     let report = proxy.admin_get("proxy").await;
-    assert_eq!(report["exchanges"], 4, "{report}");
-    assert_eq!(report["clean"], 2, "{report}");
+    assert_eq!(report["exchanges"], 5, "{report}");
+    assert_eq!(report["clean"], 3, "{report}");
     let deviations = report["deviations"].as_array().expect("deviations");
     assert_eq!(deviations.len(), 2, "{report}");
     assert_eq!(deviations[0]["side"], "client", "{report}");
