@@ -307,15 +307,17 @@ fn gate<'c>(
 ) -> Result<(&'c Method, Option<User>), Box<Refusal<'c>>> {
     let g = &cat.general;
     let Some(method) = crate::router::resolve(cat, &live.quirks, name) else {
-        let reply = match live.quirks.unknown_method {
-            model::quirks::UnknownMethod::ApiError => general_error(None, &g.unknown_method),
-            model::quirks::UnknownMethod::NotFound => Reply::Text("Not Found".into()),
+        use model::quirks::UnknownMethod;
+        let (reply, status) = match live.quirks.unknown_method {
+            UnknownMethod::ApiError => (general_error(None, &g.unknown_method), Some(404)),
+            UnknownMethod::NotFound => (Reply::Text("Not Found".into()), Some(404)),
+            UnknownMethod::UndefinedMethod => (undefined_method(name), None),
         };
         return Err(Box::new(Refusal {
             method: None,
             reply,
             explain: None,
-            status: Some(http::StatusCode::NOT_FOUND),
+            status: status.and_then(|s| http::StatusCode::from_u16(s).ok()),
         }));
     };
     let refuse = |reply: Reply| {
@@ -429,6 +431,18 @@ fn gate<'c>(
     }
     feature(method, g, settings).map_err(refuse)?;
     Ok((method, Some(caller.clone())))
+}
+
+/// The X3 controller's answer to an action it does not define (quirk `unknown_method:
+/// undefined_method`): the name as the path gave it, no declaration, HTTP 200.
+fn undefined_method(name: &str) -> Reply {
+    let root = model::xml::Element::new("error")
+        .leaf("type", "Undefined method")
+        .leaf("name", name);
+    Reply::Xml(Document {
+        declaration: model::catalogue::Declaration::None,
+        root,
+    })
 }
 
 /// An error reply in the wrapper the quirk `error_wrappers` gives its text on `method`, if any.

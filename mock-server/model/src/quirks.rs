@@ -131,8 +131,9 @@ pub enum UserSecret {
     Admin,
 }
 
-/// What a path naming no method answers. UNK: the documentation never shows it (catalogue
-/// `general.unknown_method`); Rails answers a route it does not know with a plain 404 page.
+/// What a path naming no method answers. UNK in the documentation, which never shows it (catalogue
+/// `general.unknown_method`); Rails answers a route it does not know with a plain 404 page; the
+/// X3 controller answers an action it does not define from its `method_missing`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnknownMethod {
@@ -140,6 +141,10 @@ pub enum UnknownMethod {
     ApiError,
     /// HTTP 404 with a plain-text `Not Found` body, no API error.
     NotFound,
+    /// HTTP 200 with `<error><type>Undefined method</type><name>NAME</name></error>` and no XML
+    /// declaration: the X3 controller's `method_missing` (C 28-36), which Rails 3.2 calls for an
+    /// action the controller does not define (`ActionController::Compatibility`).
+    UndefinedMethod,
 }
 
 /// Which rule a MOR server hashes by. CONTRA: the MOR wiki's method pages (and the hash

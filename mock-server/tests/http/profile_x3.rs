@@ -242,3 +242,27 @@ async fn x3_simple_balance_and_balance_answer_get_without_hash_or_login() {
     );
     mock.stop().await;
 }
+
+/// X3-FACTS 1 (C 28-36): an action the controller does not define reaches its `method_missing`
+/// (the catch-all route and Rails 3.2's compatibility fallback), which answers HTTP 200
+/// `<error><type>Undefined method</type><name>NAME</name></error>` with no XML declaration.
+#[tokio::test]
+async fn x3_answers_an_unknown_method_with_undefined_method() {
+    let mock = x3(&[]).await;
+    for name in ["no_such_method", "quickstat_get"] {
+        let a = mock.send(Method::POST, name, &Params::new()).await;
+        assert_eq!(a.status, 200, "{name}: {}", a.body);
+        assert!(!a.body.trim_start().starts_with("<?xml"), "{}", a.body);
+        let doc = xml::parse(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
+        assert_eq!(doc.root.name, "error", "{}", a.body);
+        let at = |p: &str| doc.root.at(p).map(|e| e.text_content());
+        assert_eq!(
+            at("type").as_deref(),
+            Some("Undefined method"),
+            "{}",
+            a.body
+        );
+        assert_eq!(at("name").as_deref(), Some(name), "{}", a.body);
+    }
+    mock.stop().await;
+}
