@@ -4,7 +4,8 @@
 //!
 //! 1. API disabled (`settings.api_enabled`) -> `API Requests are disabled`;
 //! 2. GET while Allow GET API is off, or GET on a POST-only method -> `GET Requests are disabled`
-//!    (a method of the quirk `open_methods` skips this step and the login and hash steps);
+//!    (a method of the quirk `open_methods` skips this step and the login and hash steps; a path
+//!    name of the quirk `redirects` is answered here with a redirect to its target);
 //! 3. login then hash (quirk `error_precedence: login_first`, the default) or hash then login
 //!    (`hash_first`), per method where the quirk `check_order` names it: `u` missing, unknown or
 //!    blocked -> the method's `bad_login_error` or `Bad login`; hash missing or wrong ->
@@ -336,6 +337,17 @@ fn gate<'c>(
     let get_off = !settings.allow_get && defect != Some(Defect::GetAllowed);
     if verb == HttpVerb::Get && !open && (get_off || !method.http.contains(&HttpVerb::Get)) {
         return Err(refuse(general_error(Some(method), &g.get_disabled)));
+    }
+    if let Some(to) = live.quirks.redirects.get(name) {
+        // Quirk redirects (X3 user_calls): the same parameters, at the other method's path.
+        let query = params.to_query();
+        let sep = if query.is_empty() { "" } else { "?" };
+        return Err(Box::new(Refusal {
+            method: Some(method),
+            reply: Reply::Redirect(format!("{}{to}{sep}{query}", crate::router::API_PREFIX)),
+            explain: None,
+            status: None,
+        }));
     }
     if open {
         // Quirk open_methods (X3 simple_balance and balance): no hash, no login, no caller.

@@ -142,7 +142,8 @@ pub fn position_of(quirks: &Quirks, quirk: &str) -> Option<String> {
 /// The position of `quirk` that decides a request to `method` (canonical name): the per-method
 /// quirks resolve to that method's entry (`error_precedence`: the method's `check_order` entry,
 /// else the global position; `check_order`: the method's entry, else `none`; both `none` for a
-/// method of `open_methods`, which checks neither; `open_methods`: `open` or `gated`); every other
+/// method of `open_methods`, which checks neither; `open_methods`: `open` or `gated`; `redirects`:
+/// `redirect` or `none` for the path name `method`, which is then not canonical); every other
 /// quirk is its position as [`position_of`] gives it.
 pub fn position_for(quirks: &Quirks, quirk: &str, method: Option<&str>) -> Option<String> {
     let as_text = |p: crate::quirks::Precedence| {
@@ -151,6 +152,14 @@ pub fn position_for(quirks: &Quirks, quirk: &str, method: Option<&str>) -> Optio
             .and_then(|v| v.as_str().map(str::to_string))
     };
     match (quirk, method) {
+        ("redirects", Some(m)) => Some(
+            if quirks.redirects.contains_key(m) {
+                "redirect"
+            } else {
+                "none"
+            }
+            .into(),
+        ),
         ("open_methods", Some(m)) => Some(if quirks.is_open(m) { "open" } else { "gated" }.into()),
         // An open method checks neither login nor hash: no order applies.
         ("error_precedence" | "check_order", Some(m)) if quirks.is_open(m) => Some("none".into()),

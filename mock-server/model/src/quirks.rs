@@ -199,6 +199,10 @@ patchable! {
         /// code exempts simple_balance and balance from the GET filter and neither checks a
         /// hash nor looks `u` up (phones paste a link).
         open_methods: BTreeSet<String> = BTreeSet::new(),
+        /// Path names (aliases) answered with an HTTP redirect to another method's path with the
+        /// same parameters, once the API and GET checks pass: X3's `user_calls` action redirects
+        /// to `user_calls_get`.
+        redirects: BTreeMap<String, String> = BTreeMap::new(),
         /// Meaning of `balance` in user_balance_update.
         balance_update: BalanceUpdate = BalanceUpdate::Add,
         /// Nesting of the user_balance_update answer.

@@ -266,3 +266,31 @@ async fn x3_answers_an_unknown_method_with_undefined_method() {
     }
     mock.stop().await;
 }
+
+/// X3-FACTS 3.6 (C 1400-1402): `user_calls` only redirects to `user_calls_get` with the same
+/// parameters; the canonical name answers the calls itself.
+#[tokio::test]
+async fn x3_user_calls_redirects_to_user_calls_get() {
+    let mock = x3(&[]).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let p = signed(
+        "user_calls_get",
+        "admin",
+        &[("s_user", "6")],
+        secret_of("admin"),
+    );
+    let r = client
+        .post(mock.url(&format!("/billing/api/user_calls?{}", p.to_query())))
+        .send()
+        .await
+        .expect("answered");
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let to = r.headers()["location"].to_str().expect("text").to_string();
+    assert_eq!(to, format!("/billing/api/user_calls_get?{}", p.to_query()));
+    let a = mock.send(Method::POST, "user_calls_get", &p).await;
+    assert!(a.is_success(), "{}", a.body);
+    mock.stop().await;
+}
