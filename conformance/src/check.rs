@@ -19,6 +19,7 @@ use model::xml::{diff, parse, placeholder_matches, DiffMode, Document, Element, 
 use serde::Serialize;
 
 use crate::client::{Answer, Delivery};
+use crate::secret::Known;
 
 /// The result of one case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -179,19 +180,47 @@ pub struct Reading {
     pub text: String,
 }
 
-/// Read an answer: parse XML, find an error.
-pub fn read(answer: &Answer) -> Reading {
+/// Read an answer: parse XML, find an error. Every value is masked by `known` as it is read
+/// (element text, attribute values, the whole text when it is not XML): checks and reports
+/// only ever see the masked answer, so nothing rendered from it holds a secret or a digest.
+pub fn read(answer: &Answer, known: &Known) -> Reading {
+    read_with(answer, Some(known))
+}
+
+/// Read an answer without masking anything: only for the facts discovery takes from a target
+/// (a user's `uniquehash` to sign with), never for anything shown.
+pub fn read_unmasked(answer: &Answer) -> Reading {
+    read_with(answer, None)
+}
+
+fn read_with(answer: &Answer, known: Option<&Known>) -> Reading {
+    let mask = |name: &str, t: &str| match known {
+        Some(k) => k.value(name, t, crate::secret::REPORT),
+        None => t.to_string(),
+    };
     let text = answer.text();
-    let trimmed = text.trim().to_string();
-    let looks_xml = trimmed.starts_with('<');
+    let raw = text.trim();
+    let looks_xml = raw.starts_with('<');
     let (doc, xml_error) = if looks_xml {
-        match parse(&trimmed) {
-            Ok(d) => (Some(d), None),
-            Err(e) => (None, Some(e)),
+        match parse(raw) {
+            Ok(mut d) => {
+                if let Some(k) = known {
+                    d.root = k.element(&d.root, crate::secret::REPORT);
+                }
+                (Some(d), None)
+            }
+            Err(e) => (
+                None,
+                Some(XmlError {
+                    message: mask("", &e.message),
+                    ..e
+                }),
+            ),
         }
     } else {
         (None, None)
     };
+    let trimmed = mask("", raw);
     let error = match &doc {
         Some(d) => find_error(&d.root),
         None if !looks_xml && !trimmed.is_empty() && !is_number(&trimmed) => {
@@ -930,8 +959,9 @@ pub fn same_answer(
     reading: &Reading,
     other: &Answer,
     how: &str,
+    known: &Known,
 ) -> Option<Mismatch> {
-    let r2 = read(other);
+    let r2 = read(other, known);
     let what = format!("invariants.same_across_encodings.{how}");
     if first.status != other.status {
         return Some(mm(
@@ -1041,7 +1071,7 @@ mod tests {
 
     fn check(expect: &Expect, body: &str) -> Vec<Mismatch> {
         let a = answer(body);
-        check_answer(expect, &a, &read(&a), None)
+        check_answer(expect, &a, &read(&a, &Known::default()), None)
     }
 
     #[test]
@@ -1061,19 +1091,20 @@ mod tests {
             ),
         ];
         for (body, w) in cases {
-            let r = read(&answer(body));
+            let r = read(&answer(body), &Known::default());
             assert_eq!(r.error.as_ref().map(|e| e.1), Some(Some(w)), "{body}");
         }
-        let r = read(&answer("Feature disabled"));
+        let r = read(&answer("Feature disabled"), &Known::default());
         assert_eq!(
             r.error,
             Some(("Feature disabled".into(), Some(Wrapper::Text)))
         );
-        assert_eq!(read(&answer("12.5")).error, None);
+        assert_eq!(read(&answer("12.5"), &Known::default()).error, None);
         assert_eq!(
-            read(&answer(
-                "<page><status>User balance updated</status></page>"
-            ))
+            read(
+                &answer("<page><status>User balance updated</status></page>"),
+                &Known::default()
+            )
             .error,
             None
         );
@@ -1113,10 +1144,10 @@ mod tests {
         };
         let sample = "<page><balance>{{number}}</balance></page>";
         let a = answer("<page><balance>12.5</balance></page>");
-        assert!(check_answer(&e, &a, &read(&a), Some(sample)).is_empty());
+        assert!(check_answer(&e, &a, &read(&a, &Known::default()), Some(sample)).is_empty());
         let a = answer("<page><balance>lots</balance></page>");
         assert_eq!(
-            check_answer(&e, &a, &read(&a), Some(sample))[0].what,
+            check_answer(&e, &a, &read(&a, &Known::default()), Some(sample))[0].what,
             "structure"
         );
     }
@@ -1188,9 +1219,12 @@ mod tests {
             ..Expect::default()
         };
         let mut a = answer("<page/>");
-        assert_eq!(check_answer(&e, &a, &read(&a), None).len(), 1);
+        assert_eq!(
+            check_answer(&e, &a, &read(&a, &Known::default()), None).len(),
+            1
+        );
         a.delivery = Delivery::GzipBody;
-        assert!(check_answer(&e, &a, &read(&a), None).is_empty());
+        assert!(check_answer(&e, &a, &read(&a, &Known::default()), None).is_empty());
     }
 
     #[test]

@@ -291,7 +291,8 @@ impl BuiltRequest {
                             spliced.push(src);
                             without.push(k, MARK);
                         }
-                        None => without.push(k, v),
+                        // A password without a source is shown by name, never as its value.
+                        None => without.push(k, crate::secret::shown_param(k, v)),
                     }
                 }
                 let mut s = json_body(&without);
@@ -334,6 +335,9 @@ impl BuiltRequest {
                             out.push_str(&shell_quote(&lit));
                             lit.clear();
                             out.push_str(&src.shell());
+                        }
+                        None if crate::secret::is_password_param(k) => {
+                            lit.push_str(&crate::secret::shown_param(k, v))
                         }
                         None => lit.push_str(&form_encode(v)),
                     }
@@ -392,7 +396,7 @@ fn hash_shell(sig: &Signature, secret_params: &[(String, SecretSource)]) -> Stri
                 lit.clear();
                 values.push_str(&src.shell());
             }
-            None => lit.push_str(&part.value),
+            None => lit.push_str(&crate::secret::shown_param(&part.name, &part.value)),
         }
     }
     values.push_str(&shell_quote(&lit));

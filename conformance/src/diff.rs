@@ -18,7 +18,8 @@
 //! Each side signs with its own credentials (flags, environment, or a target file per side) and
 //! its known quirks (the target file's `quirks`). Write methods are sent only with
 //! `--allow-writes`. Exit code: 3 if any exchange failed, else 4 if the answers differ, else 0.
-//! No secret and no digest appears in the output (`report::Redactor`).
+//! No secret and no digest appears in the output: answers are masked value by value as they are
+//! flattened and requests are shown parameter by parameter (`secret`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -34,7 +35,7 @@ use serde::Serialize;
 use crate::client::{build, today_utc, Answer, Client, Delivery, Limits, SignContext};
 use crate::exit::Failure;
 use crate::plan::{self, Selection};
-use crate::report::Redactor;
+use crate::secret::Known;
 use crate::target::{External, TargetFile};
 
 /// Arguments of `diff`.
@@ -252,9 +253,8 @@ fn run_inner(args: DiffArgs) -> Result<i32, Failure> {
         retries: 0,
     })
     .map_err(Failure::runtime)?;
-    let mut secrets = baseline.credentials.secrets();
-    secrets.extend(candidate.credentials.secrets());
-    let redactor = Redactor::new(secrets);
+    let mut known = baseline.credentials.known();
+    known.extend(&candidate.credentials.known());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -262,12 +262,13 @@ fn run_inner(args: DiffArgs) -> Result<i32, Failure> {
     let opts = CompareOptions {
         ignore,
         keep_dates: args.keep_dates,
+        known,
     };
     let mut report = runtime.block_on(diff(
         &client, &catalogue, product, &baseline, &candidate, &requests, &opts,
     ));
     report.skipped.extend(skipped);
-    let text = redactor.apply(&terminal(&report, &baseline.base, &candidate.base));
+    let text = terminal(&report, &baseline.base, &candidate.base);
     print!("{text}");
     let mut code = if !report.errors.is_empty() {
         crate::exit::RUNTIME
@@ -279,7 +280,7 @@ fn run_inner(args: DiffArgs) -> Result<i32, Failure> {
     if let Some(f) = &args.json {
         let written = serde_json::to_string_pretty(&report)
             .map_err(|e| e.to_string())
-            .and_then(|t| std::fs::write(f, redactor.apply(&t)).map_err(|e| e.to_string()));
+            .and_then(|t| std::fs::write(f, t).map_err(|e| e.to_string()));
         if let Err(e) = written {
             eprintln!("mor-conformance: cannot write {}: {e}", f.display());
             code = crate::exit::RUNTIME;
@@ -411,6 +412,8 @@ pub struct CompareOptions {
     pub ignore: Vec<Pattern>,
     /// Compare dates too.
     pub keep_dates: bool,
+    /// What the answers are masked with.
+    pub known: Known,
 }
 
 /// Send every request to both sides (the baseline twice) and compare the answers.
@@ -485,7 +488,11 @@ pub async fn diff(
                 continue;
             }
         };
-        let (f1, fc, f2) = (flatten(&b1), flatten(&c), flatten(&b2));
+        let (f1, fc, f2) = (
+            flatten(&b1, &opts.known),
+            flatten(&c, &opts.known),
+            flatten(&b2, &opts.known),
+        );
         let noise: BTreeSet<String> = keys(&f1, &f2)
             .into_iter()
             .filter(|k| f1.get(k) != f2.get(k))
@@ -545,11 +552,7 @@ fn keys(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<Strin
 fn show_request(r: &Request, built: &crate::client::BuiltRequest) -> String {
     let mut parts: Vec<String> = Vec::new();
     for (k, v) in built.query.iter().chain(built.body.iter()) {
-        if k == "hash" {
-            parts.push("hash=<redacted>".into());
-        } else {
-            parts.push(format!("{k}={v}"));
-        }
+        parts.push(format!("{k}={}", crate::secret::shown_param(k, v)));
     }
     let mut s = r.method.clone();
     if let Some(h) = r.http {
@@ -577,8 +580,8 @@ fn show_request(r: &Request, built: &crate::client::BuiltRequest) -> String {
 }
 
 /// An answer as paths and values: `@status`, `@delivery`, then the canonical XML tree (leaf
-/// texts and attributes) or `text()` for a body that is not XML.
-pub fn flatten(answer: &Answer) -> BTreeMap<String, String> {
+/// texts and attributes) or `text()` for a body that is not XML, every value masked by `known`.
+pub fn flatten(answer: &Answer, known: &Known) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     out.insert("@status".to_string(), answer.status.to_string());
     out.insert(
@@ -598,11 +601,14 @@ pub fn flatten(answer: &Answer) -> BTreeMap<String, String> {
         .flatten()
     {
         Some(doc) => {
-            let root = canonicalize(&doc.root);
+            let root = canonicalize(&known.element(&doc.root, crate::secret::REPORT));
             walk(&root, &format!("/{}", root.name), &mut out);
         }
         None => {
-            out.insert("text()".to_string(), trimmed.to_string());
+            out.insert(
+                "text()".to_string(),
+                known.text(trimmed, crate::secret::REPORT),
+            );
         }
     }
     out
@@ -799,7 +805,7 @@ mod tests {
             body: b"<page><a x=\"1\">2</a><b>3</b><b>4</b></page>".to_vec(),
             date: None,
         };
-        let f = flatten(&a);
+        let f = flatten(&a, &Known::default());
         assert_eq!(f.get("/page/a/@x").map(String::as_str), Some("1"));
         assert_eq!(f.get("/page/a").map(String::as_str), Some("2"));
         assert_eq!(f.get("/page/b[2]").map(String::as_str), Some("4"));
@@ -809,6 +815,11 @@ mod tests {
             date: None,
             ..a
         };
-        assert_eq!(flatten(&t).get("text()").map(String::as_str), Some("60.0"));
+        assert_eq!(
+            flatten(&t, &Known::default())
+                .get("text()")
+                .map(String::as_str),
+            Some("60.0")
+        );
     }
 }

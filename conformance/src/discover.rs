@@ -163,7 +163,7 @@ impl Target<'_> {
         };
         let built = build(&req, self.credentials, &ctx, self.base).ok()?;
         let answer = self.client.send(&built).await.ok()?;
-        let reading = check::read(&answer);
+        let reading = check::read_unmasked(&answer);
         Some((answer, reading))
     }
 

@@ -64,7 +64,7 @@ use thiserror::Error;
 use crate::check;
 use crate::client::{today_utc, Answer, BuiltRequest, Client, Delivery, Limits, TransportError};
 use crate::exit::Failure;
-use crate::report::Redactor;
+use crate::secret::Known;
 use crate::target::{api_url, Credential, TargetArgs};
 
 /// Arguments of `probe`.
@@ -119,6 +119,8 @@ pub struct ProbeTarget {
     pub admin: Credential,
     /// Whether write requests may be sent.
     pub allow_writes: bool,
+    /// What the target's answers are masked with.
+    pub known: Known,
 }
 
 /// One request of a probe and what came back (no secret, no digest).
@@ -259,7 +261,7 @@ fn run_inner(args: ProbeArgs) -> Result<i32, Failure> {
         .get("admin")
         .cloned()
         .ok_or_else(|| Failure::usage("no admin credentials"))?;
-    let redactor = Redactor::new(external.credentials.secrets());
+    let known = external.credentials.known();
     let client = Client::new(Limits {
         timeout: Duration::from_secs_f64(args.timeout),
         max_body: args.max_body,
@@ -272,6 +274,7 @@ fn run_inner(args: ProbeArgs) -> Result<i32, Failure> {
         product: args.target.product(&tf),
         admin,
         allow_writes: args.allow_writes,
+        known: known.clone(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -279,11 +282,10 @@ fn run_inner(args: ProbeArgs) -> Result<i32, Failure> {
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     let profile = runtime
         .block_on(probe(&target, &client, &catalogue))
-        .map_err(|e| Failure::runtime(redactor.apply(&e.to_string())))?;
+        .map_err(|e| Failure::runtime(known.message(&e.to_string())))?;
     let yaml = profile
         .to_yaml()
         .map_err(|e| Failure::runtime(format!("cannot write the profile: {e}")))?;
-    let yaml = redactor.apply(&yaml);
     // The profile must load as a scenario, or the mock could not use it.
     model::scenario::load_str(&yaml, Path::new("profile.yaml"), &catalogue).map_err(|e| {
         Failure::runtime(format!(
@@ -293,14 +295,14 @@ fn run_inner(args: ProbeArgs) -> Result<i32, Failure> {
     if let Some(f) = &args.json {
         let text = serde_json::to_string_pretty(&profile)
             .map_err(|e| Failure::runtime(format!("cannot render JSON: {e}")))?;
-        std::fs::write(f, redactor.apply(&text))
+        std::fs::write(f, text)
             .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", f.display())))?;
     }
     match &args.out {
         Some(f) => {
             std::fs::write(f, &yaml)
                 .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", f.display())))?;
-            print!("{}", redactor.apply(&summary(&profile)));
+            print!("{}", summary(&profile));
             println!("profile written to {}", f.display());
         }
         None => print!("{yaml}"),
@@ -663,16 +665,10 @@ impl Prober<'_> {
             secret_params: Vec::new(),
         };
         let answer = self.client.send(&req).await?;
-        let reply = read_reply(&answer);
+        let reply = read_reply(&answer, &self.target.known);
         let shown: Vec<String> = params
             .iter()
-            .map(|(k, v)| {
-                if k == "hash" {
-                    "hash=<redacted>".to_string()
-                } else {
-                    format!("{k}={v}")
-                }
-            })
+            .map(|(k, v)| format!("{k}={}", crate::secret::shown_param(k, v)))
             .collect();
         let verb = match ask.verb {
             HttpVerb::Post => "POST",
@@ -1465,7 +1461,7 @@ fn is_html(answer: &Answer) -> bool {
         .is_some_and(|c| c.contains("html"))
 }
 
-fn read_reply(answer: &Answer) -> Reply {
+fn read_reply(answer: &Answer, known: &Known) -> Reply {
     let (inner, extension) = unwrap_extension(&answer.text());
     let unwrapped = Answer {
         status: answer.status,
@@ -1474,7 +1470,7 @@ fn read_reply(answer: &Answer) -> Reply {
         body: inner.into_bytes(),
         date: answer.date,
     };
-    let reading = check::read(&unwrapped);
+    let reading = check::read(&unwrapped, known);
     let root = reading.doc.as_ref().map(|d| d.root.clone());
     let html = root.as_ref().is_some_and(|r| r.name == "html");
     let verdict = match &reading.error {

@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{gunzip, today_utc, Answer, BuiltRequest, Client, Delivery, Limits};
 use crate::exit::Failure;
-use crate::report::Redactor;
+use crate::secret::Known;
 use crate::target::{api_url, Credential, Credentials, External, TargetArgs};
 
 /// Default number of cases per property.
@@ -268,7 +268,7 @@ pub struct PropertyResult {
     pub verdict: Verdict,
     /// Cases sent.
     pub cases: u64,
-    /// Why (failure, skip reason, observation), secrets redacted.
+    /// Why (failure, skip reason, observation): made of masked answers and shown parameters.
     pub message: String,
 }
 
@@ -281,8 +281,8 @@ enum Seen {
 }
 
 impl Seen {
-    fn of(a: &Answer) -> Seen {
-        let r = crate::check::read(a);
+    fn of(a: &Answer, known: &Known) -> Seen {
+        let r = crate::check::read(a, known);
         if let Some((text, _)) = &r.error {
             return Seen::Error(text.clone());
         }
@@ -319,14 +319,25 @@ struct Wire {
 }
 
 impl Wire {
-    /// The request line with the digest redacted, for reports.
+    /// The request line for reports: each parameter as `secret::shown_param` shows it (the
+    /// digest `<redacted>`, a password `<password>`).
     fn shown(&self) -> String {
         let q: Vec<String> = self
             .query
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some(("hash", _)) => "hash=<redacted>".to_string(),
-                _ => kv.to_string(),
+                Some((k, v)) => {
+                    let name = model::params::Params::parse_query(k.as_bytes())
+                        .iter()
+                        .next()
+                        .map(|(n, _)| n.to_string())
+                        .unwrap_or_default();
+                    match crate::secret::shown_param(&name, v) {
+                        std::borrow::Cow::Borrowed(_) => kv.to_string(),
+                        std::borrow::Cow::Owned(shown) => format!("{k}={shown}"),
+                    }
+                }
+                None => kv.to_string(),
             })
             .collect();
         let verb = match self.verb {
@@ -343,6 +354,8 @@ struct Target {
     runtime: tokio::runtime::Runtime,
     product: Product,
     credentials: Credentials,
+    /// What the target's answers are masked with.
+    known: Known,
     quirks: Quirks,
     /// GET allowed and hash checking on, when known (in-process).
     allow_get: Option<bool>,
@@ -478,6 +491,7 @@ fn build_target(args: &PropsArgs) -> Result<Target, Failure> {
                 },
                 runtime,
                 product,
+                known: credentials.known(),
                 credentials,
                 quirks,
                 allow_get: None,
@@ -519,6 +533,7 @@ fn build_target(args: &PropsArgs) -> Result<Target, Failure> {
                 transport: Transport::InProcess(Arc::new(shared)),
                 runtime,
                 product,
+                known: credentials.known(),
                 credentials,
                 quirks,
                 allow_get: Some(allow_get),
@@ -574,11 +589,6 @@ fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
         "props: seed {seed} (replay with --seed {seed}), {} cases per property, against {}",
         args.cases, target.label
     );
-    let redactor = Redactor::new(if target.foreign || args.target.target.is_some() {
-        target.credentials.secrets()
-    } else {
-        Vec::new()
-    });
     let started = Instant::now();
     let mut results = Vec::new();
     let mut new_failures = Vec::new();
@@ -594,8 +604,7 @@ fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
                 })
                 .map(|r| &r.input)
                 .collect();
-            let (mut result, shrunk) = run_property(&target, m, property, &args, seed, &saved);
-            result.message = redactor.apply(&result.message);
+            let (result, shrunk) = run_property(&target, m, property, &args, seed, &saved);
             print_result(&result, target.product);
             if let Some(input) = shrunk {
                 new_failures.push(Regression {
@@ -1186,7 +1195,7 @@ fn check_case(
     let (wire, expect, what) = match property {
         "valid_in_domain" | "valid_out_of_domain" => {
             let w = signed(&good);
-            let seen = Seen::of(&ctx.target.send(&w)?);
+            let seen = Seen::of(&ctx.target.send(&w)?, &ctx.target.known);
             return Ok(match &seen {
                 Seen::Error(t) if *t == ctx.incorrect_hash => Err(format!(
                     "a freshly signed request got `{t}` ({} signed over {}): {}",
@@ -1206,10 +1215,10 @@ fn check_case(
         }
         "get_vs_post" => {
             let w = signed(&good);
-            let by_post = Seen::of(&ctx.target.send(&w)?);
+            let by_post = Seen::of(&ctx.target.send(&w)?, &ctx.target.known);
             let mut g = w.clone();
             g.verb = HttpVerb::Get;
-            let by_get = Seen::of(&ctx.target.send(&g)?);
+            let by_get = Seen::of(&ctx.target.send(&g)?, &ctx.target.known);
             let get_disabled = Seen::Error(ctx.get_disabled.clone());
             // A method of the quirk open_methods is not gated by GET (X3 simple_balance, balance).
             let open = ctx.target.quirks.is_open(&ctx.method.name);
@@ -1508,7 +1517,7 @@ fn check_case(
         }
         other => return Ok(Err(format!("unknown property {other}"))),
     };
-    let seen = Seen::of(&ctx.target.send(&wire)?);
+    let seen = Seen::of(&ctx.target.send(&wire)?, &ctx.target.known);
     let refused = matches!(&seen, Seen::Error(t) if *t == ctx.incorrect_hash);
     Ok(match expect {
         Expectation::Refused if refused => Ok(()),

@@ -6,7 +6,8 @@
 //! the plain text), with volatile and sensitive values redacted ([`redact_element`]): elements
 //! whose name says secret (`hash`, `uniquehash`, `api_secret`, `password`, ...) become
 //! `[redacted]`, 40-hex digests `[hash]`, dates and times `[datetime]` / `[date]` (answers
-//! relative to the real clock), and every secret the runner knows is masked. No request, no
+//! relative to the real clock), and every value holding a secret the runner knows is masked
+//! (`secret::Known`, value by value: the file is never searched as text). No request, no
 //! digest and no secret is written.
 //!
 //! Comparing flattens both answers into `path = value` lines (`/page/user/balance = 10.5`,
@@ -25,6 +26,7 @@ use model::xml::{canonical_element, parse, Element, Node};
 
 use crate::check::{CaseId, Mismatch};
 use crate::client::Answer;
+use crate::secret::{Known, RECORD};
 
 /// What a recording does in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,32 +44,13 @@ pub struct Recording {
     pub dir: PathBuf,
     /// Record or compare.
     pub mode: Mode,
-    /// Secrets masked in what is written (and in what is compared).
-    pub secrets: Vec<String>,
 }
-
-/// Element names whose text is never written.
-const SENSITIVE: [&str; 9] = [
-    "hash",
-    "uniquehash",
-    "api_secret",
-    "secret",
-    "password",
-    "p",
-    "token",
-    "api_key",
-    "session",
-];
 
 /// How values are redacted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Redaction {
     /// Replace dates and times (answers relative to the real clock).
     pub times: bool,
-}
-
-fn is_hex40(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn digits(s: &str) -> bool {
@@ -102,17 +85,16 @@ fn is_datetime(s: &str) -> bool {
         }
 }
 
-/// The redacted form of one value.
-pub fn redact_value(element: &str, value: &str, how: Redaction) -> String {
+/// The redacted form of one value: what [`Known::value`] masks (credentials, digests, known
+/// secrets), then dates and times.
+pub fn redact_value(element: &str, value: &str, how: Redaction, known: &Known) -> String {
     let v = value.trim();
     if v.is_empty() {
         return value.to_string();
     }
-    if SENSITIVE.contains(&element.to_ascii_lowercase().as_str()) {
-        return "[redacted]".into();
-    }
-    if is_hex40(v) {
-        return "[hash]".into();
+    let masked = known.value(element, value, RECORD);
+    if masked != value {
+        return masked;
     }
     if how.times && is_datetime(v) {
         return "[datetime]".into();
@@ -120,22 +102,22 @@ pub fn redact_value(element: &str, value: &str, how: Redaction) -> String {
     if how.times && is_date(v) {
         return "[date]".into();
     }
-    value.to_string()
+    masked
 }
 
 /// A copy of `el` with volatile and sensitive values redacted (see the module documentation).
-pub fn redact_element(el: &Element, how: Redaction) -> Element {
+pub fn redact_element(el: &Element, how: Redaction, known: &Known) -> Element {
     let attrs = el
         .attrs
         .iter()
-        .map(|(k, v)| (k.clone(), redact_value(k, v, how)))
+        .map(|(k, v)| (k.clone(), redact_value(k, v, how, known)))
         .collect();
     let children = el
         .children
         .iter()
         .map(|n| match n {
-            Node::Element(c) => Node::Element(redact_element(c, how)),
-            Node::Text(t) => Node::Text(redact_value(&el.name, t, how)),
+            Node::Element(c) => Node::Element(redact_element(c, how, known)),
+            Node::Text(t) => Node::Text(redact_value(&el.name, t, how, known)),
         })
         .collect();
     Element {
@@ -147,23 +129,15 @@ pub fn redact_element(el: &Element, how: Redaction) -> Element {
 
 /// An answer body as canonical XML with values redacted, or its trimmed text when it is not
 /// XML (text answers are redacted as a whole value).
-pub fn redacted_body(text: &str, how: Redaction) -> String {
+pub fn redacted_body(text: &str, how: Redaction, known: &Known) -> String {
     let t = text.trim();
     if t.starts_with('<') {
         if let Ok(doc) = parse(t) {
-            return canonical_element(&redact_element(&doc.root, how));
+            return canonical_element(&redact_element(&doc.root, how, known));
         }
     }
-    let mut out = redact_value("", t, how);
+    let mut out = redact_value("", t, how, known);
     out.push('\n');
-    out
-}
-
-fn mask(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        out = out.replace(s.as_str(), "[secret]");
-    }
     out
 }
 
@@ -201,25 +175,35 @@ impl Recording {
         ))
     }
 
-    /// The text recorded for an answer.
-    pub fn render(&self, case: &CaseId, answer: &Answer) -> String {
-        let body = redacted_body(&answer.text(), Redaction { times: true });
-        let text = format!(
+    /// The text recorded for an answer. The case's name is the scenario's, as written (on one
+    /// line); everything else comes from the answer, masked value by value.
+    pub fn render(&self, case: &CaseId, answer: &Answer, known: &Known) -> String {
+        let body = redacted_body(&answer.text(), Redaction { times: true }, known);
+        let content_type = answer
+            .content_type
+            .as_deref()
+            .map(|c| known.value("content-type", &c.replace('\n', " "), RECORD));
+        format!(
             "# case: {}\n# method: {}\n# status: {}\n# content-type: {}\n{}",
             case.name.replace('\n', " "),
             case.method,
             answer.status,
-            answer.content_type.as_deref().unwrap_or("-"),
+            content_type.as_deref().unwrap_or("-"),
             body
-        );
-        mask(&text, &self.secrets)
+        )
     }
 
     /// Record or compare one answer; mismatches are the changes found (or why the recording
     /// could not be used).
-    pub fn observe(&self, product: Product, case: &CaseId, answer: &Answer) -> Vec<Mismatch> {
+    pub fn observe(
+        &self,
+        product: Product,
+        case: &CaseId,
+        answer: &Answer,
+        known: &Known,
+    ) -> Vec<Mismatch> {
         let path = self.file(product, case);
-        let now = self.render(case, answer);
+        let now = self.render(case, answer, known);
         match self.mode {
             Mode::Record => match write(&path, &now) {
                 Ok(()) => Vec::new(),
@@ -400,6 +384,7 @@ mod tests {
         let body = redacted_body(
             "<page><uniquehash>abc</uniquehash><d>2026-01-02 03:04:05</d><h>0123456789abcdef0123456789abcdef01234567</h><v>1.5</v></page>",
             how,
+            &Known::default(),
         );
         assert!(
             body.contains("<uniquehash>[redacted]</uniquehash>"),
@@ -415,7 +400,6 @@ mod tests {
         let r = Recording {
             dir: "rec".into(),
             mode: Mode::Record,
-            secrets: vec![],
         };
         let id = CaseId {
             file: "scenarios/m4/user_details_get.yaml".into(),

@@ -1,6 +1,7 @@
-//! Stage 4 of `run`: reports. The outcomes are sorted (file, case index) and redacted before any
-//! report sees them, so every artifact is the same from run to run whatever the concurrency, and
-//! none holds a secret or a digest.
+//! Stage 4 of `run`: reports. The outcomes are sorted (file, case index), so every artifact is
+//! the same from run to run whatever the concurrency. None holds a secret or a digest by
+//! construction: outcomes are made from answers masked as they were read (`secret::Known`) and
+//! requests shown parameter by parameter (`secret::shown_param`); nothing here searches text.
 //!
 //! - terminal: one line per case, then every failure with expected versus actual, the XML diff
 //!   (path of the first difference) and a `curl` reproduction; it ends with the exact line
@@ -17,98 +18,6 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
 use crate::check::{kind_name, CheckOutcome, Status};
-
-/// Masks secrets and digests in every string of a report.
-#[derive(Debug, Clone, Default)]
-pub struct Redactor {
-    secrets: Vec<String>,
-}
-
-impl Redactor {
-    /// A redactor for these secrets (empty ones are ignored; longer ones are replaced first).
-    pub fn new(mut secrets: Vec<String>) -> Redactor {
-        secrets.retain(|s| !s.is_empty());
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
-    }
-
-    /// `text` with every secret replaced by `<secret>` and every 40-hex token (a SHA-1 digest)
-    /// by `<redacted>`.
-    pub fn apply(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            out = out.replace(s.as_str(), "<secret>");
-        }
-        redact_digests(&out)
-    }
-
-    /// Redact what an outcome took from the target's answers (the found values, diffs and
-    /// reproductions); the case's name and the expectations come from the scenario files and
-    /// stay as written.
-    pub fn outcome(&self, o: &mut CheckOutcome) {
-        let f = |s: &mut String| *s = self.apply(s);
-        if let Some(c) = &mut o.curl {
-            f(c);
-        }
-        if o.mismatches.is_empty() {
-            f(&mut o.actual);
-            f(&mut o.message);
-            if let Some(d) = &mut o.diff {
-                f(d);
-            }
-            return;
-        }
-        for m in &mut o.mismatches {
-            f(&mut m.actual);
-            if let Some(d) = &mut m.diff {
-                f(d);
-            }
-        }
-        // The summary fields are rebuilt from the redacted mismatches (a note before them, such
-        // as an observation, is kept).
-        let first = &o.mismatches[0];
-        o.actual = first.actual.clone();
-        o.diff = first.diff.clone();
-        let lines = o
-            .mismatches
-            .iter()
-            .map(|m| format!("{}: expected {}, got {}", m.what, m.expected, m.actual))
-            .collect::<Vec<_>>()
-            .join("\n");
-        o.message = match o.message.split_once("\n") {
-            Some((note, _)) if note.starts_with("observed:") => format!("{note}\n{lines}"),
-            _ => lines,
-        };
-    }
-}
-
-/// Replace every run of exactly 40 hex digits by `<redacted>`.
-fn redact_digests(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    let mut last = 0;
-    while i < b.len() {
-        if b[i].is_ascii_hexdigit() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
-            let mut j = i;
-            while j < b.len() && b[j].is_ascii_hexdigit() {
-                j += 1;
-            }
-            let bounded = j == b.len() || !b[j].is_ascii_alphanumeric();
-            if j - i == 40 && bounded {
-                out.push_str(&text[last..i]);
-                out.push_str("<redacted>");
-                last = j;
-            }
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
-    out.push_str(&text[last..]);
-    out
-}
 
 /// Counts of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -579,17 +488,6 @@ pub fn json(r: &RunReport) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn digests_and_secrets_are_redacted_but_other_hex_is_kept() {
-        let r = Redactor::new(vec!["hunter2".into(), String::new()]);
-        let d = "71516eea4850f7e0300ac86adf9fb64bca845aa7";
-        assert_eq!(
-            r.apply(&format!("hash={d}&x=abc123 pw hunter2")),
-            "hash=<redacted>&x=abc123 pw <secret>"
-        );
-        assert_eq!(r.apply(&format!("{d}0")), format!("{d}0"));
-    }
 
     #[test]
     fn the_summary_line_counts_errors_as_failed_and_observations_as_passed() {

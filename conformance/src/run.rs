@@ -43,7 +43,8 @@ use crate::discover::{self, Discovery};
 use crate::exit::Failure;
 use crate::inproc::InProcess;
 use crate::plan::{self, Partition, Plan, PlannedCase, PlannedScenario, Policy, Probe, Selection};
-use crate::report::{self, Redactor, RunReport, Summary};
+use crate::report::{self, RunReport, Summary};
+use crate::secret::Known;
 use crate::target::{Credentials, External, TargetArgs};
 
 /// `--color` values.
@@ -150,6 +151,8 @@ struct Ctx {
     seeded: bool,
     allow_writes: bool,
     recording: Option<crate::record::Recording>,
+    /// What an external target's answers are masked with.
+    external_known: Known,
     /// What the target file and discovery established about a foreign target.
     discovery: Option<Discovery>,
     /// Quirk positions the target file pins (by quirk name, as JSON).
@@ -170,6 +173,8 @@ struct Endpoint<'a> {
     quirks: &'a Quirks,
     today: (i64, i64),
     known: &'a Discovery,
+    /// The secrets this target's answers are masked with.
+    secrets: &'a Known,
 }
 
 /// Run `run` and return the exit code; everything is printed here.
@@ -268,9 +273,10 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
     let target_label = external
         .as_ref()
         .map_or_else(|| "the in-process mock".to_string(), |e| e.base.clone());
-    let mut secrets: Vec<String> = external
+    // What an external target's answers are masked with (an in-process mock's are its own).
+    let external_known = external
         .as_ref()
-        .map(|e| e.credentials.api_secrets())
+        .map(|e| e.credentials.known())
         .unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.jobs.clamp(1, 4))
@@ -328,6 +334,7 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         seeded,
         allow_writes: args.allow_writes,
         discovery: discovery.clone(),
+        external_known,
         pinned,
         inproc_quirks: target_file.quirks.clone(),
         profile: target_file.profile.clone(),
@@ -337,11 +344,7 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
             (None, Some(dir)) => Some((dir.clone(), crate::record::Mode::Compare)),
             (None, None) => None,
         }
-        .map(|(dir, mode)| crate::record::Recording {
-            dir,
-            mode,
-            secrets: secrets.clone(),
-        }),
+        .map(|(dir, mode)| crate::record::Recording { dir, mode }),
     });
     let total = plan.len();
     // What each case exercises of the catalogue, for the coverage per method.
@@ -353,20 +356,15 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         );
     }
     let started = Instant::now();
-    let (mut outcomes, inproc_secrets) = runtime.block_on(execute(
+    let mut outcomes = runtime.block_on(execute(
         ctx.clone(),
         plan,
         args.jobs,
         Progress::new(total, args.color),
     ));
-    secrets.extend(inproc_secrets);
     outcomes.sort_by(|a, b| {
         (a.case.file.as_str(), a.case.index).cmp(&(b.case.file.as_str(), b.case.index))
     });
-    let redactor = Redactor::new(secrets);
-    for o in &mut outcomes {
-        redactor.outcome(o);
-    }
     let summary = Summary::of(&outcomes);
     let touched: Vec<Vec<report::Touch>> = outcomes
         .iter()
@@ -408,7 +406,8 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         crate::exit::PASS
     };
     if let Some(f) = &args.junit {
-        // Built from redacted outcomes: the rendered text is never searched.
+        // Built from outcomes made of masked answers and shown parameters: no rendered text
+        // is ever searched for a secret.
         let text = report::junit(&report);
         if let Err(e) = text.and_then(|t| std::fs::write(f, t).map_err(|e| e.to_string())) {
             eprintln!("mor-conformance: cannot write {}: {e}", f.display());
@@ -444,13 +443,8 @@ fn is_ci() -> bool {
         || !std::io::stderr().is_terminal()
 }
 
-/// Run every scenario; returns the outcomes (unsorted) and the in-process secrets to redact.
-async fn execute(
-    ctx: Arc<Ctx>,
-    plan: Plan,
-    jobs: usize,
-    progress: Progress,
-) -> (Vec<CheckOutcome>, Vec<String>) {
+/// Run every scenario; returns the outcomes (unsorted).
+async fn execute(ctx: Arc<Ctx>, plan: Plan, jobs: usize, progress: Progress) -> Vec<CheckOutcome> {
     let total = progress.total;
     let scenarios = Arc::new(Semaphore::new(jobs));
     // Against a deployment with writes allowed, a scenario that writes runs alone: another
@@ -495,13 +489,9 @@ async fn execute(
         cases_of.insert(handle.id(), cases);
     }
     let mut outcomes = Vec::with_capacity(total);
-    let mut secrets = Vec::new();
     while let Some(r) = set.join_next_with_id().await {
         match r {
-            Ok((_, (o, s))) => {
-                outcomes.extend(o);
-                secrets.extend(s);
-            }
+            Ok((_, o)) => outcomes.extend(o),
             Err(e) => {
                 for (id, kind) in cases_of.remove(&e.id()).unwrap_or_default() {
                     outcomes.push(CheckOutcome::other(
@@ -515,7 +505,7 @@ async fn execute(
         }
     }
     progress.finish();
-    (outcomes, secrets)
+    outcomes
 }
 
 /// A live progress bar (indicatif) on stderr while cases run, with each failure printed above
@@ -597,11 +587,7 @@ fn case_id(pc: &PlannedCase) -> CaseId {
     }
 }
 
-async fn run_scenario(
-    ctx: &Ctx,
-    ps: PlannedScenario,
-    progress: &Progress,
-) -> (Vec<CheckOutcome>, Vec<String>) {
+async fn run_scenario(ctx: &Ctx, ps: PlannedScenario, progress: &Progress) -> Vec<CheckOutcome> {
     let mut out = Vec::with_capacity(ps.cases.len());
     // Cases of one scenario run in file order: a write changes what later cases read.
     match &ctx.external {
@@ -617,18 +603,20 @@ async fn run_scenario(
                     .and_then(|d| d.today)
                     .unwrap_or_else(today_utc),
                 known: ctx.discovery.as_ref().unwrap_or(&empty),
+                secrets: &ctx.external_known,
             };
             for pc in &ps.cases {
                 let o = run_case(ctx, &ps, pc, &ep).await;
                 progress.tick(&o);
                 out.push(o);
             }
-            (out, Vec::new())
+            out
         }
         None => {
             let scenario = (ps.loaded.path != plan::POLICY_FILE).then_some(&ps.loaded.scenario);
             match InProcess::start(scenario, ctx.product, ctx.inproc_quirks.as_ref()).await {
                 Ok(mock) => {
+                    let secrets = mock.credentials.known();
                     // `sign: auto` signs the way this target verifies (the scenario's quirks);
                     // the other modes sign against it.
                     let ep = Endpoint {
@@ -637,6 +625,7 @@ async fn run_scenario(
                         quirks: &mock.quirks,
                         today: mock.today,
                         known: &mock.discovery,
+                        secrets: &secrets,
                     };
                     for pc in &ps.cases {
                         let mut o = run_case(ctx, &ps, pc, &ep).await;
@@ -656,17 +645,8 @@ async fn run_scenario(
                         progress.tick(&o);
                         out.push(o);
                     }
-                    // The mock's documented default secret (`secret`) is public and a common
-                    // word: masking it would garble case names. Any other secret is masked.
-                    let secrets = mock
-                        .credentials
-                        .roles
-                        .values()
-                        .map(|c| c.secret.clone())
-                        .filter(|s| s != "secret")
-                        .collect();
                     mock.shutdown().await;
-                    (out, secrets)
+                    out
                 }
                 Err(m) => {
                     for pc in &ps.cases {
@@ -679,7 +659,7 @@ async fn run_scenario(
                         progress.tick(&o);
                         out.push(o);
                     }
-                    (out, Vec::new())
+                    out
                 }
             }
         }
@@ -1189,6 +1169,7 @@ const NO_DATA: &str = "No data found";
 
 async fn second_answer(
     ctx: &Ctx,
+    known: &Known,
     built: Result<BuiltRequest, crate::client::BuildError>,
 ) -> Result<model::xml::Document, Unanswered> {
     let unanswered = |message: String| Unanswered {
@@ -1200,7 +1181,7 @@ async fn second_answer(
         Ok(b) => match send(ctx, &b).await {
             Err(e) => Err(unanswered(format!("the second request failed: {e}"))),
             Ok(a) => {
-                let r = check::read(&a);
+                let r = check::read(&a, known);
                 match r.doc {
                     Some(d) if r.error.is_none() => Ok(d),
                     _ => Err(Unanswered {
@@ -1274,12 +1255,13 @@ async fn run_case_inner(
     let answer = match send(ctx, &req).await {
         Ok(a) => a,
         Err(e) => {
-            let mut o = CheckOutcome::other(id, kind, Status::Error, e.to_string());
+            let mut o =
+                CheckOutcome::other(id, kind, Status::Error, ep.secrets.message(&e.to_string()));
             o.curl = curl;
             return (o, Vec::new());
         }
     };
-    let reading = check::read(&answer);
+    let reading = check::read(&answer, ep.secrets);
     let sample = ctx
         .catalogue
         .method(ctx.product, &request.method)
@@ -1293,7 +1275,7 @@ async fn run_case_inner(
         .map(|(n, _)| n.clone())
         .collect();
     if let Some(rec) = &ctx.recording {
-        mismatches.extend(rec.observe(ctx.product, &id, &answer));
+        mismatches.extend(rec.observe(ctx.product, &id, &answer, ep.secrets));
     }
     if pc.probe == Some(Probe::NotAnApiAnswer) && check::is_api_answer(&answer, &reading) {
         mismatches.push(Mismatch {
@@ -1396,7 +1378,9 @@ async fn run_case_inner(
                             diff: None,
                         }),
                         Ok(a) => {
-                            if let Some(m) = check::same_answer(&answer, &reading, &a, &name) {
+                            if let Some(m) =
+                                check::same_answer(&answer, &reading, &a, &name, ep.secrets)
+                            {
                                 mismatches.push(m);
                             }
                         }
@@ -1432,8 +1416,8 @@ async fn run_case_inner(
                 });
                 continue;
             }
-            let a = second_answer(ctx, build_req(read)).await;
-            let b = second_answer(ctx, build_req(base)).await;
+            let a = second_answer(ctx, ep.secrets, build_req(read)).await;
+            let b = second_answer(ctx, ep.secrets, build_req(base)).await;
             let factor = check::substitute_params(factor, &params);
             match (a, b) {
                 (Ok(a), Ok(b)) => {
@@ -1463,7 +1447,7 @@ async fn run_case_inner(
                 no_doc(&mut mismatches);
                 continue;
             };
-            let b = match second_answer(ctx, build_req(of)).await {
+            let b = match second_answer(ctx, ep.secrets, build_req(of)).await {
                 Ok(d) => check::value_at(&d.root, of_path),
                 // The quantity read through a method that has nothing for the period is zero
                 // (a quiet day: quick stats say 0 calls, aggregate_get `No data found`).
@@ -1508,7 +1492,7 @@ async fn run_case_inner(
             no_doc(&mut mismatches);
             continue;
         };
-        let doc = match second_answer(ctx, build_req(&second)).await {
+        let doc = match second_answer(ctx, ep.secrets, build_req(&second)).await {
             Ok(d) => d,
             Err(u) => {
                 mismatches.push(Mismatch {

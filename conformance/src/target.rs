@@ -387,6 +387,13 @@ impl Credentials {
         out
     }
 
+    /// What answers from a target with these credentials are masked with: every secret and
+    /// password, with the usernames always shown.
+    pub fn known(&self) -> crate::secret::Known {
+        crate::secret::Known::new(self.secrets())
+            .with_usernames(self.roles.values().map(|c| c.username.clone()))
+    }
+
     /// Resolve a target file's credentials (reading environment variables and files).
     pub fn from_specs(specs: &BTreeMap<String, CredentialSpec>) -> Result<Credentials, String> {
         let mut roles = BTreeMap::new();

@@ -13,6 +13,7 @@ mod record;
 mod reports;
 mod run;
 mod schema;
+mod secrets;
 mod suite;
 mod suite_run;
 mod workflow;
