@@ -325,19 +325,20 @@ impl Wire {
         let q: Vec<String> = self
             .query
             .split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, v)) => {
-                    let name = model::params::Params::parse_query(k.as_bytes())
-                        .iter()
-                        .next()
-                        .map(|(n, _)| n.to_string())
-                        .unwrap_or_default();
-                    match crate::secret::shown_param(&name, v) {
-                        std::borrow::Cow::Borrowed(_) => kv.to_string(),
-                        std::borrow::Cow::Owned(shown) => format!("{k}={shown}"),
+            .map(|kv| {
+                let decoded = model::params::Params::parse_query(kv.as_bytes());
+                let first = decoded.iter().next();
+                match (kv.split_once('='), first) {
+                    (Some((k, _)), Some((name, value))) => {
+                        let shown = crate::secret::shown_param(name, value);
+                        if shown == value {
+                            kv.to_string()
+                        } else {
+                            format!("{k}={shown}")
+                        }
                     }
+                    _ => kv.to_string(),
                 }
-                None => kv.to_string(),
             })
             .collect();
         let verb = match self.verb {
@@ -1559,6 +1560,14 @@ mod tests {
             query: "u=admin&hash=0123456789abcdef0123456789abcdef01234567".into(),
         };
         assert_eq!(w.shown(), "POST /billing/api/m?u=admin&hash=<redacted>");
+        let w = Wire {
+            query: "u=user1&p=user1&username=user1".into(),
+            ..w
+        };
+        assert_eq!(
+            w.shown(),
+            "POST /billing/api/m?u=user1&p=<password>&username=user1"
+        );
     }
 
     #[test]
