@@ -19,6 +19,7 @@ use conformance::client::{build, Client, Limits, SignContext};
 use conformance::inproc::credentials;
 use conformance::plan::{collect_files, load};
 use conformance::record::{redacted_body, Redaction};
+use conformance::secret::Known;
 use mock_server::{MockConfig, MockServer};
 use model::catalogue::{Catalogue, Product};
 use model::quirks::Quirks;
@@ -110,7 +111,7 @@ async fn every_snapshot_case_matches_its_reviewed_snapshot() {
                     .method(product, &case.request.method)
                     .map_or(case.request.method.clone(), |m| m.name.clone());
                 let name = format!("{method}__{}", slug(&case.name));
-                let body = redacted_body(&answer.text(), Redaction { times });
+                let body = redacted_body(&answer.text(), Redaction { times }, &Known::default());
                 let mut settings = insta::Settings::clone_current();
                 settings.set_snapshot_path(format!("../{product}"));
                 settings.set_prepend_module_to_snapshot(false);
