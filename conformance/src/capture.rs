@@ -744,7 +744,7 @@ impl Capturer<'_> {
         for (n, c) in calls.iter_mut().enumerate() {
             c.id = n as u64 + 1;
         }
-        w.calls = calls;
+        w.calls = calls.into();
         w.providers = providers
             .into_iter()
             .map(|(name, id)| Provider {
@@ -1020,7 +1020,7 @@ pub fn pseudonymise(w: &mut WorldData) {
     for d in &mut w.devices {
         d.callerid = numbers.number(&d.callerid);
     }
-    for c in &mut w.calls {
+    for c in std::sync::Arc::make_mut(&mut w.calls) {
         c.src = numbers.number(&c.src);
         c.clid = numbers.number(&c.clid);
     }

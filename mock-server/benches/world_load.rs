@@ -104,7 +104,10 @@ fn scenario_text(n: usize, first_id: u64, format: Format, base: &str) -> Result<
     world.payments.clear();
     world.active_calls.clear();
     let today = NOW.div_euclid(86_400) * 86_400;
-    for (i, c) in world.calls.iter_mut().enumerate() {
+    for (i, c) in std::sync::Arc::make_mut(&mut world.calls)
+        .iter_mut()
+        .enumerate()
+    {
         c.id = first_id + i as u64;
         c.calldate = When::parse(&format_datetime(c.calldate.resolve(today)?))?;
     }
@@ -139,7 +142,7 @@ fn scenario_text(n: usize, first_id: u64, format: Format, base: &str) -> Result<
         text.push_str(&format!("  {key}: {value}\n"));
     }
     text.push_str("  calls:\n");
-    for c in &calls {
+    for c in calls.iter() {
         text.push_str(&format!(
             "    - {{ id: {}, calldate: \"{}\", src: \"{}\", dst: \"{}\", user_id: {}, device_id: {}, provider_id: {}, disposition: {}, billsec: {}, duration: {}, user_rate: \"{}\", user_price: \"{}\", provider_rate: \"{}\", provider_price: \"{}\" }}\n",
             c.id,

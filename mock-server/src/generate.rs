@@ -45,7 +45,7 @@ pub const DEFAULT_CALLS: usize = 400;
 /// The default world of `product` for `seed`, with "today" and "this month" relative to `now`.
 pub fn default_world(product: Product, seed: u64, now: i64) -> WorldData {
     let mut w = skeleton(product);
-    w.calls = make_calls(&w, product, seed, now, DEFAULT_CALLS, 12);
+    w.calls = make_calls(&w, product, seed, now, DEFAULT_CALLS, 12).into();
     w.active_calls = vec![
         ActiveCall {
             user_id: 1,
@@ -72,7 +72,7 @@ pub fn default_world(product: Product, seed: u64, now: i64) -> WorldData {
 /// users, tariffs and destinations, calls spread over this month up to `now`.
 pub fn generated_calls(product: Product, seed: u64, now: i64, n: usize) -> WorldData {
     let mut w = skeleton(product);
-    w.calls = make_calls(&w, product, seed, now, n, n.min(12));
+    w.calls = make_calls(&w, product, seed, now, n, n.min(12)).into();
     w
 }
 
@@ -562,7 +562,7 @@ fn skeleton(product: Product) -> WorldData {
         providers,
         destinations,
         tariffs,
-        calls: Vec::new(),
+        calls: Default::default(),
         active_calls: Vec::new(),
         payments: Vec::new(),
         currencies,
@@ -797,7 +797,7 @@ mod tests {
     #[test]
     fn prices_follow_rates_and_billsec() {
         let w = default_world(Product::M4, 1, NOW);
-        for c in &w.calls {
+        for c in w.calls.iter() {
             assert_eq!(c.user_price, price(c.user_rate, c.billsec, Money::ZERO));
             if c.disposition != Disposition::Answered {
                 assert_eq!(c.billsec, 0);

@@ -82,11 +82,11 @@ impl Shared {
     /// Build the state a configuration describes (no socket involved).
     pub fn new(mut config: MockConfig) -> Result<Shared, ConfigError> {
         let catalogue = config.catalogue()?;
-        let start = build_start(&config, catalogue.product(config.product))?;
+        // The scenarios are consumed: their records move into the start state (keeping them
+        // too would hold a large world twice).
+        let scenarios = std::mem::take(&mut config.scenarios);
+        let start = build_start(&config, scenarios, catalogue.product(config.product))?;
         let live = start.to_live(catalogue.product(config.product));
-        // The start state holds what the scenarios built; keeping them too would hold a large
-        // world a third time.
-        config.scenarios = Vec::new();
         let proxy = match &config.proxy {
             Some(p) => Some(crate::proxy::Proxy::new(p.clone()).map_err(ConfigError::Proxy)?),
             None => None,
@@ -191,10 +191,9 @@ impl Shared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        config.scenarios = scenarios;
-        let start = build_start(&config, self.methods())?;
-        let live = start.to_live(self.methods());
         config.scenarios = Vec::new();
+        let start = build_start(&config, scenarios, self.methods())?;
+        let live = start.to_live(self.methods());
         *self.start.lock().unwrap_or_else(|e| e.into_inner()) = start;
         self.swap(live);
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
@@ -238,7 +237,7 @@ impl Parts {
         layer(
             product,
             base,
-            scenario,
+            scenario.clone(),
             &mut data,
             &mut self.settings,
             &mut self.quirks,
@@ -294,7 +293,11 @@ impl Base {
     }
 }
 
-fn build_start(config: &MockConfig, _catalogue: &ProductCatalogue) -> Result<Start, ConfigError> {
+fn build_start(
+    config: &MockConfig,
+    scenarios: Vec<Scenario>,
+    _catalogue: &ProductCatalogue,
+) -> Result<Start, ConfigError> {
     let mut settings = Settings::default();
     settings.apply(&config.settings);
     let mut quirks = Quirks::default();
@@ -303,9 +306,8 @@ fn build_start(config: &MockConfig, _catalogue: &ProductCatalogue) -> Result<Sta
     let mut overlay = Overlay::default();
     // The default world is generated only if no scenario replaces it first.
     let mut data: Option<WorldData> = None;
-    for s in config
-        .scenarios
-        .iter()
+    for s in scenarios
+        .into_iter()
         .filter(|s| s.applies_to(config.product))
     {
         layer(
@@ -334,7 +336,7 @@ fn build_start(config: &MockConfig, _catalogue: &ProductCatalogue) -> Result<Sta
 fn layer(
     product: Product,
     base: Base,
-    s: &Scenario,
+    s: Scenario,
     data: &mut Option<WorldData>,
     settings: &mut Settings,
     quirks: &mut Quirks,
@@ -351,7 +353,7 @@ fn layer(
     if let Some(p) = &s.quirks {
         quirks.apply(p);
     }
-    if let Some(w) = &s.world {
+    if let Some(w) = s.world {
         let now = clock.now();
         match (w.base, w.seed) {
             (WorldBase::Empty, _) => {
@@ -370,13 +372,13 @@ fn layer(
             }
         }
         if let Some(d) = data.as_mut() {
-            d.extend_with(&w.data);
+            d.extend_with(w.data);
         }
     }
-    if let Some(o) = &s.overlay {
+    if let Some(o) = s.overlay {
         overlay.seed = o.seed;
-        overlay.responses.extend(o.responses.iter().cloned());
-        overlay.faults.extend(o.faults.iter().cloned());
+        overlay.responses.extend(o.responses);
+        overlay.faults.extend(o.faults);
     }
     Ok(())
 }

@@ -65,7 +65,7 @@ pub fn unseen_world(product: Product, seed: u64, now: i64) -> WorldData {
     let s = Skeleton::new(product, seed);
     let mut rng = Rng(seed ^ 0xCA11_5EED_C0FF_EE00 ^ product_salt(product));
     let mut w = s.data;
-    w.calls = make_calls(&w, &mut rng, now, s.user_id, s.second_id);
+    w.calls = make_calls(&w, &mut rng, now, s.user_id, s.second_id).into();
     w.payments = make_payments(&w, &mut rng, now);
     w.active_calls = make_active_calls(&w, &mut rng);
     w
@@ -540,7 +540,7 @@ impl Skeleton {
                 providers,
                 destinations,
                 tariffs,
-                calls: Vec::new(),
+                calls: Default::default(),
                 active_calls: Vec::new(),
                 payments: Vec::new(),
                 currencies,
@@ -979,7 +979,7 @@ mod tests {
         let w = unseen_world(Product::M4, 3, NOW);
         let mut revenue = Money::ZERO;
         let mut cost = Money::ZERO;
-        for c in &w.calls {
+        for c in w.calls.iter() {
             for m in [
                 c.user_price,
                 c.provider_price,

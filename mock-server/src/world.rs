@@ -31,12 +31,20 @@ pub struct World {
     /// Destination group names, interned (index = group id).
     groups: Vec<String>,
     dest_group: Vec<u32>,
-    call_time: Vec<i64>,
-    call_dest: Vec<u32>,
-    call_facts: Vec<CallFacts>,
-    call_src: TextColumn,
-    call_dst: TextColumn,
-    call_clid: TextColumn,
+    /// The columns derived from the calls, shared like the calls themselves (a copy of the
+    /// world, such as the live state made from the start state, holds them once).
+    calls: std::sync::Arc<CallColumns>,
+}
+
+/// What the methods read of every call, as columns parallel to `data.calls`.
+#[derive(Debug, Default)]
+struct CallColumns {
+    time: Vec<i64>,
+    dest: Vec<u32>,
+    facts: Vec<CallFacts>,
+    src: TextColumn,
+    dst: TextColumn,
+    clid: TextColumn,
 }
 
 /// One text field of every call, stored contiguously so a pattern scan over a million calls
@@ -183,16 +191,15 @@ impl World {
     fn index_calls(&mut self) {
         let today = self.today_start;
         // A call whose time does not parse sorts first (time 0) rather than failing the world.
-        let mut keyed: Vec<(i64, Call)> = std::mem::take(&mut self.data.calls)
-            .into_iter()
-            .map(|c| (c.calldate.resolve(today).unwrap_or(0), c))
-            .collect();
-        keyed.sort_by_key(|(t, c)| (*t, c.id));
-        self.call_time = keyed.iter().map(|(t, _)| *t).collect();
-        self.data.calls = keyed.into_iter().map(|(_, c)| c).collect();
-        let dests: Vec<u32> = self
-            .data
-            .calls
+        let key = |c: &Call| (c.calldate.resolve(today).unwrap_or(0), c.id);
+        let sorted = self.data.calls.windows(2).all(|p| key(&p[0]) <= key(&p[1]));
+        if !sorted {
+            // In place: the calls are moved, not copied (the keys are computed once).
+            std::sync::Arc::make_mut(&mut self.data.calls).sort_by_cached_key(key);
+        }
+        let calls = &self.data.calls;
+        let time = calls.iter().map(|c| key(c).0).collect();
+        let dest = calls
             .iter()
             .map(|c| {
                 let key = if c.prefix.is_empty() {
@@ -203,11 +210,14 @@ impl World {
                 self.destination_index(key).map_or(NO_DEST, |i| i as u32)
             })
             .collect();
-        self.call_dest = dests;
-        self.call_facts = self.data.calls.iter().map(CallFacts::of).collect();
-        self.call_src = TextColumn::of(self.data.calls.iter().map(|c| c.src.as_str()));
-        self.call_dst = TextColumn::of(self.data.calls.iter().map(|c| c.dst.as_str()));
-        self.call_clid = TextColumn::of(self.data.calls.iter().map(|c| c.clid.as_str()));
+        self.calls = std::sync::Arc::new(CallColumns {
+            time,
+            dest,
+            facts: calls.iter().map(CallFacts::of).collect(),
+            src: TextColumn::of(calls.iter().map(|c| c.src.as_str())),
+            dst: TextColumn::of(calls.iter().map(|c| c.dst.as_str())),
+            clid: TextColumn::of(calls.iter().map(|c| c.clid.as_str())),
+        });
     }
 
     /// The user with this id.
@@ -305,34 +315,34 @@ impl World {
 
     /// Start times (Unix seconds) of the calls, parallel to `data.calls` and ascending.
     pub fn call_times(&self) -> &[i64] {
-        &self.call_time
+        &self.calls.time
     }
 
     /// Destination index of each call (or [`NO_DEST`]), parallel to `data.calls`.
     pub fn call_dests(&self) -> &[u32] {
-        &self.call_dest
+        &self.calls.dest
     }
 
     /// The packed numbers of each call, parallel to `data.calls`.
     pub fn call_facts(&self) -> &[CallFacts] {
-        &self.call_facts
+        &self.calls.facts
     }
 
     /// `src`, `dst` and `clid` of every call, as columns parallel to `data.calls`.
     pub fn call_texts(&self) -> (&TextColumn, &TextColumn, &TextColumn) {
-        (&self.call_src, &self.call_dst, &self.call_clid)
+        (&self.calls.src, &self.calls.dst, &self.calls.clid)
     }
 
     /// The range of call indexes whose start time lies in `from..=till`.
     pub fn calls_between(&self, from: i64, till: i64) -> std::ops::Range<usize> {
-        let a = self.call_time.partition_point(|&t| t < from);
-        let b = self.call_time.partition_point(|&t| t <= till);
+        let a = self.calls.time.partition_point(|&t| t < from);
+        let b = self.calls.time.partition_point(|&t| t <= till);
         a..b.max(a)
     }
 
     /// The Unix time of a call by index.
     pub fn call_time(&self, i: usize) -> i64 {
-        self.call_time.get(i).copied().unwrap_or(0)
+        self.calls.time.get(i).copied().unwrap_or(0)
     }
 
     /// The currency named `code` (exact, case-sensitive), other than the default.
@@ -506,7 +516,8 @@ mod tests {
                 call(1, "today 10:00:00", "37061234"),
                 call(2, "today-1 10:00:00", "3705123"),
                 call(3, "today 09:00:00", "999"),
-            ],
+            ]
+            .into(),
             ..WorldData::default()
         };
         let w = World::build(data, 86_400 * 100);

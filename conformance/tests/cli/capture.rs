@@ -227,7 +227,7 @@ fn a_captured_world_answers_every_read_as_the_deployment_and_holds_no_secret_nor
         }
         assert_eq!(a.username, b.username);
     }
-    for c in &w.calls {
+    for c in w.calls.iter() {
         for personal in [&c.src, &c.clid] {
             if personal.len() > 3 {
                 assert!(

@@ -81,7 +81,11 @@ pub enum WorldBase {
 }
 
 /// The world part of a scenario.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+///
+/// Read by its own [`Deserialize`] rather than a derived one with `#[serde(flatten)]`: a
+/// flattened field makes serde buffer the whole mapping into an untyped tree first, which for
+/// a world of a million calls is gigabytes and seconds.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorldSpec {
     /// Start from the generated world or from an empty one.
@@ -93,6 +97,75 @@ pub struct WorldSpec {
     /// Records added to (or replacing, by id) the base.
     #[serde(flatten)]
     pub data: WorldData,
+}
+
+impl<'de> Deserialize<'de> for WorldSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<WorldSpec, D::Error> {
+        #[derive(Deserialize, Clone, Copy)]
+        #[serde(field_identifier, rename_all = "snake_case")]
+        enum Field {
+            Base,
+            Seed,
+            Users,
+            Devices,
+            Providers,
+            Destinations,
+            Tariffs,
+            Calls,
+            ActiveCalls,
+            Payments,
+            Currencies,
+        }
+        const FIELDS: &[&str] = &[
+            "base",
+            "seed",
+            "users",
+            "devices",
+            "providers",
+            "destinations",
+            "tariffs",
+            "calls",
+            "active_calls",
+            "payments",
+            "currencies",
+        ];
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = WorldSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct WorldSpec")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WorldSpec, A::Error> {
+                let mut w = WorldSpec::default();
+                let mut seen = [false; FIELDS.len()];
+                while let Some(field) = map.next_key::<Field>()? {
+                    let i = field as usize;
+                    if std::mem::replace(&mut seen[i], true) {
+                        return Err(serde::de::Error::duplicate_field(FIELDS[i]));
+                    }
+                    let data = &mut w.data;
+                    match field {
+                        Field::Base => w.base = map.next_value()?,
+                        Field::Seed => w.seed = map.next_value()?,
+                        Field::Users => data.users = map.next_value()?,
+                        Field::Devices => data.devices = map.next_value()?,
+                        Field::Providers => data.providers = map.next_value()?,
+                        Field::Destinations => data.destinations = map.next_value()?,
+                        Field::Tariffs => data.tariffs = map.next_value()?,
+                        Field::Calls => data.calls = map.next_value()?,
+                        Field::ActiveCalls => data.active_calls = map.next_value()?,
+                        Field::Payments => data.payments = map.next_value()?,
+                        Field::Currencies => data.currencies = map.next_value()?,
+                    }
+                }
+                Ok(w)
+            }
+        }
+        d.deserialize_struct("WorldSpec", FIELDS, V)
+    }
 }
 
 /// Canned answers and faults for the mock.

@@ -815,9 +815,11 @@ pub struct WorldData {
     /// Tariffs.
     #[serde(default)]
     pub tariffs: Vec<Tariff>,
-    /// Calls.
+    /// Calls. Shared (`Arc`): a copy of a world (the mock's start state and its live state, a
+    /// scenario laid over a running mock) shares the calls instead of copying a million of
+    /// them; [`std::sync::Arc::make_mut`] to change them.
     #[serde(default)]
-    pub calls: Vec<Call>,
+    pub calls: std::sync::Arc<Vec<Call>>,
     /// Calls in progress.
     #[serde(default)]
     pub active_calls: Vec<ActiveCall>,
@@ -831,14 +833,37 @@ pub struct WorldData {
 
 impl WorldData {
     /// Add or replace (by id or key) every record of `other`, in time linear in both sizes: the
-    /// records held are indexed by key once, not searched once per record added.
-    pub fn extend_with(&mut self, other: &WorldData) {
-        fn upsert<T: Clone, K: std::hash::Hash + Eq>(
+    /// records held are indexed by key once, not searched once per record added. The records
+    /// of `other` are moved, not copied (its calls too, unless another world shares them).
+    pub fn extend_with(&mut self, other: WorldData) {
+        fn upsert<T, K: std::hash::Hash + Eq>(
             into: &mut Vec<T>,
-            from: &[T],
+            from: Vec<T>,
             key: impl Fn(&T) -> K,
         ) {
             if from.is_empty() {
+                return;
+            }
+            if into.is_empty() {
+                // Nothing to replace but duplicates within `from` (the last wins, at the place
+                // of the first): the records stay where they are, no second vector is built.
+                *into = from;
+                let mut at: std::collections::HashMap<K, usize> =
+                    std::collections::HashMap::with_capacity(into.len());
+                let mut keep = vec![true; into.len()];
+                for i in 0..into.len() {
+                    match at.entry(key(&into[i])) {
+                        std::collections::hash_map::Entry::Occupied(first) => {
+                            into.swap(*first.get(), i);
+                            keep[i] = false;
+                        }
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert(i);
+                        }
+                    }
+                }
+                let mut kept = keep.into_iter();
+                into.retain(|_| kept.next().unwrap_or(true));
                 return;
             }
             let mut at: std::collections::HashMap<K, usize> =
@@ -849,26 +874,29 @@ impl WorldData {
             }
             into.reserve(from.len());
             for x in from {
-                match at.get(&key(x)) {
-                    Some(&i) => into[i] = x.clone(),
+                match at.get(&key(&x)) {
+                    Some(&i) => into[i] = x,
                     None => {
-                        at.insert(key(x), into.len());
-                        into.push(x.clone());
+                        at.insert(key(&x), into.len());
+                        into.push(x);
                     }
                 }
             }
         }
-        upsert(&mut self.users, &other.users, |a| a.id);
-        upsert(&mut self.devices, &other.devices, |a| a.id);
-        upsert(&mut self.providers, &other.providers, |a| a.id);
-        upsert(&mut self.destinations, &other.destinations, |a| {
+        upsert(&mut self.users, other.users, |a| a.id);
+        upsert(&mut self.devices, other.devices, |a| a.id);
+        upsert(&mut self.providers, other.providers, |a| a.id);
+        upsert(&mut self.destinations, other.destinations, |a| {
             a.prefix.clone()
         });
-        upsert(&mut self.tariffs, &other.tariffs, |a| a.id);
-        upsert(&mut self.calls, &other.calls, |a| a.id);
-        self.active_calls.extend(other.active_calls.iter().cloned());
-        upsert(&mut self.payments, &other.payments, |a| a.id);
-        upsert(&mut self.currencies, &other.currencies, |a| a.name.clone());
+        upsert(&mut self.tariffs, other.tariffs, |a| a.id);
+        if !other.calls.is_empty() {
+            let calls = std::sync::Arc::try_unwrap(other.calls).unwrap_or_else(|a| (*a).clone());
+            upsert(std::sync::Arc::make_mut(&mut self.calls), calls, |a| a.id);
+        }
+        self.active_calls.extend(other.active_calls);
+        upsert(&mut self.payments, other.payments, |a| a.id);
+        upsert(&mut self.currencies, other.currencies, |a| a.name.clone());
     }
 }
 
@@ -887,16 +915,31 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
         };
         let mut w = WorldData {
-            calls: vec![call(1, "a"), call(2, "b")],
+            calls: vec![call(1, "a"), call(2, "b")].into(),
             ..WorldData::default()
         };
         let add = WorldData {
-            calls: vec![call(2, "B"), call(3, "c"), call(3, "C")],
+            calls: vec![call(2, "B"), call(3, "c"), call(3, "C")].into(),
             ..WorldData::default()
         };
-        w.extend_with(&add);
+        w.extend_with(add.clone());
         let got: Vec<(u64, &str)> = w.calls.iter().map(|c| (c.id, c.dst.as_str())).collect();
         assert_eq!(got, [(1, "a"), (2, "B"), (3, "C")]);
+        // Into an empty world: duplicates within the records added collapse the same way.
+        let mut e = WorldData::default();
+        e.extend_with(WorldData {
+            calls: vec![
+                call(3, "c"),
+                call(1, "a"),
+                call(3, "C"),
+                call(2, "b"),
+                call(3, "Z"),
+            ]
+            .into(),
+            ..WorldData::default()
+        });
+        let got: Vec<(u64, &str)> = e.calls.iter().map(|c| (c.id, c.dst.as_str())).collect();
+        assert_eq!(got, [(3, "Z"), (1, "a"), (2, "b")]);
     }
 
     #[test]
