@@ -210,7 +210,7 @@ fn run_inner(args: CaptureArgs) -> Result<i32, Failure> {
         .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", args.out.display())))?;
     let d = &scenario.world.as_ref().map(|w| &w.data);
     if let Some(d) = d {
-        println!(
+        crate::outln!(
             "captured {} users, {} devices, {} tariffs, {} currencies, {} calls, {} payments ({} requests)",
             d.users.len(),
             d.devices.len(),
@@ -221,7 +221,7 @@ fn run_inner(args: CaptureArgs) -> Result<i32, Failure> {
             cap.requests
         );
     }
-    println!("world written to {}", args.out.display());
+    crate::outln!("world written to {}", args.out.display());
     Ok(crate::exit::PASS)
 }
 

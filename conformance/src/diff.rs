@@ -269,7 +269,7 @@ fn run_inner(args: DiffArgs) -> Result<i32, Failure> {
     ));
     report.skipped.extend(skipped);
     let text = terminal(&report, &baseline.base, &candidate.base);
-    print!("{text}");
+    crate::out!("{text}");
     let mut code = if !report.errors.is_empty() {
         crate::exit::RUNTIME
     } else if !report.differences.is_empty() {

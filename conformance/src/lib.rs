@@ -5,6 +5,25 @@
 //! and send) -> `check` (exact, structural, invariant, protocol and policy checks) -> `report`
 //! (terminal, JUnit, JSON). `hash` and `schema` expose the shared model directly.
 
+/// `println!` that ends quietly when stdout is closed (`| head`): the write error is ignored, as
+/// a command's output has nowhere left to go (the exit code still tells the result).
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` that ends quietly when stdout is closed (see [`outln!`]).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod capture;
 pub mod check;
 pub mod client;

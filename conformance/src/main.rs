@@ -69,7 +69,7 @@ fn main() {
     let code = match cli.command {
         Command::Hash(args) => match hash::run(&args) {
             Ok(text) => {
-                print!("{text}");
+                conformance::out!("{text}");
                 exit::PASS
             }
             Err(f) => {
@@ -106,7 +106,7 @@ fn main() {
         Command::Man { out_dir: Some(dir) } => match cli_docs::man_pages(Cli::command(), &dir) {
             Ok(files) => {
                 for f in files {
-                    println!("{}", f.display());
+                    conformance::outln!("{}", f.display());
                 }
                 exit::PASS
             }
@@ -122,7 +122,7 @@ fn main() {
             let schema = model::scenario::json_schema();
             match serde_json::to_string_pretty(&schema) {
                 Ok(s) => {
-                    println!("{s}");
+                    conformance::outln!("{s}");
                     exit::PASS
                 }
                 Err(e) => {

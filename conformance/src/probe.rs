@@ -302,10 +302,10 @@ fn run_inner(args: ProbeArgs) -> Result<i32, Failure> {
         Some(f) => {
             std::fs::write(f, &yaml)
                 .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", f.display())))?;
-            print!("{}", summary(&profile));
-            println!("profile written to {}", f.display());
+            crate::out!("{}", summary(&profile));
+            crate::outln!("profile written to {}", f.display());
         }
-        None => print!("{yaml}"),
+        None => crate::out!("{yaml}"),
     }
     Ok(crate::exit::PASS)
 }

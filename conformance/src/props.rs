@@ -586,9 +586,10 @@ fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
     });
-    println!(
+    crate::outln!(
         "props: seed {seed} (replay with --seed {seed}), {} cases per property, against {}",
-        args.cases, target.label
+        args.cases,
+        target.label
     );
     let started = Instant::now();
     let mut results = Vec::new();
@@ -628,7 +629,7 @@ fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
             }
         }
         match save_regressions(&args.regressions, &all) {
-            Ok(()) => println!(
+            Ok(()) => crate::outln!(
                 "shrunk failing cases saved to {} (replayed first next time)",
                 args.regressions.display()
             ),
@@ -666,9 +667,9 @@ fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
     let errors = count(Verdict::Error);
     let failed = count(Verdict::Failed) + errors;
     if observed > 0 {
-        println!("{observed} observed quirks (accepted attacks a named quirk explains)");
+        crate::outln!("{observed} observed quirks (accepted attacks a named quirk explains)");
     }
-    println!(
+    crate::outln!(
         "{} passed, {failed} failed, {} skipped",
         count(Verdict::Passed) + observed,
         count(Verdict::Skipped)
@@ -712,7 +713,7 @@ fn print_result(r: &PropertyResult, product: Product) {
             let _ = write!(line, ": {}", r.message);
         }
     }
-    println!("{}", line.trim_end());
+    crate::outln!("{}", line.trim_end());
 }
 
 fn load_regressions(path: &Path) -> Result<Vec<Regression>, Failure> {

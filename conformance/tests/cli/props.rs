@@ -253,3 +253,28 @@ fn an_unknown_property_is_a_usage_error() {
     let o = run(&["props", "--property", "nope"], &[]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::BufRead as _;
+    // `mor-conformance props | head -1`: the reader goes away after the first line.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mor-conformance"))
+        .args(["props", "--cases", "20", "--seed", "1"])
+        .env("CI", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mor-conformance starts");
+    let mut first = String::new();
+    {
+        let out = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(out)
+            .read_line(&mut first)
+            .expect("a first line");
+    }
+    let done = child.wait_with_output().expect("it ends");
+    assert!(first.starts_with("props: seed 1"), "{first}");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(done.status.code(), Some(101), "{err}");
+}
