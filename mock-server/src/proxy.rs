@@ -24,6 +24,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Method, Response, StatusCode, Uri};
 use model::catalogue::{BodyKind, Method as ApiMethod, ProductCatalogue};
+use model::mask::{is_credential, Known, RECORD};
 use model::params::Params;
 use model::sign::VerifyOptions;
 use model::xml::{self, DiffMode};
@@ -165,6 +166,8 @@ pub struct Proxy {
     client: reqwest::Client,
     report: Mutex<ProxyReport>,
     recording: Mutex<Recording>,
+    /// The secret as the recording masks it (`model::mask`, the runner's rules).
+    known: Known,
 }
 
 /// What `--record` keeps: one canned answer per distinct request, in first-seen order.
@@ -243,7 +246,9 @@ impl Proxy {
             hash_checked: config.secret.is_some(),
             ..ProxyReport::default()
         };
+        let known = Known::new(config.secret.iter());
         Ok(Proxy {
+            known,
             config: ProxyConfig { base, ..config },
             client,
             report: Mutex::new(report),
@@ -380,8 +385,7 @@ impl Proxy {
     /// Keep this exchange for the recording, credentials and digests left out, and write the
     /// file when it last was more than a second ago.
     fn record(&self, api: &ApiMethod, params: &Params, response: &Response<Bytes>) {
-        let secret = self.config.secret.as_deref();
-        let canned = recorded(api, params, response, secret);
+        let canned = recorded(api, params, response, &self.known);
         let mut rec = self
             .recording
             .lock()
@@ -531,69 +535,33 @@ fn body_text(response: &Response<Bytes>) -> Option<String> {
     std::str::from_utf8(bytes).ok().map(str::to_string)
 }
 
-/// Whether `value` must not be written: a SHA-1 digest (40 hex digits), or the secret inside it.
-/// A secret shorter than 6 characters is only matched whole (a short one would mask ordinary
-/// words and numbers).
-fn sensitive(value: &str, secret: Option<&str>) -> bool {
-    let v = value.trim();
-    if v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return true;
-    }
-    match secret {
-        Some(s) if !s.is_empty() => v == s || (s.len() >= 6 && value.contains(s)),
-        _ => false,
-    }
-}
-
-/// `el` with credential elements and sensitive values replaced; whether anything was.
-fn redact_answer(el: &mut xml::Element, secret: Option<&str>) -> bool {
-    let credential = crate::redact::is_credential(None, &el.name);
-    let mut changed = false;
-    for (_, v) in &mut el.attrs {
-        if sensitive(v, secret) {
-            *v = crate::redact::REDACTED.to_string();
-            changed = true;
-        }
-    }
-    for child in &mut el.children {
-        match child {
-            xml::Node::Element(c) => changed |= redact_answer(c, secret),
-            xml::Node::Text(t) if credential || sensitive(t, secret) => {
-                *t = crate::redact::REDACTED.to_string();
-                changed = true;
-            }
-            xml::Node::Text(_) => {}
-        }
-    }
-    changed
-}
-
 /// The canned answer an exchange records: matched on the method, `u` and every parameter but
 /// the credentials; the body as sent unless something had to be left out (then re-rendered).
-/// `None` when it cannot be written safely (a text answer holding a secret, bytes that are not
-/// text).
+/// What is left out is decided value by value by `model::mask`, as in the runner's recordings:
+/// credential elements, digests and values holding the secret. `None` when it cannot be written
+/// safely (a text answer holding a secret or a digest, bytes that are not text).
 fn recorded(
     api: &ApiMethod,
     params: &Params,
     response: &Response<Bytes>,
-    secret: Option<&str>,
+    known: &Known,
 ) -> Option<model::scenario::CannedResponse> {
     let text = body_text(response)?;
     let body = match xml::parse(&text) {
         Ok(mut doc) => {
-            if redact_answer(&mut doc.root, secret) {
+            if known.mask_in_place(&mut doc.root, RECORD) {
                 doc.render(xml::Layout::Pretty)
             } else {
                 text
             }
         }
-        Err(_) if sensitive(&text, secret) => return None,
+        Err(_) if known.text(&text, RECORD) != text => return None,
         Err(_) => text,
     };
     let kept = params
         .iter()
         .filter(|(k, v)| {
-            *k != "u" && !crate::redact::is_credential(Some(api), k) && !sensitive(v, secret)
+            *k != "u" && !is_credential(Some(api), k) && known.value(k, v, RECORD) == *v
         })
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
@@ -688,15 +656,17 @@ mod tests {
             "<page><uniquehash>u1</uniquehash><name>user1</name><h>e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4</h><note>key topsecret!</note></page>",
         )
         .expect("xml");
-        assert!(redact_answer(&mut doc.root, Some("topsecret")));
+        let known = Known::new(["topsecret"]);
+        assert!(known.mask_in_place(&mut doc.root, RECORD));
         let text = doc.render(xml::Layout::Compact);
         assert!(
             !text.contains("u1<") && !text.contains("e5e9fa1b") && !text.contains("topsecret"),
             "{text}"
         );
         assert!(text.contains("<name>user1</name>"), "{text}");
-        // A short secret is matched whole only.
-        assert!(sensitive("ab", Some("ab")) && !sensitive("abc", Some("ab")));
+        // Nothing to mask: the body is kept as sent.
+        let mut plain = xml::parse("<page><name>user1</name></page>").expect("xml");
+        assert!(!known.mask_in_place(&mut plain.root, RECORD));
     }
 
     #[test]

@@ -10,30 +10,9 @@ use model::sign::HashMismatch;
 /// What replaces a credential.
 pub const REDACTED: &str = "<redacted>";
 
-/// Parameters that are credentials whatever the method.
-const ALWAYS: [&str; 6] = [
-    "hash",
-    "p",
-    "password",
-    "uniquehash",
-    "api_secret",
-    "secret",
-];
-
-/// Whether parameter `name` of `method` (when known) is a credential: always `hash` and `p`
-/// (and the names of secrets), and any parameter the catalogue documents as a password or a
-/// uniquehash.
-pub fn is_credential(method: Option<&Method>, name: &str) -> bool {
-    if ALWAYS.iter().any(|a| a.eq_ignore_ascii_case(name)) {
-        return true;
-    }
-    method
-        .and_then(|m| m.params.iter().find(|p| p.name == name))
-        .is_some_and(|p| {
-            let doc = p.doc.to_ascii_lowercase();
-            doc.starts_with("password") || doc.contains("uniquehash") || doc.contains("secret")
-        })
-}
+/// Whether a parameter is a credential: the rule is the model's, shared with the runner
+/// (`model::mask`).
+pub use model::mask::is_credential;
 
 /// `text` with every character outside printable ASCII escaped (`\n`, `\u{7f}`, `\\`): one
 /// line, safe in a log line and in a header value.

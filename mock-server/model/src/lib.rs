@@ -9,6 +9,8 @@
 //! - [`sign`]: hash strings and digests from the catalogue, with explained mismatches;
 //! - [`hash_rule`]: MOR's global hash rule as the X3 server code computes it (ordered names and
 //!   value filters), selected by the quirk `mor_hash_rule`;
+//! - [`mask`]: what of a request or an answer may be shown (credentials, digests, known
+//!   secrets), for the runner's reports and the mock's proxy alike;
 //! - [`xml`]: rendering in the documented shapes, canonical form and path-naming diffs;
 //! - [`scenario`]: the scenario file format v1 (world, settings, quirks, overlay, cases);
 //! - [`profile`]: server generations as presets (every quirk position at once, with evidence);
@@ -20,6 +22,7 @@ pub mod catalogue;
 pub mod error;
 pub mod facts;
 pub mod hash_rule;
+pub mod mask;
 pub mod params;
 pub mod patch;
 pub mod profile;
