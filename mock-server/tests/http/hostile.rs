@@ -363,6 +363,48 @@ async fn an_endless_chunked_body_is_answered_408_and_closed() {
     mock.stop().await;
 }
 
+#[tokio::test]
+async fn a_slow_body_that_does_not_finish_in_time_is_answered_408_and_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = Mock::start_with(
+        MockConfig::new(Product::M4)
+            .scenario(scenario(TEST_WORLD))
+            .limits(small_limits()),
+    )
+    .await;
+    let mut s = tokio::net::TcpStream::connect(mock.server.addr())
+        .await
+        .expect("connect");
+    // A body announced at 64 bytes and sent one byte every 100 ms: each byte comes well within
+    // any per-read timeout, the whole body never within the body timeout (500 ms).
+    s.write_all(
+        b"POST /billing/api/quickstats_get HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 64\r\n\r\n",
+    )
+    .await
+    .expect("written");
+    let (mut rd, mut wr) = s.split();
+    let trickle = async {
+        for _ in 0..64 {
+            if wr.write_all(b"a").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let mut out = Vec::new();
+    // The outer bound only keeps a broken server from hanging the test (the trickle alone
+    // would end after 6.4 s with a complete body).
+    let read = async {
+        tokio::time::timeout(std::time::Duration::from_secs(30), rd.read_to_end(&mut out)).await
+    };
+    let (_, read) = tokio::join!(trickle, read);
+    assert!(read.is_ok(), "the connection was not closed");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(mock.post("quickstats_get", "admin", &[]).await.is_success());
+    mock.stop().await;
+}
+
 #[test]
 fn a_scenario_from_dev_zero_or_a_non_yaml_file_is_refused_without_echoing_it() {
     let out = std::process::Command::new(BIN)
