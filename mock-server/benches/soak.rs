@@ -21,12 +21,23 @@
 //! | malformed | garbage bytes, bad paths, unknown methods, 60 KB and 1 MB query strings, malformed JSON, a request cut short, a header without a colon, a 5 MB body |
 //! | slow | requests written one byte at a time (`SOAK_SLOW_GAP_MS` apart) |
 //! | idle | keep-alive connections answered once, then held idle to the end and used again |
-//! | silent | connections opened and never written to |
+//! | silent | connections opened and never written to (one after another: each closed within the header timeout) |
+//! | endless chunked | attack: a chunked body that never ends (a chunk a second): 408 and closed within the body timeout |
+//! | slow body | attack: a 4 KB body sent a byte every 500 ms: 408 and closed within the body timeout |
+//! | nested YAML | attack: admin scenario posts of a 400 KB `[[[...` document: refused before parsing |
+//! | large entries | attack: unsigned requests with a 3.5 MB body (journaled), the journal read back every tenth |
+//! | probe | a signed read on a fresh connection every `SOAK_PROBE_MS` (100): every answer within 50 ms |
+//!
+//! The attack checks (issue 13): the probe's slowest answer within 50 ms, peak RSS under 200 MB,
+//! and every attacking connection (silent, idle, endless, slow body) closed by the server within
+//! its timeout (the binary's defaults: 10 s for headers and idle keep-alive, 30 s for a body)
+//! plus 3 s of scheduling slack.
 //!
 //! Run: `cargo bench -p mock-server --bench soak`. Bounds: `SOAK_SECONDS` (default 60),
 //! `SOAK_MAX_REQUESTS` (default 5,000,000, across all kinds). Connection counts: `SOAK_READERS`
 //! (8), `SOAK_WRITERS` (4), `SOAK_BAD_HASH` (2), `SOAK_MALFORMED` (2), `SOAK_SLOW` (4),
-//! `SOAK_IDLE` (32), `SOAK_SILENT` (8). Exits 1 if a check fails.
+//! `SOAK_IDLE` (32), `SOAK_SILENT` (8), `SOAK_ENDLESS` (8), `SOAK_SLOW_BODY` (8), `SOAK_NESTED` (1),
+//! `SOAK_LARGE` (2). Exits 1 if a check fails.
 //!
 //! The HTTP/1.1 helpers (response reader, URL line, `/proc` memory) are those of
 //! `benches/throughput.rs`, included as a module.
@@ -571,6 +582,15 @@ async fn idle(addr: String, budget: Arc<Budget>) -> Counts {
         ),
         Err(_) => bump(&mut counts, "UNANSWERED well-formed request"),
     }
+    // Held idle: the server closes it within the header timeout (or it is still open at the
+    // deadline).
+    if let Some(s) = conn.stream.as_mut() {
+        let answered = Instant::now();
+        let (_, was_closed) = read_until_closed(s, budget.deadline).await;
+        if was_closed {
+            closed("idle keep-alive", answered.elapsed(), HEADER_TIMEOUT);
+        }
+    }
     tokio::time::sleep_until(budget.deadline.into()).await;
     // The last request reuses the connection: either it is still open and answers, or the
     // server closed it while idle (the reconnect is not counted as a failure).
@@ -594,16 +614,25 @@ async fn idle(addr: String, budget: Arc<Budget>) -> Counts {
 /// A connection opened and never written to; at the end, is it still open?
 async fn silent(addr: String, budget: Arc<Budget>) -> Counts {
     let mut counts = Counts::new();
-    let Ok(mut s) = TcpStream::connect(&addr).await else {
-        bump(&mut counts, "silent connection: connect failed");
-        return counts;
-    };
-    tokio::time::sleep_until(budget.deadline.into()).await;
-    let mut b = [0u8; 64];
-    match tokio::time::timeout(Duration::from_millis(200), s.read(&mut b)).await {
-        Ok(Ok(0)) | Ok(Err(_)) => bump(&mut counts, "silent connection: closed by the server"),
-        Ok(Ok(_)) => bump(&mut counts, "silent connection: answered (408 or similar)"),
-        Err(_) => bump(&mut counts, "silent connection: still open at the end"),
+    // Opened one after another until the deadline: each must be closed by the server within
+    // the header timeout.
+    while Instant::now() < budget.deadline {
+        let Ok(mut s) = TcpStream::connect(&addr).await else {
+            bump(&mut counts, "silent connection: connect failed");
+            return counts;
+        };
+        let opened = Instant::now();
+        let (out, was_closed) = read_until_closed(&mut s, budget.deadline).await;
+        if !was_closed {
+            bump(&mut counts, "silent connection: still open at the end");
+            break;
+        }
+        closed("silent", opened.elapsed(), HEADER_TIMEOUT);
+        if out.is_empty() {
+            bump(&mut counts, "silent connection: closed by the server");
+        } else {
+            bump(&mut counts, "silent connection: answered (408 or similar)");
+        }
     }
     counts
 }
@@ -651,6 +680,13 @@ async fn soak() -> Result<bool, BoxError> {
     );
     let (slows, idles, silents) = (n("SOAK_SLOW", 4), n("SOAK_IDLE", 32), n("SOAK_SILENT", 8));
     let gap = Duration::from_millis(env_num("SOAK_SLOW_GAP_MS", 20));
+    let (endless, slow_bodies, nested, large) = (
+        n("SOAK_ENDLESS", 8),
+        n("SOAK_SLOW_BODY", 8),
+        n("SOAK_NESTED", 1),
+        n("SOAK_LARGE", 2),
+    );
+    let probe_every = Duration::from_millis(env_num("SOAK_PROBE_MS", 100));
 
     let mut mock = Command::new(env!("CARGO_BIN_EXE_mor-mock"))
         .args(["--bind", "127.0.0.1:0"])
@@ -715,6 +751,27 @@ async fn soak() -> Result<bool, BoxError> {
     for _ in 0..silents {
         tasks.push(tokio::spawn(silent(addr.clone(), budget.clone())));
     }
+    for _ in 0..endless {
+        tasks.push(tokio::spawn(endless_body(
+            addr.clone(),
+            budget.clone(),
+            true,
+        )));
+    }
+    for _ in 0..slow_bodies {
+        tasks.push(tokio::spawn(endless_body(
+            addr.clone(),
+            budget.clone(),
+            false,
+        )));
+    }
+    for _ in 0..nested {
+        tasks.push(tokio::spawn(nested_yaml(addr.clone(), budget.clone())));
+    }
+    for _ in 0..large {
+        tasks.push(tokio::spawn(large_entries(addr.clone(), budget.clone())));
+    }
+    let prober = tokio::spawn(probe(addr.clone(), budget.clone(), probe_every));
 
     let mut counts = Counts::new();
     let mut deltas = Deltas::new();
@@ -731,6 +788,10 @@ async fn soak() -> Result<bool, BoxError> {
         for (k, v) in d {
             *deltas.entry(k).or_default() += v;
         }
+    }
+    let (probe_counts, mut probe_times) = prober.await?;
+    for (k, v) in probe_counts {
+        *counts.entry(k).or_default() += v;
     }
     let elapsed = started.elapsed();
     let samples = sampler.await?;
@@ -783,8 +844,37 @@ async fn soak() -> Result<bool, BoxError> {
         .sum();
     let answered_all = failures == 0;
 
+    // The attacks: the probe's answers, the attacking connections' close times, peak memory.
+    probe_times.sort();
+    let pct = |q: f64| {
+        probe_times
+            .get(((probe_times.len() as f64 * q) as usize).min(probe_times.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    let probe_max = probe_times.last().copied().unwrap_or_default();
+    let probe_ok = !probe_times.is_empty() && probe_max <= PROBE_BOUND;
+    let closes = std::mem::take(
+        &mut *CLOSES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let mut by_kind: BTreeMap<&str, (usize, Duration, Duration, usize)> = BTreeMap::new();
+    for (kind, after, timeout) in &closes {
+        let e = by_kind
+            .entry(kind)
+            .or_insert((0, Duration::ZERO, *timeout, 0));
+        e.0 += 1;
+        e.1 = e.1.max(*after);
+        if *after > *timeout + CLOSE_SLACK {
+            e.3 += 1;
+        }
+    }
+    let held: usize = by_kind.values().map(|e| e.3).sum();
+    let memory_ok = peak_kb < 200 * 1024;
+
     println!(
-        "mor-mock soak ({:.1} s, loopback, product m4, default world; connections: {readers} read, {writers} write, {bad} bad-hash, {broken} malformed, {slows} slow, {idles} idle, {silents} silent)",
+        "mor-mock soak ({:.1} s, loopback, product m4, default world; connections: {readers} read, {writers} write, {bad} bad-hash, {broken} malformed, {slows} slow, {idles} idle, {silents} silent; attacks: {endless} endless chunked, {slow_bodies} slow body, {nested} nested YAML, {large} large entries; a probe)",
         elapsed.as_secs_f64()
     );
     println!(
@@ -824,5 +914,232 @@ async fn soak() -> Result<bool, BoxError> {
         if bounded { "bounded" } else { "GREW" }
     );
     println!("  RSS trace  : {} (MB)", trace.join(", "));
-    Ok(alive && consistent && bounded && answered_all)
+    println!(
+        "  probe      : {} answers every {} ms on fresh connections: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms -> {}",
+        probe_times.len(),
+        probe_every.as_millis(),
+        pct(0.5).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        probe_max.as_secs_f64() * 1e3,
+        if probe_ok { "within 50 ms" } else { "SLOWER than 50 ms" }
+    );
+    for (kind, (n, max, timeout, late)) in &by_kind {
+        println!(
+            "  closed     : {n} {kind} connections, the slowest closed after {:.1} s (timeout {} s){}",
+            max.as_secs_f64(),
+            timeout.as_secs(),
+            if *late > 0 {
+                format!(" -> {late} HELD past their timeout")
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!(
+        "  nested YAML: slowest refusal {:.1} ms; journal read back at most {:.1} MB",
+        NESTED_MAX.load(Ordering::Relaxed) as f64 / 1e3,
+        JOURNAL_MAX.load(Ordering::Relaxed) as f64 / 1e6
+    );
+    println!(
+        "  attacks    : peak RSS {:.1} MB ({}), probe {}, attacking connections {}",
+        peak_kb as f64 / 1024.0,
+        if memory_ok {
+            "under 200 MB"
+        } else {
+            "OVER 200 MB"
+        },
+        if probe_ok { "ok" } else { "FAILED" },
+        if held == 0 {
+            "all closed in time"
+        } else {
+            "HELD"
+        }
+    );
+    Ok(alive && consistent && bounded && answered_all && probe_ok && memory_ok && held == 0)
+}
+
+// ------------------------------------------------------------------ attacks (issue 13)
+
+/// The mock binary's default timeouts (`mock_server::config::Limits`): headers (and an idle
+/// keep-alive connection) within 10 s, a whole body within 30 s.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How much later than its timeout an attacking connection may be closed (scheduling on a
+/// loaded machine) before it counts as held.
+const CLOSE_SLACK: Duration = Duration::from_secs(3);
+
+/// The slowest answer the probe may get (issue 13: the mock keeps answering within 50 ms).
+const PROBE_BOUND: Duration = Duration::from_millis(50);
+
+/// Close times of attacking connections: (kind, time from its last byte sent to the server's
+/// close, the timeout that applies).
+static CLOSES: std::sync::Mutex<Vec<(&'static str, Duration, Duration)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn closed(kind: &'static str, after: Duration, timeout: Duration) {
+    CLOSES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push((kind, after, timeout));
+}
+
+/// Read until the server closes the connection or `deadline`; the bytes read and whether it
+/// closed.
+async fn read_until_closed(
+    rd: &mut (impl tokio::io::AsyncRead + Unpin),
+    deadline: Instant,
+) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut b = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(deadline.into(), rd.read(&mut b)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (out, true),
+            Ok(Ok(n)) => out.extend_from_slice(&b[..n]),
+            Err(_) => return (out, false),
+        }
+    }
+}
+
+/// A body that never ends (`chunked`: a chunk every second) or never completes
+/// (`Content-Length` 4 KB sent one byte every 500 ms): each must be answered 408 and closed
+/// within the body timeout. Connections are opened one after another until the deadline.
+async fn endless_body(addr: String, budget: Arc<Budget>, chunked: bool) -> Counts {
+    let kind = if chunked {
+        "endless chunked body"
+    } else {
+        "slow body"
+    };
+    let mut counts = Counts::new();
+    while budget.take() {
+        let Ok(s) = TcpStream::connect(&addr).await else {
+            bump(&mut counts, "attack: connect failed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let (mut rd, mut wr) = s.into_split();
+        let head = if chunked {
+            "POST /billing/api/quickstats_get?u=admin HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        } else {
+            "POST /billing/api/quickstats_get?u=admin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4096\r\n\r\n"
+        };
+        let opened = Instant::now();
+        let feed = tokio::spawn(async move {
+            if wr.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            loop {
+                let piece: &[u8] = if chunked { b"4\r\naaaa\r\n" } else { b"a" };
+                if wr.write_all(piece).await.is_err() {
+                    return;
+                }
+                let gap = if chunked { 1000 } else { 500 };
+                tokio::time::sleep(Duration::from_millis(gap)).await;
+            }
+        });
+        let (out, was_closed) = read_until_closed(&mut rd, budget.deadline).await;
+        feed.abort();
+        if !was_closed {
+            bump(&mut counts, "attack: open at the end (within its timeout)");
+            break;
+        }
+        let a = parse_answer(&out);
+        match a.status {
+            408 => bump(&mut counts, "attack: answered 408 and closed"),
+            0 => bump(&mut counts, "attack: closed without an answer"),
+            _ => unexpected(&mut counts, kind, &a),
+        }
+        // The body timeout runs from the end of the headers, written at `opened`.
+        closed(kind, opened.elapsed(), BODY_TIMEOUT);
+    }
+    counts
+}
+
+/// Admin scenario posts of a 400 KB `[[[...` document: refused (400) before parsing, each
+/// well within a second; the API goes on meanwhile (the probe).
+async fn nested_yaml(addr: String, budget: Arc<Budget>) -> Counts {
+    let deep = format!("version: 1\nsettings: {}", "[".repeat(400 * 1024));
+    let req = post_body("/__admin/scenario", "application/yaml", deep.as_bytes());
+    let mut conn = Conn::new(&addr);
+    let mut counts = Counts::new();
+    while budget.take() {
+        let sent = Instant::now();
+        match conn.call(&req).await {
+            Ok(a) if a.status == 400 && a.body.contains("nested deeper than") => {
+                bump(&mut counts, "nested YAML post: refused 400");
+                NESTED_MAX.fetch_max(sent.elapsed().as_micros() as u64, Ordering::Relaxed);
+            }
+            Ok(a) => unexpected(&mut counts, "a nested YAML post", &a),
+            Err(_) => bump(&mut counts, "UNANSWERED well-formed request"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    counts
+}
+
+/// The slowest refusal of a nested YAML post, in microseconds.
+static NESTED_MAX: AtomicU64 = AtomicU64::new(0);
+
+/// The largest `/__admin/journal` answer seen, in bytes.
+static JOURNAL_MAX: AtomicU64 = AtomicU64::new(0);
+
+/// Requests with a body just under the API's 4 MiB limit (one 3.5 MB parameter), unsigned:
+/// answered `Incorrect hash` and journaled; every tenth, the journal is read back, and its size
+/// must stay bounded (the journal keeps values cut to 1 KB and at most 4 MiB in all).
+async fn large_entries(addr: String, budget: Arc<Budget>) -> Counts {
+    let mut body = b"u=admin&hash=0&pad=".to_vec();
+    body.extend(std::iter::repeat_n(b'x', 3_500_000));
+    let req = post_body(
+        "/billing/api/quickstats_get",
+        "application/x-www-form-urlencoded",
+        &body,
+    );
+    let journal = b"GET /__admin/journal HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".to_vec();
+    let mut conn = Conn::new(&addr);
+    let mut counts = Counts::new();
+    let mut n = 0u64;
+    while budget.take() {
+        match conn.call(&req).await {
+            Ok(a) if a.body.contains("Incorrect hash") => {
+                bump(&mut counts, "large request: answered Incorrect hash")
+            }
+            Ok(a) => unexpected(&mut counts, "a large request", &a),
+            Err(_) => bump(&mut counts, "UNANSWERED well-formed request"),
+        }
+        n += 1;
+        if n % 10 == 0 {
+            match conn.call(&journal).await {
+                Ok(a) if a.status == 200 => {
+                    JOURNAL_MAX.fetch_max(a.body.len() as u64, Ordering::Relaxed);
+                    bump(&mut counts, "journal read back");
+                }
+                Ok(a) => unexpected(&mut counts, "the journal", &a),
+                Err(_) => bump(&mut counts, "UNANSWERED well-formed request"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    counts
+}
+
+/// A signed read on a fresh connection every `every`: its answer times, to the deadline.
+async fn probe(addr: String, budget: Arc<Budget>, every: Duration) -> (Counts, Vec<Duration>) {
+    let req = post(&signed("user_balance_get", &[("username", "user1")]));
+    let mut counts = Counts::new();
+    let mut times = Vec::new();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while Instant::now() < budget.deadline {
+        tick.tick().await;
+        let sent = Instant::now();
+        let mut conn = Conn::new(&addr);
+        match conn.call(&req).await {
+            Ok(a) => {
+                times.push(sent.elapsed());
+                judge(&mut counts, "the probe", &a, "probe answered");
+            }
+            Err(_) => bump(&mut counts, "UNANSWERED well-formed request"),
+        }
+    }
+    (counts, times)
 }
