@@ -482,6 +482,7 @@ pub fn check_answer(
         let got = match (answer.delivery, reading.doc.is_some()) {
             (Delivery::Plain, true) => Some(BodyKind::Xml),
             (Delivery::Plain, false) => Some(BodyKind::Text),
+            (Delivery::ZipBody, true) => Some(BodyKind::ZipXml),
             (_, true) => Some(BodyKind::GzipXml),
             (_, false) => None,
         };
@@ -490,6 +491,7 @@ pub fn check_answer(
                 Delivery::Plain => "not compressed",
                 Delivery::ContentEncoding => "gzip by Content-Encoding",
                 Delivery::GzipBody => "a gzip file",
+                Delivery::ZipBody => "a zip archive",
             };
             let what = if reading.doc.is_some() {
                 "XML"

@@ -430,6 +430,9 @@ pub enum Delivery {
     ContentEncoding,
     /// A gzip file as the body (`application/x-gzip` or gzip magic bytes).
     GzipBody,
+    /// A zip archive as the body (`application/zip` or zip magic bytes: X3's get_tariff); the
+    /// body read is its first file.
+    ZipBody,
 }
 
 /// An answer, whatever it is.
@@ -472,6 +475,9 @@ pub enum TransportError {
     /// A gzip body could not be decoded.
     #[error("the gzip body cannot be decoded: {0}")]
     Gzip(String),
+    /// A zip body could not be read.
+    #[error("the zip body cannot be read: {0}")]
+    Zip(String),
     /// Anything else.
     #[error("request failed: {0}")]
     Other(String),
@@ -578,20 +584,8 @@ impl Client {
             }
             body.extend_from_slice(&chunk);
         }
-        let is_gzip_type = content_type.as_deref().is_some_and(|c| c.contains("gzip"));
-        let delivery = if encoding
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gzip"))
-        {
-            Delivery::ContentEncoding
-        } else if is_gzip_type || body.starts_with(&[0x1f, 0x8b]) {
-            Delivery::GzipBody
-        } else {
-            Delivery::Plain
-        };
-        if delivery != Delivery::Plain {
-            body = gunzip(&body, max)?;
-        }
+        let (delivery, decoded) = decode(content_type.as_deref(), encoding.as_deref(), body, max)?;
+        body = decoded;
         Ok(Answer {
             status,
             content_type,
@@ -643,6 +637,48 @@ fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// How a body came and the body decoded: gzip by `Content-Encoding`, a gzip file (its type or
+/// magic bytes), a zip archive (its type or magic bytes; its first file), or as is. Decoding
+/// reads at most `max` bytes.
+pub fn decode(
+    content_type: Option<&str>,
+    encoding: Option<&str>,
+    body: Vec<u8>,
+    max: usize,
+) -> Result<(Delivery, Vec<u8>), TransportError> {
+    let has = |what: &str| content_type.is_some_and(|c| c.to_ascii_lowercase().contains(what));
+    if encoding.is_some_and(|e| e.eq_ignore_ascii_case("gzip")) {
+        Ok((Delivery::ContentEncoding, gunzip(&body, max)?))
+    } else if has("gzip") || body.starts_with(&[0x1f, 0x8b]) {
+        Ok((Delivery::GzipBody, gunzip(&body, max)?))
+    } else if has("zip") || body.starts_with(b"PK\x03\x04") {
+        Ok((Delivery::ZipBody, unzip_first(&body, max)?))
+    } else {
+        Ok((Delivery::Plain, body))
+    }
+}
+
+/// The first file of a zip archive, reading at most `max` bytes of it (X3 zips get_tariff's XML
+/// alone into an archive).
+pub fn unzip_first(data: &[u8], max: usize) -> Result<Vec<u8>, TransportError> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data))
+        .map_err(|e| TransportError::Zip(e.to_string()))?;
+    if archive.is_empty() {
+        return Err(TransportError::Zip("the archive holds no file".into()));
+    }
+    let file = archive
+        .by_index(0)
+        .map_err(|e| TransportError::Zip(e.to_string()))?;
+    let mut out = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| TransportError::Zip(e.to_string()))?;
+    if out.len() > max {
+        return Err(TransportError::TooLarge(max));
+    }
+    Ok(out)
 }
 
 /// Decode gzip, reading at most `max` bytes of output.
@@ -793,6 +829,37 @@ mod tests {
             .with("b", "007")
             .with("c", "x\"y");
         assert_eq!(json_body(&p), r#"{"a":0.10,"b":"007","c":"x\"y"}"#);
+    }
+
+    #[test]
+    fn a_zip_archive_reads_as_its_first_file_and_a_download_as_its_body() {
+        use std::io::Write as _;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file(
+            "get_tariff_1.xml",
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .unwrap();
+        w.write_all(b"<page><pagename>Tariff</pagename></page>")
+            .unwrap();
+        let archive = w.finish().unwrap().into_inner();
+        for ct in [Some("application/zip"), None] {
+            let (d, body) = decode(ct, None, archive.clone(), 1000).unwrap();
+            assert_eq!(d, Delivery::ZipBody);
+            assert_eq!(body, b"<page><pagename>Tariff</pagename></page>");
+        }
+        assert_eq!(
+            decode(Some("application/zip"), None, archive.clone(), 10),
+            Err(TransportError::TooLarge(10))
+        );
+        assert!(matches!(
+            decode(Some("application/zip"), None, b"not a zip".to_vec(), 1000),
+            Err(TransportError::Zip(_))
+        ));
+        // X3's download: text/html with an attachment disposition; the body is the XML.
+        let (d, body) = decode(Some("text/html"), None, b"<page/>".to_vec(), 1000).unwrap();
+        assert_eq!((d, body.as_slice()), (Delivery::Plain, &b"<page/>"[..]));
     }
 
     #[test]

@@ -590,6 +590,7 @@ pub fn flatten(answer: &Answer, known: &Known) -> BTreeMap<String, String> {
             Delivery::Plain => "plain",
             Delivery::ContentEncoding => "content_encoding",
             Delivery::GzipBody => "gzip_body",
+            Delivery::ZipBody => "zip_body",
         }
         .to_string(),
     );

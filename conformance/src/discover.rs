@@ -6,7 +6,8 @@
 //! acting: unsigned, or signed wrong); nothing is written. What it finds:
 //!
 //! - which methods the target answers: an unsigned request per method; HTTP 404 or
-//!   `Unknown API method` means the method is not served and its cases are skipped;
+//!   `Unknown API method` (or X3's `<error><type>Undefined method</type>`) means the method is
+//!   not served and its cases are skipped;
 //! - settings: `api_enabled` (`API Requests are disabled`), `hash_check` (is a corrupted digest
 //!   refused?), `allow_get` (is a signed GET answered?);
 //! - facts (see [`model::facts::FACTS`]): each credential's user id, another simple user, a
@@ -220,6 +221,14 @@ pub async fn reachable(t: &Target<'_>) -> Result<Option<i64>, String> {
     }
 }
 
+/// Whether an answer is the X3 controller's `<error><type>Undefined method</type>...</error>`.
+fn undefined_method(body: &str) -> bool {
+    model::xml::parse(body).is_ok_and(|d| {
+        d.root.name == "error"
+            && d.root.find("type").map(|t| t.text_content()) == Some("Undefined method".into())
+    })
+}
+
 /// Discover what `methods` need on the target, starting from what the file states.
 pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> Discovery {
     let general = &t.catalogue.product(t.product).general;
@@ -256,6 +265,10 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
                         m.clone(),
                         format!("answers `{}`", general.unknown_method.text),
                     );
+                } else if undefined_method(&a.text()) {
+                    // The X3 controller's method_missing (quirk unknown_method: undefined_method).
+                    d.unavailable
+                        .insert(m.clone(), "answers `Undefined method`".into());
                 } else {
                     served.push(m.clone());
                 }

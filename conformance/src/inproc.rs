@@ -66,7 +66,15 @@ impl InProcess {
                 &live.settings.api_secret,
                 &Quirks::default(),
             );
-            let discovery = world_facts(&live.world, &creds, &live.settings, live.clock.now());
+            let mut discovery = world_facts(&live.world, &creds, &live.settings, live.clock.now());
+            // A method the mock does not implement (quirk unimplemented_methods, profile x3)
+            // is not served: its cases skip, as discovery decides on a deployment.
+            for m in &live.quirks.unimplemented_methods {
+                discovery.unavailable.insert(
+                    m.clone(),
+                    "not implemented: quirk unimplemented_methods".into(),
+                );
+            }
             (creds, live.quirks.clone(), live.clock.today(), discovery)
         };
         Ok(InProcess {

@@ -30,6 +30,10 @@
 //! - `gzip_delivery`: how devices_get's gzipped answer comes;
 //! - `xml_extension` / `xml_extension_wrapper`: whether answers come wrapped in HTML, and how;
 //! - `aggregates_get_alias`: whether `/billing/api/aggregates_get` routes;
+//! - `unimplemented_methods`: which of the methods MOR X3 lacks answer as an unknown method to an
+//!   unsigned request (a served one refuses the hash; nothing is written); without
+//!   quickstats_get the baseline, GET and product probes use payments_get (and the product is
+//!   MOR: M2/M4 serve quickstats_get);
 //! - `balance_update`, `balance_update_nesting`: only with `--allow-writes` (the admin's balance
 //!   is raised by 1 twice, read back and restored);
 //! - product: quickstats_get has `<month>` on M4 only, and MOR answers `Access Denied` for an
@@ -559,6 +563,14 @@ struct Prober<'a> {
 /// The username no deployment has (for the unknown-`u` requests).
 const NOBODY: &str = "mor-probe-nobody";
 
+/// The methods the MOR X3 controller has no action for (quirk `unimplemented_methods`).
+const X3_LACKS: [&str; 4] = [
+    "aggregate_get",
+    "device_details_get",
+    "exchange_rate_update",
+    "quickstats_get",
+];
+
 impl Prober<'_> {
     fn admin(&self) -> String {
         self.target.admin.username.clone()
@@ -701,11 +713,29 @@ impl Prober<'_> {
 
     async fn run(&mut self) -> Result<(), ProbeError> {
         let admin = self.admin();
+        let g = self.cat.product(self.product).general.clone();
+        // 0. Which of the methods X3 lacks are served: unsigned, so a served one refuses the
+        // hash (nothing is written) and an unserved one says so.
+        let mut lacking = std::collections::BTreeSet::new();
+        for m in X3_LACKS {
+            let r = self
+                .ask(Ask::new("unimplemented_methods", m, Some(&admin)).tweak(Tweak::Missing))
+                .await?;
+            if unserved(&r, &g.unknown_method.text) {
+                lacking.insert(m.to_string());
+            }
+        }
+        self.profile.quirks.unimplemented_methods = Some(lacking.clone());
+        // The baseline is quickstats_get, or payments_get where quickstats_get is not served.
+        let baseline = if lacking.contains("quickstats_get") {
+            "payments_get"
+        } else {
+            "quickstats_get"
+        };
         // 1. A working request, the settings it shows, and the hex case if lowercase fails.
         let base = self
-            .ask(Ask::new("baseline", "quickstats_get", Some(&admin)).tweak(Tweak::Lower))
+            .ask(Ask::new("baseline", baseline, Some(&admin)).tweak(Tweak::Lower))
             .await?;
-        let g = self.cat.product(self.product).general.clone();
         if base.error_text() == Some(g.api_disabled.text.as_str()) {
             self.profile.settings.api_enabled = Some(false);
             self.untold(
@@ -718,7 +748,7 @@ impl Prober<'_> {
         let mut base = base;
         if !self.accepted(&base) {
             let up = self
-                .ask(Ask::new("hash_hex_case", "quickstats_get", Some(&admin)).tweak(Tweak::Upper))
+                .ask(Ask::new("hash_hex_case", baseline, Some(&admin)).tweak(Tweak::Upper))
                 .await?;
             if self.accepted(&up) && up.verdict == Verdict::Success {
                 self.known.hash_hex_case = HexCase::Upper;
@@ -726,22 +756,21 @@ impl Prober<'_> {
                 base = up;
             } else {
                 return Err(ProbeError::Refused(format!(
-                    "quickstats_get signed with the admin's secret answers {} (check the username and the secret)",
+                    "{baseline} signed with the admin's secret answers {} (check the username and the secret)",
                     describe(&base)
                 )));
             }
         }
         if base.verdict != Verdict::Success {
             return Err(ProbeError::Refused(format!(
-                "quickstats_get as {admin} answers {} (check the username)",
+                "{baseline} as {admin} answers {} (check the username)",
                 describe(&base)
             )));
         }
         self.profile.settings.api_enabled = Some(true);
-        self.profile.hash_orders.insert(
-            "quickstats_get".into(),
-            "catalogue (admin: sha1(secret))".into(),
-        );
+        self.profile
+            .hash_orders
+            .insert(baseline.into(), "catalogue (admin: sha1(secret))".into());
         self.profile.settings.xml_extension = Some(base.extension.is_some());
         match base.extension {
             Some(w) => self.profile.quirks.xml_extension_wrapper = Some(w),
@@ -759,15 +788,24 @@ impl Prober<'_> {
             .as_ref()
             .is_some_and(|r| r.at("quickstats/today/margin").is_some());
 
-        // 2. Product: the unknown-u answer of quickstats_get (signed with u, as for a non-admin).
-        let nobody = self
-            .ask(Ask::new(
-                "product (unknown u)",
-                "quickstats_get",
-                Some(NOBODY),
-            ))
-            .await?;
-        self.finish_product(Some(has_month), nobody.error_text().map(str::to_string));
+        // 2. Product: the unknown-u answer of quickstats_get (signed with u, as for a non-admin);
+        // without quickstats_get, MOR X3 (M4 has it).
+        if baseline == "quickstats_get" {
+            let nobody = self
+                .ask(Ask::new(
+                    "product (unknown u)",
+                    "quickstats_get",
+                    Some(NOBODY),
+                ))
+                .await?;
+            self.finish_product(Some(has_month), nobody.error_text().map(str::to_string));
+        } else {
+            self.profile.clues.push(
+                "quickstats_get is not served (MOR X3 has no such action; M2/M4 have it)".into(),
+            );
+            self.product = self.target.product.unwrap_or(Product::Mor);
+            self.profile.product = self.product;
+        }
         if has_margin {
             self.profile
                 .clues
@@ -907,7 +945,7 @@ impl Prober<'_> {
         }
 
         // 10. GET.
-        let mut get = Ask::new("allow_get", "quickstats_get", Some(&admin));
+        let mut get = Ask::new("allow_get", baseline, Some(&admin));
         get.verb = HttpVerb::Get;
         let got = self.ask(get).await?;
         if got.verdict == Verdict::Success {
@@ -956,7 +994,7 @@ impl Prober<'_> {
             self.profile.quirks.gzip_delivery = Some(match dev.delivery {
                 Delivery::ContentEncoding => GzipDelivery::ContentEncoding,
                 Delivery::GzipBody => GzipDelivery::Attachment,
-                Delivery::Plain => GzipDelivery::Plain,
+                Delivery::Plain | Delivery::ZipBody => GzipDelivery::Plain,
             });
         } else {
             self.untold(
@@ -968,11 +1006,18 @@ impl Prober<'_> {
         // 13. The aggregates_get alias.
         let mut alias = Ask::new("aggregates_get_alias", "aggregate_get", Some(&admin));
         alias.path = "aggregates_get".into();
-        let al = self.ask(alias).await?;
-        let unknown = al.verdict == Verdict::Other
-            || al.error_text() == Some(g.unknown_method.text.as_str())
-            || (al.status == 404 && al.error_text() == Some("Not Found"));
-        self.profile.quirks.aggregates_get_alias = Some(!unknown);
+        if lacking.contains("aggregate_get") {
+            self.untold(
+                "aggregates_get_alias",
+                "aggregate_get is not served under any name",
+            );
+        } else {
+            let al = self.ask(alias).await?;
+            let unknown = al.verdict == Verdict::Other
+                || al.error_text() == Some(g.unknown_method.text.as_str())
+                || (al.status == 404 && al.error_text() == Some("Not Found"));
+            self.profile.quirks.aggregates_get_alias = Some(!unknown);
+        }
 
         // 14. Writes.
         if self.target.allow_writes {
@@ -1416,7 +1461,19 @@ fn delivery_name(d: Delivery) -> &'static str {
         Delivery::Plain => "plain",
         Delivery::ContentEncoding => "content_encoding",
         Delivery::GzipBody => "gzip_body",
+        Delivery::ZipBody => "zip_body",
     }
+}
+
+/// Whether an answer says the method is not served: HTTP 404, `Unknown API method`, or X3's
+/// `<error><type>Undefined method</type>...</error>` (quirk `unimplemented_methods`).
+fn unserved(r: &Reply, unknown_method: &str) -> bool {
+    r.status == 404
+        || r.error_text() == Some(unknown_method)
+        || r.root.as_ref().is_some_and(|e| {
+            e.name == "error"
+                && e.find("type").map(Element::text_content) == Some("Undefined method".into())
+        })
 }
 
 fn describe(r: &Reply) -> String {

@@ -51,7 +51,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
 
-use crate::client::{gunzip, today_utc, Answer, BuiltRequest, Client, Delivery, Limits};
+use crate::client::{today_utc, Answer, BuiltRequest, Client, Limits};
 use crate::exit::Failure;
 use crate::secret::Known;
 use crate::target::{api_url, Credential, Credentials, External, TargetArgs};
@@ -401,20 +401,13 @@ impl Target {
                 let encoding = header(http::header::CONTENT_ENCODING);
                 let status = a.response.status().as_u16();
                 let body = a.response.into_body().to_vec();
-                let gz = content_type.as_deref().is_some_and(|c| c.contains("gzip"))
-                    || body.starts_with(&[0x1f, 0x8b]);
-                let delivery = if encoding.as_deref() == Some("gzip") {
-                    Delivery::ContentEncoding
-                } else if gz {
-                    Delivery::GzipBody
-                } else {
-                    Delivery::Plain
-                };
-                let body = if delivery == Delivery::Plain {
-                    body
-                } else {
-                    gunzip(&body, self.max_body).map_err(|e| e.to_string())?
-                };
+                let (delivery, body) = crate::client::decode(
+                    content_type.as_deref(),
+                    encoding.as_deref(),
+                    body,
+                    self.max_body,
+                )
+                .map_err(|e| e.to_string())?;
                 Ok(Answer {
                     status,
                     content_type,
@@ -887,6 +880,9 @@ fn run_property(
     if let Some(t) = &method.bad_login_error {
         documented.insert(t.clone());
     }
+    for t in target.quirks.extra_errors(&method.name) {
+        documented.insert((*t).to_string());
+    }
     for a in &method.access {
         if let Some(t) = &a.permission_error {
             documented.insert(t.clone());
@@ -1014,6 +1010,11 @@ fn show_input(ctx: &MethodCtx<'_>, input: &CaseInput) -> String {
 
 /// Why a property does not apply to this method on this target, if it does not.
 fn not_applicable(ctx: &MethodCtx<'_>, property: &str) -> Option<String> {
+    if ctx.target.quirks.is_unimplemented(&ctx.method.name) {
+        return Some(
+            "the target does not implement this method (quirk unimplemented_methods)".into(),
+        );
+    }
     let valid = property.starts_with("valid_") || property == "get_vs_post";
     if valid {
         return None;

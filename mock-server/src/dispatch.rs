@@ -10,7 +10,9 @@
 //!    (`hash_first`), per method where the quirk `check_order` names it: `u` missing, unknown or
 //!    blocked -> the method's `bad_login_error` or `Bad login`; hash missing or wrong ->
 //!    `Incorrect hash`;
-//! 4. the caller's role is not in the method's `access` -> `Access Denied`;
+//! 4. the caller's role is not in the method's `access` -> `Access Denied` (steps 4 to 6 are
+//!    the handler's where the quirk positions `payment_create_answers: x3` and
+//!    `devices_get_answers: x3` say the action checks them);
 //! 5. a permission the role needs is missing -> the access rule's `permission_error` or `You are
 //!    not authorized to use this functionality`;
 //! 6. the method's feature setting is off -> `Feature disabled`;
@@ -108,20 +110,29 @@ fn text_error(cat: &ProductCatalogue, method: &Method, text: &str) -> Reply {
     }
 }
 
-/// Dispatch an API request for the path name `name`. `elasticsearch` replaces the handler's
-/// answer by the Elasticsearch error once every check has passed (overlay fault).
+/// Dispatch an API request for the path name `name` from `client` (the TCP peer's address;
+/// None without a socket). `elasticsearch` replaces the handler's answer by the Elasticsearch
+/// error once every check has passed (overlay fault).
 pub fn dispatch(
     shared: &Shared,
     verb: HttpVerb,
     name: &str,
     params: &Params,
     elasticsearch: bool,
+    client: Option<std::net::IpAddr>,
 ) -> Dispatched {
     let cat = shared.methods();
     let writes = cat
         .method(name)
         .is_some_and(|m| m.writes || matches!(methods::handler(&m.name), Some(Handler::Write(_))));
-    let run = |live: &mut Access<'_>| run(shared, cat, live, verb, name, params, elasticsearch);
+    let req = Req {
+        verb,
+        name,
+        params,
+        elasticsearch,
+        client,
+    };
+    let run = |live: &mut Access<'_>| run(shared, cat, live, &req);
     let result = if writes {
         let mut guard = shared.write();
         catch_unwind(AssertUnwindSafe(|| run(&mut Access::Write(&mut guard))))
@@ -142,6 +153,16 @@ pub fn dispatch(
     }
 }
 
+/// What `run` needs of the request.
+#[derive(Clone, Copy)]
+struct Req<'r> {
+    verb: HttpVerb,
+    name: &'r str,
+    params: &'r Params,
+    elasticsearch: bool,
+    client: Option<std::net::IpAddr>,
+}
+
 enum Access<'a> {
     Read(&'a Live),
     Write(&'a mut Live),
@@ -160,11 +181,15 @@ fn run(
     shared: &Shared,
     cat: &ProductCatalogue,
     access: &mut Access<'_>,
-    verb: HttpVerb,
-    name: &str,
-    params: &Params,
-    elasticsearch: bool,
+    req: &Req<'_>,
 ) -> Dispatched {
+    let Req {
+        verb,
+        name,
+        params,
+        elasticsearch,
+        client,
+    } = *req;
     let live = access.live();
     let defect = shared.defect;
     let (method, caller) = match gate(cat, live, verb, name, params, defect) {
@@ -209,9 +234,17 @@ fn run(
             if let Some(d) = defect {
                 response = crate::defect::apply_to_response(d, true, response);
             }
+            let method = refusal.method.map(|m| m.name.as_str());
+            // X3 zips get_tariff's in-action errors, not its filters' (API, GET, hash).
+            let g = &cat.general;
+            let filter = [&g.api_disabled, &g.get_disabled, &g.incorrect_hash]
+                .iter()
+                .any(|s| s.text == outcome);
+            let zip = method == Some("tariff_rates_get") && !filter;
+            let response = deliver(response, method, zip, params, live);
             return Dispatched {
                 response,
-                method: refusal.method.map(|m| m.name.clone()),
+                method: method.map(str::to_string),
                 outcome,
             };
         }
@@ -277,6 +310,13 @@ fn run(
         }
     };
     let live = access.live();
+    let reply = if method.name == "user_login"
+        && live.quirks.login_throttle == model::quirks::LoginThrottle::X3
+    {
+        crate::login_throttle::apply(reply, client, &shared.logins)
+    } else {
+        reply
+    };
     let reply = rewrap(reply, &method.name, &live.quirks);
     let reply = match defect {
         Some(d) => crate::defect::apply_to_reply(d, reply),
@@ -290,10 +330,34 @@ fn run(
     if let Some(d) = defect {
         response = crate::defect::apply_to_response(d, is_error, response);
     }
+    let zip = method.name == "tariff_rates_get";
+    let response = deliver(response, Some(&method.name), zip, params, live);
     Dispatched {
         response,
         method: Some(method.name.clone()),
         outcome,
+    }
+}
+
+/// The rendered answer as the quirk `answer_delivery` sends it (X3: a download, get_tariff a
+/// zip, inline with `test=1`; see `delivery`).
+fn deliver(
+    response: Response<Bytes>,
+    method: Option<&str>,
+    zip: bool,
+    params: &Params,
+    live: &Live,
+) -> Response<Bytes> {
+    match live.quirks.answer_delivery {
+        model::quirks::AnswerDelivery::Inline => response,
+        model::quirks::AnswerDelivery::X3 => crate::delivery::x3(
+            response,
+            method,
+            zip,
+            params,
+            &live.settings,
+            live.clock.now(),
+        ),
     }
 }
 
@@ -307,7 +371,10 @@ fn gate<'c>(
     defect: Option<Defect>,
 ) -> Result<(&'c Method, Option<User>), Box<Refusal<'c>>> {
     let g = &cat.general;
-    let Some(method) = crate::router::resolve(cat, &live.quirks, name) else {
+    // A method of the quirk unimplemented_methods is answered as a name naming none.
+    let resolved = crate::router::resolve(cat, &live.quirks, name)
+        .filter(|m| !live.quirks.is_unimplemented(&m.name));
+    let Some(method) = resolved else {
         use model::quirks::UnknownMethod;
         let (reply, status) = match live.quirks.unknown_method {
             UnknownMethod::ApiError => (general_error(None, &g.unknown_method), Some(404)),
@@ -428,6 +495,11 @@ fn gate<'c>(
     let Some(caller) = caller else {
         return Err(refuse(bad_login()));
     };
+    if live.quirks.checks_in_action(&method.name) {
+        // X3 positions of payment_create_answers and devices_get_answers: the action checks
+        // the role, the ownership and the payments switch itself, in its own order and wrapper.
+        return Ok((method, Some(caller.clone())));
+    }
     let Some(rule) = method.access_for(caller.role) else {
         return Err(refuse(general_error(Some(method), &g.access_denied)));
     };

@@ -113,7 +113,8 @@ pub fn error(
 
 /// Wrap XML in the XML API Extension's HTML tag when the setting is on.
 fn extension(xml: String, settings: &Settings, quirks: &Quirks) -> String {
-    if !settings.xml_extension {
+    if !settings.xml_extension || quirks.answer_delivery == model::quirks::AnswerDelivery::X3 {
+        // X3's XML API Extension only chooses the download's type (quirk answer_delivery).
         return xml;
     }
     match quirks.xml_extension_wrapper {

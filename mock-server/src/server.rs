@@ -98,12 +98,13 @@ pub async fn handle(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Answer {
-    flow(shared, None, method, uri, headers, body).await
+    flow(shared, None, None, method, uri, headers, body).await
 }
 
 async fn flow(
     shared: &Shared,
     owner: Option<&Arc<Shared>>,
+    client: Option<std::net::IpAddr>,
     method: Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -141,7 +142,7 @@ async fn flow(
             Answer::full(proxied(shared, method, uri, headers, body, name).await)
         }
         Route::Api(name) => {
-            let mut answer = api(shared, method, uri, headers, &body, name).await;
+            let mut answer = api(shared, client, method, uri, headers, &body, name).await;
             // A pinned clock is the server's time: its `Date` header says so (hyper's own would
             // tell the machine's), so a client reading the server's day gets the mock's.
             if let Clock::Pinned(t) = shared.read().clock {
@@ -203,6 +204,7 @@ async fn proxied(
 
 async fn api(
     shared: &Shared,
+    client: Option<std::net::IpAddr>,
     method: Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -289,7 +291,7 @@ async fn api(
         Some(FaultAction::Truncate(n)) => (false, Some(n)),
         None => (false, None),
     };
-    let d = dispatch::dispatch(shared, verb, name, &params, elasticsearch);
+    let d = dispatch::dispatch(shared, verb, name, &params, elasticsearch, client);
     let outcome = match truncate {
         Some(_) => FaultAction::Truncate(0).label().to_string(),
         None => d.outcome,
@@ -415,6 +417,7 @@ fn with_close(mut response: Response<Bytes>) -> Response<Bytes> {
 
 async fn serve(
     shared: Arc<Shared>,
+    client: std::net::IpAddr,
     req: Request<Incoming>,
 ) -> Result<Response<WireBody>, std::io::Error> {
     let limits = shared.limits;
@@ -478,6 +481,7 @@ async fn serve(
     let answer = flow(
         &shared,
         Some(&shared),
+        Some(client),
         parts.method,
         &parts.uri,
         &parts.headers,
@@ -509,7 +513,8 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Futu
         let _ = stream.set_nodelay(true);
         let limits = shared.limits;
         let shared = shared.clone();
-        let svc = service_fn(move |req| serve(shared.clone(), req));
+        let client = peer.ip();
+        let svc = service_fn(move |req| serve(shared.clone(), client, req));
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)

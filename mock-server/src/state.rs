@@ -74,6 +74,8 @@ pub struct Shared {
     pub limits: Limits,
     /// The proxy, when the mock forwards API requests to a deployment (`--proxy`).
     pub proxy: Option<crate::proxy::Proxy>,
+    /// Recent login attempts per client address (quirk `login_throttle`).
+    pub logins: crate::login_throttle::LoginHistory,
     start: Mutex<Start>,
     config: Mutex<MockConfig>,
 }
@@ -103,6 +105,7 @@ impl Shared {
             admin: AdminAccess::of(config.bind.ip(), config.admin_token.as_ref()),
             limits: config.limits,
             proxy,
+            logins: Default::default(),
             start: Mutex::new(start),
             config: Mutex::new(config),
         })
@@ -134,9 +137,11 @@ impl Shared {
         drop(old);
     }
 
-    /// Go back to the start world, settings, quirks, clock and overlay (the journal is kept).
-    /// The copy of the start world is made before the write lock is taken.
+    /// Go back to the start world, settings, quirks, clock and overlay, and forget the login
+    /// attempts (the journal is kept). The copy of the start world is made before the write
+    /// lock is taken.
     pub fn reset(&self) {
+        self.logins.clear();
         let live = {
             let start = self.start.lock().unwrap_or_else(|e| e.into_inner());
             start.to_live(self.methods())

@@ -134,7 +134,8 @@ fn parse(html: &str) -> Page {
             }
             Event::GeneralRef(g) => {
                 // quick-xml reports `&amp;` and friends apart from the text around them.
-                let s = match g.as_ref() {
+                let name: &[u8] = g.as_ref();
+                let s = match name {
                     b"amp" => "&",
                     b"lt" => "<",
                     b"gt" => ">",

@@ -268,6 +268,8 @@ pub enum BodyKind {
     Text,
     /// An XML document gzipped into the body (devices_get, tariff_rates_get).
     GzipXml,
+    /// A zip archive holding one XML file (X3's get_tariff, quirk `answer_delivery: x3`).
+    ZipXml,
 }
 
 /// The XML declaration an answer starts with.

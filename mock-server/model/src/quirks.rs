@@ -163,6 +163,50 @@ pub enum MorHashRule {
     Global,
 }
 
+/// X3's login failure once the last three attempts from the client's address failed (C 40-88).
+pub const X3_LOGIN_WAIT: &str = "Please wait 10 seconds before trying to login again";
+/// X3's payment_create answer when API payments are off (C 3224-3303).
+pub const X3_PAYMENTS_OFF: &str = "Payments not allow from api";
+/// X3's device_list answer for a user without devices (C 4039-4075).
+pub const X3_DEVICE_NOT_FOUND: &str = "Device not found";
+/// X3's device_list answer to an accountant without the `device_manage` permission.
+pub const X3_DEVICES_NOT_AUTHORIZED: &str = "You are not authorized to view this page";
+
+/// Whether login answers a wait message after repeated failures. The wiki documents no such
+/// answer; the X3 code answers `Please wait 10 seconds before trying to login again` once the
+/// last three attempts from the client's address failed (C 40-88, `Action.disable_login_check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginThrottle {
+    /// Every failure answers `Login failed` (the wiki pages).
+    None,
+    /// X3's rule, per client address (profile `x3`).
+    X3,
+}
+
+/// How answers are delivered. UNK on the wiki, which shows the XML only; the X3 code sends
+/// every answer as a file download unless `test=1`, and get_tariff as a zip archive (C
+/// 4232-4258).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerDelivery {
+    /// The XML as the body, `application/xml` (the catalogue's delivery).
+    Inline,
+    /// X3's `send_xml_data` (profile `x3`): see `mor-mock`'s `delivery` module.
+    X3,
+}
+
+/// Whose answers a method gives where the MOR wiki page and the MOR X3 server code disagree
+/// (CONTRA): the page's, or the code's (GitHub `adeshjohnson/MX3`, `app/controllers/api_controller.rb`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerSource {
+    /// As the wiki page documents it (the catalogue's sample, errors and access rules).
+    Wiki,
+    /// As the X3 action computes it (profile `x3`).
+    X3,
+}
+
 patchable! {
     /// Every named quirk with its default position.
     pub struct Quirks / QuirksPatch {
@@ -203,6 +247,29 @@ patchable! {
         /// same parameters, once the API and GET checks pass: X3's `user_calls` action redirects
         /// to `user_calls_get`.
         redirects: BTreeMap<String, String> = BTreeMap::new(),
+        /// payment_create's answers: the wiki page's (`<confirmed>`, `User was not found`,
+        /// `Feature disabled` when API payments are off), or the X3 action's (C 3224-3303: no
+        /// `<confirmed>`; API payments off answers `Payments not allow from api` before any role
+        /// check; a caller who is a simple user or does not own the user, an unknown user
+        /// included, answers `Access Denied` in `<page>`).
+        payment_create_answers: AnswerSource = AnswerSource::Wiki,
+        /// devices_get's answers: the wiki page's (device_id, device_type, ipaddr, port; the
+        /// catalogue's access rules), or the X3 action's (C 4039-4075: device_id and
+        /// device_type only; the user must be the caller's own, `Access Denied` otherwise, the
+        /// admin's included; an accountant needs `device_manage`; no devices answers `Device not
+        /// found`).
+        devices_get_answers: AnswerSource = AnswerSource::Wiki,
+        /// Methods (canonical names) the server does not implement: every name of them is
+        /// answered as a path naming no method (quirk `unknown_method`). X3 has no action for
+        /// exchange_rate_update, device_details_get, quickstats_get or aggregate_get.
+        unimplemented_methods: BTreeSet<String> = BTreeSet::new(),
+        /// Whether user_login answers `Please wait 10 seconds before trying to login again` once
+        /// the last three attempts from the client's address failed (X3, C 40-88).
+        login_throttle: LoginThrottle = LoginThrottle::None,
+        /// How answers are delivered: inline, or as X3 sends them (a `text/html` download named
+        /// `mor_api_response.html`, `text/xml` `mor_api_response.xml` with the XML API
+        /// Extension, get_tariff a zip archive; inline `text/html` with `test=1`).
+        answer_delivery: AnswerDelivery = AnswerDelivery::Inline,
         /// Meaning of `balance` in user_balance_update.
         balance_update: BalanceUpdate = BalanceUpdate::Add,
         /// Nesting of the user_balance_update answer.
@@ -238,6 +305,69 @@ impl Quirks {
             .unwrap_or(self.error_precedence)
     }
 
+    /// Whether `method` (canonical name) is one of `unimplemented_methods`.
+    pub fn is_unimplemented(&self, method: &str) -> bool {
+        !self.unimplemented_methods.is_empty() && self.unimplemented_methods.contains(method)
+    }
+
+    /// Whether the handler of `method` makes its own role, ownership and feature checks (the X3
+    /// positions of `payment_create_answers` and `devices_get_answers`), so the gate stops after
+    /// the login and hash checks.
+    pub fn checks_in_action(&self, method: &str) -> bool {
+        match method {
+            "payment_create" => self.payment_create_answers == AnswerSource::X3,
+            "devices_get" => self.devices_get_answers == AnswerSource::X3,
+            _ => false,
+        }
+    }
+
+    /// Error texts `method` (canonical name) answers under these positions beyond its
+    /// catalogue's errors and the general ones: the X3 actions' own texts.
+    pub fn extra_errors(&self, method: &str) -> &'static [&'static str] {
+        match method {
+            "payment_create" if self.payment_create_answers == AnswerSource::X3 => {
+                &[X3_PAYMENTS_OFF]
+            }
+            "devices_get" if self.devices_get_answers == AnswerSource::X3 => {
+                &[X3_DEVICE_NOT_FOUND, X3_DEVICES_NOT_AUTHORIZED]
+            }
+            "user_login" if self.login_throttle == LoginThrottle::X3 => &[X3_LOGIN_WAIT],
+            _ => &[],
+        }
+    }
+
+    /// Element paths below the root (`/`-separated) of `method`'s success sample that these
+    /// positions leave out: X3's payment_create has no `<confirmed>`, its device_list no
+    /// `<ipaddr>` or `<port>`.
+    pub fn omitted_elements(&self, method: &str) -> &'static [&'static str] {
+        match method {
+            "payment_create" if self.payment_create_answers == AnswerSource::X3 => {
+                &["response/confirmed"]
+            }
+            "devices_get" if self.devices_get_answers == AnswerSource::X3 => {
+                &["devices/device/ipaddr", "devices/device/port"]
+            }
+            _ => &[],
+        }
+    }
+
+    /// The success sample of `method` as these positions answer it: `sample` (the catalogue's)
+    /// less [`Quirks::omitted_elements`]; `None` when nothing is left out or `sample` is not XML.
+    pub fn sample_for(&self, method: &str, sample: &str) -> Option<String> {
+        let omit = self.omitted_elements(method);
+        if omit.is_empty() {
+            return None;
+        }
+        let mut doc = crate::xml::parse(sample).ok()?;
+        for path in omit {
+            let parts: Vec<&str> = path.split('/').collect();
+            remove_path(&mut doc.root, &parts);
+        }
+        let mut out = String::new();
+        crate::xml::render_element(&doc.root, crate::xml::Layout::Pretty, 0, &mut out);
+        Some(out)
+    }
+
     /// Whether `method` is one of `open_methods`.
     pub fn is_open(&self, method: &str) -> bool {
         !self.open_methods.is_empty() && self.open_methods.contains(method)
@@ -252,9 +382,50 @@ impl Quirks {
     }
 }
 
+/// Remove every element at `path` (names from `el`'s children down) below `el`.
+fn remove_path(el: &mut crate::xml::Element, path: &[&str]) {
+    match path {
+        [] => {}
+        [last] => el
+            .children
+            .retain(|c| !matches!(c, crate::xml::Node::Element(e) if e.name == *last)),
+        [first, rest @ ..] => {
+            for c in &mut el.children {
+                if let crate::xml::Node::Element(e) = c {
+                    if e.name == *first {
+                        remove_path(e, rest);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn x3_samples_leave_out_what_the_x3_actions_do_not_answer() {
+        let q = Quirks {
+            payment_create_answers: AnswerSource::X3,
+            devices_get_answers: AnswerSource::X3,
+            ..Quirks::default()
+        };
+        let devices = "<page><devices><device><device_id>{{int}}</device_id><device_type>{{text}}</device_type><ipaddr>{{text}}</ipaddr><port>{{int}}</port></device></devices></page>";
+        let got = q.sample_for("devices_get", devices).expect("changed");
+        assert!(
+            got.contains("<device_type>") && !got.contains("ipaddr") && !got.contains("port"),
+            "{got}"
+        );
+        let pay = "<page><response><status>ok</status><confirmed>{{text}}</confirmed><payment currency=\"{{text}}\"><payment_id>{{int}}</payment_id></payment></response></page>";
+        let got = q.sample_for("payment_create", pay).expect("changed");
+        assert!(
+            !got.contains("confirmed") && got.contains("payment_id"),
+            "{got}"
+        );
+        assert_eq!(Quirks::default().sample_for("devices_get", devices), None);
+    }
 
     #[test]
     fn every_quirk_is_in_the_readme_table() {

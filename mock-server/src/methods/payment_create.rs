@@ -9,8 +9,17 @@
 //! (M4) lowers it. MOR with API Payment Confirmation on records an unconfirmed payment and leaves
 //! the balance alone (`<confirmed>No</confirmed>`). Amounts are answered Ruby-float style in the
 //! payment's currency.
+//!
+//! Under the quirk position `payment_create_answers: x3` it answers as the X3 action does
+//! (GitHub `adeshjohnson/MX3`, `app/controllers/api_controller.rb` C 3224-3303), the gate having
+//! checked only the login and the hash: API payments off answers `Payments not allow from api`
+//! first; then the user must be owned by the caller (an accountant: by the admin; a simple user
+//! finds none), else `Access Denied`, an unknown user included; `p_currency` must name a known
+//! currency (no default), else `No currency`; the payment type is stored as `from_api : TYPE`;
+//! the success has no `<confirmed>`. Every error is in `<page>`.
 
-use model::catalogue::{Product, Wrapper};
+use model::catalogue::{Product, Role, Wrapper};
+use model::quirks::{AnswerSource, X3_PAYMENTS_OFF};
 use model::world::{Money, Payment};
 use model::xml::Element;
 
@@ -21,21 +30,32 @@ use crate::world::{checked_div_money, checked_mul_money, World};
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
     let mor = ctx.product == Product::Mor;
-    let Some(uid) = ctx
-        .arg("user_id")
-        .and_then(parse_id)
-        .filter(|id| world.user(*id).is_some())
-    else {
-        return ctx.error("User was not found", Wrapper::Page);
+    let x3 = ctx.quirks.payment_create_answers == AnswerSource::X3;
+    let uid = if x3 {
+        match x3_target(ctx, world) {
+            Ok(uid) => uid,
+            Err(reply) => return reply,
+        }
+    } else {
+        let Some(uid) = ctx
+            .arg("user_id")
+            .and_then(parse_id)
+            .filter(|id| world.user(*id).is_some())
+        else {
+            return ctx.error("User was not found", Wrapper::Page);
+        };
+        if !ctx.can_act_on(world, uid) {
+            return ctx.access_denied();
+        }
+        uid
     };
-    if !ctx.can_act_on(world, uid) {
-        return ctx.access_denied();
-    }
     let default = ctx.settings.default_currency.clone();
-    let code = ctx
-        .arg(if mor { "p_currency" } else { "currency" })
-        .unwrap_or(&default)
-        .to_string();
+    let sent = ctx.arg(if mor { "p_currency" } else { "currency" });
+    if x3 && sent.is_none() {
+        // X3 looks the currency up by the name sent: none sent, none found.
+        return ctx.error("No currency", Wrapper::Page);
+    }
+    let code = sent.unwrap_or(&default).to_string();
     let Some(system_rate) = world.rate_of(&code, &default) else {
         return if mor {
             ctx.error("No currency", Wrapper::Page)
@@ -98,7 +118,11 @@ pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         tax,
         currency: code.clone(),
         comment: comment.to_string(),
-        paymenttype: ctx.arg("paymenttype").unwrap_or("manual").to_string(),
+        paymenttype: if x3 {
+            format!("from_api : {}", ctx.params.get("paymenttype").unwrap_or(""))
+        } else {
+            ctx.arg("paymenttype").unwrap_or("manual").to_string()
+        },
         transaction: ctx.arg("transaction").unwrap_or("").to_string(),
         completed: true,
         confirmed,
@@ -107,7 +131,7 @@ pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         balance_after: after,
     });
     let mut resp = Element::new("response").leaf("status", "ok");
-    if mor {
+    if mor && !x3 {
         resp.push_leaf("confirmed", if confirmed { "Yes" } else { "No" });
     }
     resp.push(
@@ -119,6 +143,32 @@ pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
             .leaf("gross", gross),
     );
     xml(Element::new("page").child(resp))
+}
+
+/// The user an X3 payment is for, or the X3 action's error (in `<page>`): the payments switch
+/// first, then the user among the caller's own (an accountant's: the admin's; a simple user has
+/// none), whatever the catalogue's access rules say.
+fn x3_target(ctx: &Ctx<'_>, world: &World) -> Result<u64, Reply> {
+    let page = |text: &str| Reply::Error {
+        text: text.to_string(),
+        wrapper: Wrapper::Page,
+    };
+    if !ctx.settings.api_allow_payments {
+        return Err(page(X3_PAYMENTS_OFF));
+    }
+    let owner = match ctx.caller {
+        None => None,
+        Some(c) if c.role == Role::User => None,
+        Some(c) if c.role == Role::Accountant => Some(0),
+        Some(c) => Some(c.id),
+    };
+    owner
+        .and_then(|o| {
+            ctx.arg("user_id")
+                .and_then(parse_id)
+                .filter(|id| world.user(*id).is_some_and(|u| u.owner_id == o))
+        })
+        .ok_or_else(|| page("Access Denied"))
 }
 
 /// Net, tax, gross and the balance change of a payment, or `None` when one of them is not

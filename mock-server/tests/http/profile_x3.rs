@@ -294,3 +294,273 @@ async fn x3_user_calls_redirects_to_user_calls_get() {
     assert!(a.is_success(), "{}", a.body);
     mock.stop().await;
 }
+
+/// The text of the element at `path` below the root, if any.
+fn text_at(a: &Answer, path: &str) -> Option<String> {
+    let doc = xml::parse(&a.body).unwrap_or_else(|e| panic!("not XML ({e}): {}", a.body));
+    doc.root.at(path).map(|e| e.text_content())
+}
+
+/// X3-FACTS 3.12 (C 3224-3303): create_payment answers without `<confirmed>`; a user the caller
+/// does not own, an unknown one included, is `Access Denied` inside `<page>`; with API payments
+/// off it answers `Payments not allow from api` in `<page>` before looking at the caller's role.
+#[tokio::test]
+async fn x3_payment_create_answers_as_the_create_payment_action() {
+    let mock = x3(&[]).await;
+    let pay =
+        |user_id: &'static str| [("user_id", user_id), ("p_currency", "USD"), ("amount", "1")];
+    let a = post(&mock, "payment_create", "admin", &pay("6")).await;
+    assert_eq!(
+        text_at(&a, "response/status").as_deref(),
+        Some("ok"),
+        "{}",
+        a.body
+    );
+    assert!(
+        text_at(&a, "response/payment/payment_id").is_some(),
+        "{}",
+        a.body
+    );
+    assert_eq!(text_at(&a, "response/confirmed"), None, "{}", a.body);
+    for user_id in ["999", "7"] {
+        // 999: nobody; 7: bob, the reseller's user, not the admin's.
+        let a = post(&mock, "payment_create", "admin", &pay(user_id)).await;
+        assert_eq!(
+            error_path(&a),
+            ("page/error".into(), "Access Denied".into()),
+            "user_id {user_id}: {}",
+            a.body
+        );
+    }
+    mock.stop().await;
+
+    let off = "version: 1\nname: payments off\nsettings: { api_allow_payments: false }\n";
+    let mock = x3(&[off]).await;
+    for u in ["admin", "alice"] {
+        let a = post(&mock, "payment_create", u, &pay("6")).await;
+        assert_eq!(
+            error_path(&a),
+            ("page/error".into(), "Payments not allow from api".into()),
+            "{u}: {}",
+            a.body
+        );
+    }
+    mock.stop().await;
+}
+
+/// X3-FACTS 3.11 (C 4039-4075): device_list answers plain XML with device_id and device_type
+/// only, refuses a user the caller does not own (the admin too) with `Access Denied` in
+/// `<page>`, answers `Device not found` for a user without devices and `You are not authorized
+/// to view this page` to an accountant without `device_manage`.
+#[tokio::test]
+async fn x3_device_list_answers_as_the_device_list_action() {
+    let devices = r#"version: 1
+name: devices
+world:
+  devices:
+    - { id: 61, user_id: 6, name: "61", device_type: SIP, ipaddr: 10.0.0.61, port: 5060 }
+    - { id: 62, user_id: 6, name: "62", device_type: IAX2, ipaddr: 10.0.0.62, port: 4569, hidden: true }
+    - { id: 71, user_id: 7, name: "71", device_type: SIP, ipaddr: 10.0.0.71, port: 5060 }
+"#;
+    let mock = x3(&[devices]).await;
+    let a = post(&mock, "devices_get", "admin", &[("user_id", "6")]).await;
+    assert!(
+        a.header("content-type")
+            .is_some_and(|c| !c.contains("gzip")),
+        "{:?}",
+        a.headers
+    );
+    let doc = xml::parse(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
+    let list = doc
+        .root
+        .at("devices")
+        .unwrap_or_else(|| panic!("{}", a.body));
+    let shown: Vec<Vec<String>> = list
+        .elements()
+        .map(|d| d.elements().map(|e| e.name.clone()).collect())
+        .collect();
+    assert_eq!(
+        shown,
+        vec![vec!["device_id".to_string(), "device_type".to_string()]; 2],
+        "{}",
+        a.body
+    );
+    for (u, user_id, want) in [
+        ("admin", "7", "Access Denied"),
+        ("admin", "8", "Device not found"),
+        ("acc", "6", "You are not authorized to view this page"),
+    ] {
+        let a = post(&mock, "devices_get", u, &[("user_id", user_id)]).await;
+        assert_eq!(
+            error_path(&a),
+            ("page/error".into(), want.to_string()),
+            "{u} {user_id}: {}",
+            a.body
+        );
+    }
+    mock.stop().await;
+}
+
+/// X3-FACTS 3.13: the X3 controller defines no action for exchange_rate_update,
+/// device_details_get, quickstats_get or aggregate_get (read end to end), so every name of them
+/// reaches `method_missing` and answers `Undefined method`, signed or not.
+#[tokio::test]
+async fn x3_answers_methods_it_does_not_implement_with_undefined_method() {
+    let mock = x3(&[]).await;
+    for name in [
+        "exchange_rate_update",
+        "device_details_get",
+        "quickstats_get",
+        "aggregate_get",
+        "aggregates_get",
+    ] {
+        let a = post(&mock, name, "admin", &[]).await;
+        assert_eq!(a.status, 200, "{name}: {}", a.body);
+        let doc = xml::parse(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
+        assert_eq!(doc.root.name, "error", "{name}: {}", a.body);
+        assert_eq!(
+            doc.root.at("type").map(|e| e.text_content()).as_deref(),
+            Some("Undefined method"),
+            "{name}: {}",
+            a.body
+        );
+        assert_eq!(
+            doc.root.at("name").map(|e| e.text_content()).as_deref(),
+            Some(name),
+            "{}",
+            a.body
+        );
+    }
+    mock.stop().await;
+}
+
+/// X3-FACTS 3.1 (C 40-88, app/models/action.rb `Action.disable_login_check`): a failed login
+/// answers `Please wait 10 seconds before trying to login again` once the last three attempts
+/// from the client's address, this one included, failed; a right password still logs in, and a
+/// success among the last three brings `Login failed` back.
+#[tokio::test]
+async fn x3_login_asks_to_wait_after_three_failures_from_one_address() {
+    let mock = x3(&[]).await;
+    let message = |a: &Answer| text_at(a, "status_message").unwrap_or_default();
+    let wrong = [("p", "wrong")];
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let a = post(&mock, "user_login", "alice", &wrong).await;
+        assert_eq!(
+            text_at(&a, "status").as_deref(),
+            Some("failed"),
+            "{}",
+            a.body
+        );
+        seen.push(message(&a));
+    }
+    let wait = "Please wait 10 seconds before trying to login again";
+    assert_eq!(seen, ["Login failed", "Login failed", wait, wait]);
+    let a = post(&mock, "user_login", "alice", &[("p", "pw")]).await;
+    assert_eq!(text_at(&a, "status").as_deref(), Some("ok"), "{}", a.body);
+    let a = post(&mock, "user_login", "alice", &wrong).await;
+    assert_eq!(message(&a), "Login failed", "{}", a.body);
+    mock.stop().await;
+}
+
+/// X3-FACTS 1 (C 4232-4258, `send_xml_data`): every answer, errors included, is a file download
+/// (`text/html`, `mor_api_response.html`; `text/xml`, `mor_api_response.xml` with the XML API
+/// Extension, unwrapped) unless `test=1` renders it inline; get_tariff's is a zip archive of
+/// `get_tariff_<time>.xml` named `/tmp/get_tariff_<time>.xml.zip`.
+#[tokio::test]
+async fn x3_sends_answers_as_downloads_and_get_tariff_as_a_zip_archive() {
+    use std::io::Read as _;
+    let mock = x3(&[]).await;
+    let disposition = |a: &Answer| a.header("content-disposition").unwrap_or_default();
+    for a in [
+        post(&mock, "user_details_get", "admin", &[("user_id", "6")]).await,
+        post_wrong_hash(&mock, "user_details_get", "admin", &[("user_id", "6")]).await,
+    ] {
+        assert_eq!(
+            a.header("content-type").as_deref(),
+            Some("text/html"),
+            "{a:?}"
+        );
+        assert_eq!(
+            disposition(&a),
+            "attachment; filename=\"mor_api_response.html\"",
+            "{a:?}"
+        );
+        assert!(xml::parse(&a.body).is_ok(), "{}", a.body);
+    }
+    let a = post(
+        &mock,
+        "user_details_get",
+        "admin",
+        &[("user_id", "6"), ("test", "1")],
+    )
+    .await;
+    assert_eq!(
+        a.header("content-type").as_deref(),
+        Some("text/html; charset=utf-8"),
+        "{a:?}"
+    );
+    assert_eq!(disposition(&a), "", "{a:?}");
+    assert_eq!(text_at(&a, "userid").as_deref(), Some("6"), "{}", a.body);
+
+    // get_tariff: the admin has no tariff in this world, so the archive holds the action's
+    // No tariff found page.
+    let p = signed("tariff_rates_get", "admin", &[], secret_of("admin"));
+    let r = mock
+        .client
+        .post(mock.url(&format!("/billing/api/tariff_rates_get?{}", p.to_query())))
+        .send()
+        .await
+        .expect("answered");
+    let header = |n: &str| {
+        r.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(header("content-type"), "application/zip");
+    let disposition = header("content-disposition");
+    let name = disposition
+        .strip_prefix("attachment; filename=\"/tmp/")
+        .and_then(|n| n.strip_suffix(".zip\""))
+        .unwrap_or_else(|| panic!("{disposition}"))
+        .to_string();
+    let stamp = name
+        .strip_prefix("get_tariff_")
+        .and_then(|n| n.strip_suffix(".xml"))
+        .unwrap_or_else(|| panic!("{name}"));
+    assert!(stamp.bytes().all(|b| b.is_ascii_digit()), "{name}");
+    let bytes = r.bytes().await.expect("body");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip");
+    assert_eq!(archive.len(), 1);
+    let mut file = archive.by_index(0).expect("one file");
+    assert_eq!(file.name(), name);
+    let mut text = String::new();
+    file.read_to_string(&mut text).expect("inflates");
+    let doc = xml::parse(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(
+        doc.root
+            .at("status/error")
+            .map(|e| e.text_content())
+            .as_deref(),
+        Some("No tariff found"),
+        "{text}"
+    );
+    mock.stop().await;
+
+    let ext = "version: 1\nname: extension\nsettings: { xml_extension: true }\n";
+    let mock = x3(&[ext]).await;
+    let a = post(&mock, "user_details_get", "admin", &[("user_id", "6")]).await;
+    assert_eq!(
+        a.header("content-type").as_deref(),
+        Some("text/xml"),
+        "{a:?}"
+    );
+    assert_eq!(
+        a.header("content-disposition").as_deref(),
+        Some("attachment; filename=\"mor_api_response.xml\"")
+    );
+    assert!(a.body.starts_with("<?xml"), "not wrapped: {}", a.body);
+    mock.stop().await;
+}
