@@ -31,6 +31,9 @@ patchable! {
         show_active_calls_for_users: bool = false,
         /// "Allow API Login Redirect": a successful user_login redirects to the main page.
         api_login_redirect: bool = false,
+        /// MOR "Allow login by email": user_login also takes the user's e-mail address as `u`
+        /// (MOR API user_login, 2021 revisions; the X3 code looks `u` up as a username only).
+        allow_login_by_email: bool = false,
         /// MOR "Allow Resellers to use Admin Tariffs".
         resellers_use_admin_tariffs: bool = false,
         /// Whether the statistics backend answers (M4 quickstats_get: `Cannot connect to

@@ -3,9 +3,11 @@
 //!
 //! M4: `device_id` wins over `tariff_id` and names the device's origination-point tariff (its
 //! termination-point tariff when it has no OP tariff). MOR: `user_id` wins over `tariff_id` and
-//! names the user's tariff. M4, neither sent or an unknown device: `device_id or tariff_id was not
-//! found`; an unknown tariff or a device/user without one: `No tariff found`. MOR documents only
-//! `No tariff found`, so it answers that for every case where no tariff can be named.
+//! names the user's tariff; neither sent, the caller's own tariff (MOR 11 revision: "If not sent,
+//! user gets his tariff rates"; X3 C 1015-1178 the same; custom rates are not in the world). M4,
+//! neither sent or an unknown device: `device_id or tariff_id was not found`; an unknown tariff
+//! or a device/user without one: `No tariff found`. MOR documents only `No tariff found`, so it
+//! answers that for every case where no tariff can be named.
 //!
 //! Who may read which tariff: the admin and managers (tariffs permission, checked by dispatch)
 //! any; a simple user his own tariff or his devices'; a reseller the tariffs he owns, his users'
@@ -52,6 +54,10 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
         }
     } else if let Some(raw) = ctx.arg("tariff_id") {
         parse_id(raw)
+    } else if ctx.product == Product::Mor {
+        // MOR without any id: the caller's own tariff (MOR 11 page: "If not sent, user gets his
+        // tariff rates"; X3 C 1015-1178 the same).
+        ctx.caller.and_then(|c| c.tariff_id)
     } else {
         return not_sent();
     };

@@ -7,7 +7,10 @@
 //! `u` is the user logging in, not an authenticated caller (catalogue `requires_login: false`):
 //! dispatch runs no login step (so never answers `Bad login` here) and has verified the hash
 //! (u, p) with the secret that signs for that user; this handler looks him up by `u` itself, and
-//! an unknown or blocked user or a wrong password is the documented failure.
+//! an unknown or blocked user or a wrong password is the documented failure. With the setting
+//! Allow login by email on, a `u` naming no username is looked up as a user's e-mail address
+//! (MOR API user_login since oldid 26283, 2021: "username to login (or email if Allow login by
+//! email is enabled)").
 
 use model::catalogue::Declaration;
 use model::xml::{Document, Element};
@@ -20,7 +23,20 @@ pub const MAIN_PAGE: &str = "/billing/callc/main";
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
-    let user = ctx.arg("u").and_then(|u| world.user_by_name(u));
+    let user = ctx.arg("u").and_then(|u| {
+        world.user_by_name(u).or_else(|| {
+            ctx.settings
+                .allow_login_by_email
+                .then(|| {
+                    world
+                        .data
+                        .users
+                        .iter()
+                        .find(|x| !x.email.is_empty() && x.email == u)
+                })
+                .flatten()
+        })
+    });
     let ok = user.filter(|u| !u.blocked && ctx.params.get("p") == Some(u.password.as_str()));
     let redirect = ctx.settings.api_login_redirect;
     match ok {
@@ -82,6 +98,22 @@ mod tests {
             let r = req(p, M, "").p("u", "ghost").p("p", "x").run(&mut w);
             assert_eq!(text(&r, "status"), "failed");
         }
+    }
+
+    #[test]
+    fn logs_in_by_email_only_when_allowed() {
+        let mut w = world(Product::Mor);
+        let email = w.user(1).expect("user1").email.clone();
+        assert!(!email.is_empty());
+        let mut q = req(Product::Mor, M, "").p("u", &email).p("p", "user1");
+        assert_eq!(text(&q.run(&mut w), "status"), "failed");
+        q.settings.allow_login_by_email = true;
+        let r = q.run(&mut w);
+        assert_eq!(text(&r, "status"), "ok");
+        assert_eq!(text(&r, "user_id"), "1");
+        let mut q = req(Product::Mor, M, "").p("u", &email).p("p", "wrong");
+        q.settings.allow_login_by_email = true;
+        assert_eq!(text(&q.run(&mut w), "status"), "failed");
     }
 
     #[test]
