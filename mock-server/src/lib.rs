@@ -1,6 +1,7 @@
 //! `mor-mock`: a behavioural local twin of the Kolmisoft MOR / M2 / M4 legacy XML API.
 //!
-//! The flow of a request: `router` (paths, admin API) -> `request` (query, form and JSON
+//! The flow of a request: `server` (the edge: an axum router with tower-http body limits and
+//! tracing, served by hyper-util) -> `router` (the method name in the path) -> `request` (query, form and JSON
 //! parameters merged as Rails does) -> `overlay` (canned answers and faults) -> `dispatch`
 //! (API and GET settings, login, hash, role and permission, in the documented order) ->
 //! `methods/<one file per method>` (answers computed from the `world`) -> `render` (wrappers,
@@ -10,8 +11,8 @@
 //! scenarios, seed, clock; and, to measure the conformance suite, an `unseen` world and one
 //! deliberate `defect`), `state` (the shared live world, settings, quirks, overlay and the
 //! start state for reset), `auth` (login, secrets, hash verification), `admin` (the `/__admin/`
-//! API) and `server` (the in-process [`server::handle`] entry, the hyper listener and
-//! [`MockServer`]).
+//! API) and `server` (the edge [`server::app`], the in-process [`server::handle`] entry through
+//! the same router, the listener and [`MockServer`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), mock_server::ConfigError> {

@@ -1,27 +1,44 @@
 //! The network edge and the whole flow of one request.
 //!
-//! [`handle`] is the flow without sockets (in-process use, fuzzing): `router` -> `request` ->
-//! `overlay` -> `dispatch` (-> `auth`, `methods`) -> `render` -> `journal`. [`run`] serves it
-//! over HTTP/1.1 with keep-alive on a listener until a shutdown future resolves (mini-redis'
-//! `server::run` shape), and [`MockServer`] is the handle tests and the runner hold.
+//! The edge is an axum [`Router`] ([`app`]): `/billing/api/<method>` (and its trailing-slash
+//! form) to the API flow, `/__admin/...` to the admin API behind its guard, anything else to a
+//! journalled 404. tower-http layers bound it: [`RequestBodyLimitLayer`] per route group (413
+//! for a Content-Length over the limit before any byte is read, and a body counted while read)
+//! and [`TraceLayer`] (a span and a line per request at debug level, `RUST_LOG=tower_http=debug`).
+//! The body deadline (the whole body within `Limits::body_timeout`, else 408 and the connection
+//! closed) is timed while the handler collects it: tower-http's body timeout restarts on every
+//! frame, so a body trickled a byte at a time would never end.
 //!
-//! The server is hyper without a router framework because two overlay faults need the
-//! connection itself: `connection_reset` closes it without an answer (the service returns an
-//! error, so hyper drops the connection), `truncate` announces the full Content-Length and then
-//! fails the body stream after N bytes (hyper aborts the connection mid-body).
+//! The API flow: `router` (the method name as the path writes it) -> `request` -> `overlay` ->
+//! `dispatch` (-> `auth`, `methods`) -> `render` -> `journal`. [`run`] serves the router over
+//! HTTP/1.1 with keep-alive through hyper-util's connection builder (header read timeout,
+//! graceful shutdown); [`handle`] sends one request through the same router without a socket
+//! (in-process use, props, fuzzing); [`MockServer`] is the handle tests and the runner hold.
+//!
+//! Two overlay faults need the connection itself, which a router cannot reach: the API handler
+//! marks its response with a [`Delivery`] extension, and the thin wrapper between hyper and the
+//! router turns `Reset` into a dropped connection (the service returns an error, so hyper
+//! closes without answering) and `Truncate(n)` into the full Content-Length followed by `n`
+//! bytes and a failed body stream (hyper aborts the connection mid-body).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::body::Body as AxumBody;
+use axum::extract::{Request as AxumRequest, State};
+use axum::middleware::{self, Next};
+use axum::response::Response as AxumResponse;
+use axum::routing::any;
+use axum::Router;
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -30,6 +47,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::ServiceExt as _;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::clock::Clock;
 use crate::config::{ConfigError, MockConfig};
@@ -49,12 +69,14 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// How an answer leaves the server.
+/// How an answer leaves the server. On a router response it travels as an extension (absent
+/// means [`Delivery::Full`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
     /// The whole response.
     Full,
-    /// Close the connection without answering (overlay fault `connection_reset`).
+    /// Close the connection without answering (overlay fault `connection_reset`; also a
+    /// request whose body the client broke off).
     Reset,
     /// Announce the full Content-Length, send this many body bytes, then break the connection
     /// (overlay fault `truncate`).
@@ -79,6 +101,14 @@ impl Answer {
     }
 }
 
+/// The peer's address on a request that came through a socket.
+#[derive(Debug, Clone, Copy)]
+struct ClientIp(std::net::IpAddr);
+
+/// A response the edge has already journalled although its status is 413 (see [`finish`]).
+#[derive(Debug, Clone, Copy)]
+struct Journalled;
+
 fn now_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -86,74 +116,308 @@ fn now_ms() -> u128 {
         .unwrap_or(0)
 }
 
-/// Answer one request: the whole flow without sockets. Never panics; any input gets a
-/// well-formed answer (API errors in the API's own vocabulary, plain 404 elsewhere).
-///
-/// In-process callers get admin work (scenario parsing, world building) done on their own
-/// thread; the server moves it off the runtime (see `admin::handle`).
-pub async fn handle(
-    shared: &Shared,
-    method: Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Answer {
-    flow(shared, None, None, method, uri, headers, body).await
+/// The router's state: the instance it serves. Weak, because the instance keeps its router
+/// (see [`Shared::edge`]); every caller of the router holds the instance.
+#[derive(Debug, Clone)]
+pub struct Edge(Weak<Shared>);
+
+impl Edge {
+    fn shared(&self) -> Option<Arc<Shared>> {
+        self.0.upgrade()
+    }
 }
 
-async fn flow(
-    shared: &Shared,
-    owner: Option<&Arc<Shared>>,
-    client: Option<std::net::IpAddr>,
+/// The edge of one instance: routes, body limits, tracing. Built once per instance
+/// ([`Shared::edge`]); served by [`run`] and called by [`handle`].
+pub fn app(shared: &Arc<Shared>) -> Router {
+    let limits = shared.limits;
+    let edge = Edge(Arc::downgrade(shared));
+    let api_routes = Router::new()
+        .route("/billing/api/{method}", any(api_endpoint))
+        // A trailing slash is tolerated as Rails' router does; nothing deeper is a method.
+        .route("/billing/api/{method}/", any(api_endpoint))
+        .layer(RequestBodyLimitLayer::new(limits.max_body));
+    // The admin API decides who may ask before any body is read; its bodies (scenario worlds)
+    // may be larger than an API request's.
+    let admin_routes = Router::new()
+        .route("/__admin/", any(admin_endpoint))
+        .route("/__admin/{*endpoint}", any(admin_endpoint))
+        .layer(RequestBodyLimitLayer::new(limits.max_admin_body))
+        .layer(middleware::from_fn_with_state(edge.clone(), admin_guard));
+    Router::new()
+        .merge(api_routes)
+        .merge(admin_routes)
+        .fallback(not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(edge)
+}
+
+/// Answer one request through the instance's router, without a socket (in-process use,
+/// props, fuzzing). Never panics; any input gets a well-formed answer (API errors in the API's
+/// own vocabulary, plain 404 elsewhere). The admin API's costly work (parsing a scenario,
+/// building its world) runs on tokio's blocking pool, as in the server.
+pub async fn handle(
+    shared: &Arc<Shared>,
     method: Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let path = uri.path();
-    match router::route(path) {
-        Route::Admin(endpoint) => match crate::admin::guard(&shared.admin, &method, uri, headers) {
-            Ok(()) => {
-                Answer::full(crate::admin::handle(shared, owner, &method, endpoint, body).await)
-            }
-            Err(refusal) => {
-                tracing::warn!(
-                    status = refusal.status.as_u16(),
-                    "admin request refused: {refusal}"
-                );
-                Answer::full(refusal.response())
-            }
-        },
-        Route::NotFound => {
-            let response = render::not_found();
-            shared.journal.record(Entry {
-                time_ms: now_ms(),
-                verb: method.to_string(),
-                path: path.to_string(),
-                method: None,
-                u: None,
-                params: Vec::new(),
-                outcome: "not found".into(),
-                status: response.status().as_u16(),
-            });
-            Answer::full(response)
+    let mut req = Request::new(AxumBody::from(body));
+    *req.method_mut() = method;
+    *req.uri_mut() = uri.clone();
+    *req.headers_mut() = headers.clone();
+    let (verb, uri) = (req.method().clone(), req.uri().clone());
+    let response = call(shared, req).await;
+    let response = finish(shared, &verb, &uri, response);
+    let delivery = delivery_of(&response);
+    let (parts, body) = response.into_parts();
+    // The router's bodies are whole byte strings (`Full`): collecting is immediate.
+    let bytes = match body.collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) => {
+            tracing::error!(error = %e, "an edge response body failed");
+            Bytes::new()
         }
-        Route::Api(name) if shared.proxy.is_some() => {
-            Answer::full(proxied(shared, method, uri, headers, body, name).await)
+    };
+    Answer {
+        response: Response::from_parts(parts, bytes),
+        delivery,
+    }
+}
+
+/// One request through the instance's router.
+async fn call(shared: &Arc<Shared>, req: AxumRequest) -> AxumResponse {
+    match shared.edge().oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+fn delivery_of<B>(response: &Response<B>) -> Delivery {
+    response
+        .extensions()
+        .get::<Delivery>()
+        .copied()
+        .unwrap_or(Delivery::Full)
+}
+
+/// What the edge adds to the router's answer: a 413 that tower-http's body limit answered
+/// before any handler ran (an announced Content-Length over the limit) is journalled like the
+/// 413 of a body counted while read, and closes the connection (the body is left unread).
+fn finish(shared: &Shared, verb: &Method, uri: &Uri, mut response: AxumResponse) -> AxumResponse {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response.extensions().get::<Journalled>().is_none()
+    {
+        tracing::info!("request body over the limit; answered 413");
+        journal_refusal(shared, verb, uri, 413, "body too large");
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+fn journal_refusal(shared: &Shared, verb: &Method, uri: &Uri, status: u16, outcome: &str) {
+    shared.journal.record(Entry {
+        time_ms: now_ms(),
+        verb: verb.to_string(),
+        path: uri.path().to_string(),
+        method: None,
+        u: None,
+        params: Vec::new(),
+        outcome: outcome.to_string(),
+        status,
+    });
+}
+
+/// An [`Answer`] as a router response: the body whole, the delivery as an extension.
+fn into_router_response(answer: Answer) -> AxumResponse {
+    let (mut parts, body) = answer.response.into_parts();
+    if answer.delivery != Delivery::Full {
+        parts.extensions.insert(answer.delivery);
+    }
+    if parts.status == StatusCode::PAYLOAD_TOO_LARGE {
+        // Journalled by the flow (a canned or faulted 413, or a deployment's through the proxy).
+        parts.extensions.insert(Journalled);
+    }
+    AxumResponse::from_parts(parts, AxumBody::from(body))
+}
+
+fn gone() -> AxumResponse {
+    // Only reachable if the instance were dropped while its router answers a request.
+    into_router_response(Answer::full(render::html_status(503)))
+}
+
+/// Collect a request body within the instance's body deadline. `Err` is the answer instead:
+/// 413 (over the limit while counted), 408 (not complete in time), or a dropped connection
+/// (the client broke the body off: nobody is left to answer).
+async fn read_body(
+    shared: &Shared,
+    verb: &Method,
+    uri: &Uri,
+    body: AxumBody,
+) -> Result<Bytes, AxumResponse> {
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
+    let limits = shared.limits;
+    match tokio::time::timeout(limits.body_timeout, body.collect()).await {
+        Ok(Ok(b)) => Ok(b.to_bytes()),
+        Ok(Err(e)) if is_length_limit(&e) => {
+            tracing::info!("request body over the limit; answered 413");
+            Err(refuse_body(shared, verb, uri, 413, "body too large"))
         }
-        Route::Api(name) => {
-            let mut answer = api(shared, client, method, uri, headers, &body, name).await;
-            // A pinned clock is the server's time: its `Date` header says so (hyper's own would
-            // tell the machine's), so a client reading the server's day gets the mock's.
-            if let Clock::Pinned(t) = shared.read().clock {
-                let at = UNIX_EPOCH + Duration::from_secs(t.max(0) as u64);
-                if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
-                    answer.response.headers_mut().insert(http::header::DATE, v);
-                }
-            }
-            answer
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "request body not read; connection closed");
+            let mut response = AxumResponse::new(AxumBody::empty());
+            response.extensions_mut().insert(Delivery::Reset);
+            Err(response)
+        }
+        Err(_) => {
+            tracing::info!(
+                timeout_ms = limits.body_timeout.as_millis() as u64,
+                "request body not complete in time; answered 408"
+            );
+            Err(refuse_body(shared, verb, uri, 408, "body timeout"))
         }
     }
+}
+
+/// Whether a body error is the body limit's.
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// An HTML error page that also closes the connection (the rest of the body is not read).
+fn refuse_body(
+    shared: &Shared,
+    verb: &Method,
+    uri: &Uri,
+    status: u16,
+    outcome: &str,
+) -> AxumResponse {
+    journal_refusal(shared, verb, uri, status, outcome);
+    let mut response = into_router_response(Answer::full(with_close(render::html_status(status))));
+    response.extensions_mut().insert(Journalled);
+    response
+}
+
+/// The response with `Connection: close` (its request's body is left unread).
+fn with_close(mut response: Response<Bytes>) -> Response<Bytes> {
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// `/billing/api/<method>`: the API flow, or the proxy.
+async fn api_endpoint(State(edge): State<Edge>, req: AxumRequest) -> AxumResponse {
+    let Some(shared) = edge.shared() else {
+        return gone();
+    };
+    let (parts, body) = req.into_parts();
+    let body = match read_body(&shared, &parts.method, &parts.uri, body).await {
+        Ok(b) => b,
+        Err(refused) => return refused,
+    };
+    let Route::Api(name) = router::route(parts.uri.path()) else {
+        // A path the router's pattern takes and `router::route` does not (an empty name).
+        journal_refusal(&shared, &parts.method, &parts.uri, 404, "not found");
+        return into_router_response(Answer::full(render::not_found()));
+    };
+    if shared.proxy.is_some() {
+        let response = proxied(
+            &shared,
+            parts.method,
+            &parts.uri,
+            &parts.headers,
+            body,
+            name,
+        )
+        .await;
+        return into_router_response(Answer::full(response));
+    }
+    // The peer's address, when a socket brought the request (the X3 login throttle counts per
+    // client).
+    let client = parts.extensions.get::<ClientIp>().map(|c| c.0);
+    let mut answer = api(
+        &shared,
+        client,
+        parts.method,
+        &parts.uri,
+        &parts.headers,
+        &body,
+        name,
+    )
+    .await;
+    // A pinned clock is the server's time: its `Date` header says so (hyper's own would tell
+    // the machine's), so a client reading the server's day gets the mock's.
+    if let Clock::Pinned(t) = shared.read().clock {
+        let at = UNIX_EPOCH + Duration::from_secs(t.max(0) as u64);
+        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
+            answer.response.headers_mut().insert(http::header::DATE, v);
+        }
+    }
+    into_router_response(answer)
+}
+
+/// Who may use the admin API, decided before any body is read.
+async fn admin_guard(State(edge): State<Edge>, req: AxumRequest, next: Next) -> AxumResponse {
+    let Some(shared) = edge.shared() else {
+        return gone();
+    };
+    if let Err(refusal) = crate::admin::guard(&shared.admin, req.method(), req.uri(), req.headers())
+    {
+        tracing::warn!(
+            status = refusal.status.as_u16(),
+            "admin request refused: {refusal}"
+        );
+        return into_router_response(Answer::full(with_close(refusal.response())));
+    }
+    next.run(req).await
+}
+
+/// `/__admin/<endpoint>`.
+async fn admin_endpoint(State(edge): State<Edge>, req: AxumRequest) -> AxumResponse {
+    let Some(shared) = edge.shared() else {
+        return gone();
+    };
+    let (parts, body) = req.into_parts();
+    let body = match read_body(&shared, &parts.method, &parts.uri, body).await {
+        Ok(b) => b,
+        Err(refused) => return refused,
+    };
+    let endpoint = match router::route(parts.uri.path()) {
+        Route::Admin(endpoint) => endpoint,
+        _ => "",
+    };
+    let response =
+        crate::admin::handle(&shared, Some(&shared), &parts.method, endpoint, body).await;
+    into_router_response(Answer::full(response))
+}
+
+/// Any other path: a plain 404, journalled.
+async fn not_found(State(edge): State<Edge>, verb: Method, uri: Uri) -> AxumResponse {
+    let Some(shared) = edge.shared() else {
+        return gone();
+    };
+    let response = render::not_found();
+    journal_refusal(
+        &shared,
+        &verb,
+        &uri,
+        response.status().as_u16(),
+        "not found",
+    );
+    into_router_response(Answer::full(response))
 }
 
 /// An API request through the proxy: forwarded, judged, journalled with its deviations.
@@ -305,196 +569,99 @@ async fn api(
     }
 }
 
-/// The response body type on the wire: whole, or cut short with an error.
+/// The response body type on the wire: the router's body, or one cut short with an error.
 #[derive(Debug)]
-pub struct WireBody {
-    data: Option<Bytes>,
-    fail_after: bool,
+pub enum WireBody {
+    /// The router's body, whole.
+    Whole(AxumBody),
+    /// These bytes, then a failed stream (overlay fault `truncate`).
+    Cut(Option<Bytes>),
 }
 
 impl Body for WireBody {
     type Data = Bytes;
-    type Error = std::io::Error;
+    type Error = axum::BoxError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        if let Some(d) = self.data.take() {
-            if !d.is_empty() {
-                return Poll::Ready(Some(Ok(Frame::data(d))));
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::BoxError>>> {
+        match self.get_mut() {
+            WireBody::Whole(b) => Pin::new(b).poll_frame(cx).map_err(Into::into),
+            WireBody::Cut(data) => {
+                if let Some(d) = data.take().filter(|d| !d.is_empty()) {
+                    return Poll::Ready(Some(Ok(Frame::data(d))));
+                }
+                Poll::Ready(Some(Err(Box::new(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "overlay fault: truncated body",
+                )))))
             }
         }
-        if self.fail_after {
-            self.fail_after = false;
-            return Poll::Ready(Some(Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "overlay fault: truncated body",
-            ))));
-        }
-        Poll::Ready(None)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.data.is_none() && !self.fail_after
+        match self {
+            WireBody::Whole(b) => b.is_end_stream(),
+            WireBody::Cut(_) => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (&self.data, self.fail_after) {
-            (Some(d), false) => SizeHint::with_exact(d.len() as u64),
-            (None, false) => SizeHint::with_exact(0),
-            _ => SizeHint::default(),
+        match self {
+            WireBody::Whole(b) => b.size_hint(),
+            // Unknown: hyper then keeps the announced Content-Length.
+            WireBody::Cut(_) => SizeHint::default(),
         }
     }
 }
 
-/// Turn an [`Answer`] into what hyper sends (an `Err` makes hyper close the connection).
-fn to_wire(answer: Answer) -> Result<Response<WireBody>, std::io::Error> {
-    let (mut parts, body) = answer.response.into_parts();
-    match answer.delivery {
-        Delivery::Full => Ok(Response::from_parts(
-            parts,
-            WireBody {
-                data: Some(body),
-                fail_after: false,
-            },
-        )),
+/// Turn a router response into what hyper sends (an `Err` makes hyper close the connection).
+async fn to_wire(response: AxumResponse) -> Result<Response<WireBody>, std::io::Error> {
+    match delivery_of(&response) {
+        Delivery::Full => Ok(response.map(WireBody::Whole)),
         Delivery::Reset => Err(std::io::Error::new(
             std::io::ErrorKind::ConnectionReset,
             "overlay fault: connection reset",
         )),
         Delivery::Truncate(n) => {
+            let (mut parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
             parts
                 .headers
                 .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
             let kept = body.slice(..n.min(body.len()));
-            Ok(Response::from_parts(
-                parts,
-                WireBody {
-                    data: Some(kept),
-                    fail_after: true,
-                },
-            ))
+            Ok(Response::from_parts(parts, WireBody::Cut(Some(kept))))
         }
     }
 }
 
-/// An HTML error page that also closes the connection (the rest of the body is not read).
-fn refuse_body(
-    shared: &Shared,
-    parts: &http::request::Parts,
-    status: u16,
-    outcome: &str,
-) -> Response<WireBody> {
-    let response = render::html_status(status);
-    shared.journal.record(Entry {
-        time_ms: now_ms(),
-        verb: parts.method.to_string(),
-        path: parts.uri.path().to_string(),
-        method: None,
-        u: None,
-        params: Vec::new(),
-        outcome: outcome.to_string(),
-        status,
-    });
-    let (head, body) = with_close(response).into_parts();
-    Response::from_parts(
-        head,
-        WireBody {
-            data: Some(body),
-            fail_after: false,
-        },
-    )
-}
-
-/// The response with `Connection: close` (its request's body is left unread).
-fn with_close(mut response: Response<Bytes>) -> Response<Bytes> {
-    response
-        .headers_mut()
-        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
+/// One request from hyper through the router, its delivery applied.
 async fn serve(
     shared: Arc<Shared>,
     client: std::net::IpAddr,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Result<Response<WireBody>, std::io::Error> {
-    let limits = shared.limits;
-    let (parts, body) = req.into_parts();
-    // The admin API decides who may ask before any body is read; its bodies (scenario worlds)
-    // may be larger than an API request's.
-    let max_body = match router::route(parts.uri.path()) {
-        Route::Admin(_) => {
-            if let Err(refusal) =
-                crate::admin::guard(&shared.admin, &parts.method, &parts.uri, &parts.headers)
-            {
-                tracing::warn!(
-                    status = refusal.status.as_u16(),
-                    "admin request refused: {refusal}"
-                );
-                return to_wire(Answer::full(with_close(refusal.response())));
-            }
-            limits.max_admin_body
-        }
-        _ => limits.max_body,
-    };
-    let announced = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > max_body as u64) {
-        tracing::info!(
-            bytes = announced.unwrap_or(0),
-            limit = max_body,
-            "request body over the limit; answered 413"
-        );
-        return Ok(refuse_body(&shared, &parts, 413, "body too large"));
-    }
-    let read = Limited::new(body, max_body).collect();
-    let body = match tokio::time::timeout(limits.body_timeout, read).await {
-        Ok(Ok(b)) => b.to_bytes(),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            tracing::info!(
-                limit = max_body,
-                "request body over the limit; answered 413"
-            );
-            return Ok(refuse_body(&shared, &parts, 413, "body too large"));
-        }
-        Ok(Err(e)) => {
-            // The client broke the body off: nobody is left to answer.
-            tracing::info!(error = %e, "request body not read; connection closed");
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "request body not read",
-            ));
-        }
-        Err(_) => {
-            tracing::info!(
-                timeout_ms = limits.body_timeout.as_millis() as u64,
-                "request body not complete in time; answered 408"
-            );
-            return Ok(refuse_body(&shared, &parts, 408, "body timeout"));
-        }
-    };
-    let answer = flow(
-        &shared,
-        Some(&shared),
-        Some(client),
-        parts.method,
-        &parts.uri,
-        &parts.headers,
-        body,
-    )
-    .await;
-    to_wire(answer)
+    req.extensions_mut().insert(ClientIp(client));
+    let (verb, uri) = (req.method().clone(), req.uri().clone());
+    let response = call(&shared, req.map(AxumBody::new)).await;
+    to_wire(finish(&shared, &verb, &uri, response)).await
 }
 
 /// Serve `shared` on `listener` until `shutdown` resolves, then let requests in flight finish
 /// (up to a few seconds).
 pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Future<Output = ()>) {
     let graceful = GracefulShutdown::new();
+    let limits = shared.limits;
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -511,15 +678,10 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Futu
             }
         };
         let _ = stream.set_nodelay(true);
-        let limits = shared.limits;
         let shared = shared.clone();
         let client = peer.ip();
         let svc = service_fn(move |req| serve(shared.clone(), client, req));
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), svc);
+        let conn = builder.serve_connection(TokioIo::new(stream), svc);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
@@ -610,24 +772,82 @@ mod tests {
     use super::*;
     use model::catalogue::HttpVerb;
 
-    #[test]
-    fn a_truncated_answer_announces_the_full_length() {
+    #[tokio::test]
+    async fn a_truncated_answer_announces_the_full_length() {
         let answer = Answer {
             response: Response::new(Bytes::from_static(b"0123456789")),
             delivery: Delivery::Truncate(4),
         };
-        let r = to_wire(answer).expect("a response");
+        let r = to_wire(into_router_response(answer))
+            .await
+            .expect("a response");
         assert_eq!(r.headers()[CONTENT_LENGTH], "10");
         assert!(!r.body().is_end_stream());
+        let mut body = r.into_body();
+        let first = body.frame().await.expect("a frame").expect("data");
+        assert_eq!(first.into_data().ok(), Some(Bytes::from_static(b"0123")));
+        assert!(body.frame().await.expect("a frame").is_err());
     }
 
-    #[test]
-    fn a_reset_answer_is_an_error_for_hyper() {
+    #[tokio::test]
+    async fn a_reset_answer_is_an_error_for_hyper() {
         let answer = Answer {
             response: Response::new(Bytes::new()),
             delivery: Delivery::Reset,
         };
-        assert!(to_wire(answer).is_err());
+        assert!(to_wire(into_router_response(answer)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_router_tells_api_admin_and_other_paths_apart() {
+        let shared = Arc::new(
+            Shared::new(MockConfig::new(model::Product::M4)).unwrap_or_else(|e| panic!("{e}")),
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::HOST, HeaderValue::from_static("127.0.0.1"));
+        let status = |path: &'static str| {
+            let shared = shared.clone();
+            let headers = headers.clone();
+            async move {
+                let uri = Uri::from_static(path);
+                let a = handle(&shared, Method::POST, &uri, &headers, Bytes::new()).await;
+                (
+                    a.response.status().as_u16(),
+                    a.response.headers().get(CONTENT_TYPE).cloned(),
+                )
+            }
+        };
+        let xml = Some(HeaderValue::from_static(render::XML));
+        let text = Some(HeaderValue::from_static(render::TEXT));
+        assert_eq!(
+            status("/billing/api/quickstats_get").await,
+            (200, xml.clone())
+        );
+        assert_eq!(status("/billing/api/quickstats_get/").await, (200, xml));
+        for other in [
+            "/billing/api/",
+            "/billing/api/a/b",
+            "/billing/api//",
+            "/",
+            "/__admin",
+        ] {
+            assert_eq!(status(other).await, (404, text.clone()), "{other}");
+        }
+        let json = Some(HeaderValue::from_static("application/json"));
+        assert_eq!(status("/__admin/").await, (404, json.clone()));
+        assert_eq!(status("/__admin/health/x").await, (404, json.clone()));
+        assert_eq!(status("/__admin/health").await, (405, json.clone()));
+        let outcomes: Vec<String> = shared
+            .journal
+            .entries()
+            .into_iter()
+            .map(|e| e.outcome)
+            .collect();
+        assert_eq!(
+            outcomes.iter().filter(|o| *o == "not found").count(),
+            5,
+            "{outcomes:?}"
+        );
     }
 
     #[test]

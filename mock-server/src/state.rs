@@ -7,7 +7,7 @@
 //! is atomic and seen by every later read. No lock is held across an `.await`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use model::catalogue::{Catalogue, Product, ProductCatalogue};
 use model::scenario::{Overlay, Scenario, WorldBase};
@@ -78,6 +78,8 @@ pub struct Shared {
     pub logins: crate::login_throttle::LoginHistory,
     start: Mutex<Start>,
     config: Mutex<MockConfig>,
+    /// The edge (axum router) serving this instance, built on first use.
+    edge: OnceLock<axum::Router>,
 }
 
 impl Shared {
@@ -108,7 +110,14 @@ impl Shared {
             logins: Default::default(),
             start: Mutex::new(start),
             config: Mutex::new(config),
+            edge: OnceLock::new(),
         })
+    }
+
+    /// The router that serves this instance (the same for the server and in-process callers;
+    /// built once, a cheap handle after that).
+    pub fn edge(self: &Arc<Self>) -> axum::Router {
+        self.edge.get_or_init(|| crate::server::app(self)).clone()
     }
 
     /// The catalogue of the mocked product.

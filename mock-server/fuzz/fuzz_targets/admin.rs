@@ -35,7 +35,7 @@ const MAX_TIME: Duration = Duration::from_secs(1);
 
 struct Mock {
     rt: tokio::runtime::Runtime,
-    shared: Shared,
+    shared: std::sync::Arc<Shared>,
 }
 
 fn mock() -> &'static Mock {
@@ -55,7 +55,8 @@ fn mock() -> &'static Mock {
                 ..Default::default()
             })
             .scenario(empty);
-        let shared = Shared::new(config).unwrap_or_else(|e| panic!("mock config: {e}"));
+        let shared =
+            std::sync::Arc::new(Shared::new(config).unwrap_or_else(|e| panic!("mock config: {e}")));
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()

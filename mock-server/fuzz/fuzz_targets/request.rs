@@ -43,7 +43,7 @@ const RESET_EVERY: u64 = 4096;
 
 struct Mocks {
     rt: tokio::runtime::Runtime,
-    mocks: Vec<Shared>,
+    mocks: Vec<std::sync::Arc<Shared>>,
 }
 
 fn mocks() -> &'static Mocks {
@@ -63,7 +63,9 @@ fn mocks() -> &'static Mocks {
         ];
         let mocks = configs
             .into_iter()
-            .map(|c| Shared::new(c).unwrap_or_else(|e| panic!("mock config: {e}")))
+            .map(|c| {
+                std::sync::Arc::new(Shared::new(c).unwrap_or_else(|e| panic!("mock config: {e}")))
+            })
             .collect();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()

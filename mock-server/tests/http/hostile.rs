@@ -150,10 +150,12 @@ async fn with_a_token_every_admin_request_must_carry_it_whatever_the_host() {
 
 #[tokio::test]
 async fn a_non_loopback_bind_without_a_token_switches_the_admin_api_off() {
-    let shared = mock_server::Shared::new(
-        MockConfig::new(Product::M4).bind("0.0.0.0:0".parse().expect("an address")),
-    )
-    .expect("state builds");
+    let shared = std::sync::Arc::new(
+        mock_server::Shared::new(
+            MockConfig::new(Product::M4).bind("0.0.0.0:0".parse().expect("an address")),
+        )
+        .expect("state builds"),
+    );
     let uri: http::Uri = "/__admin/health".parse().expect("uri");
     let mut headers = http::HeaderMap::new();
     headers.insert("host", http::HeaderValue::from_static("127.0.0.1"));

@@ -750,16 +750,18 @@ mod fuzz {
     use proptest::prelude::*;
     use std::sync::OnceLock;
 
-    fn shared() -> &'static Shared {
-        static S: OnceLock<Shared> = OnceLock::new();
+    fn shared() -> &'static std::sync::Arc<Shared> {
+        static S: OnceLock<std::sync::Arc<Shared>> = OnceLock::new();
         S.get_or_init(|| {
             let overlay = "version: 1\noverlay:\n  seed: 9\n  faults:\n    - match: { method: devices_get }\n      fault: { kind: truncate, bytes: 3 }\n      probability: 0.5\n";
-            Shared::new(
-                MockConfig::new(Product::Mor)
-                    .scenario(scenario(TEST_WORLD))
-                    .scenario(scenario(overlay)),
+            std::sync::Arc::new(
+                Shared::new(
+                    MockConfig::new(Product::Mor)
+                        .scenario(scenario(TEST_WORLD))
+                        .scenario(scenario(overlay)),
+                )
+                .expect("state builds"),
             )
-            .expect("state builds")
         })
     }
 
