@@ -573,6 +573,7 @@ impl Capturer<'_> {
                 .collect();
             for (did, brief) in ids {
                 let mut d = Device {
+                    pin: String::new(),
                     id: did,
                     user_id: uid,
                     name: String::new(),
@@ -748,6 +749,7 @@ impl Capturer<'_> {
         w.providers = providers
             .into_iter()
             .map(|(name, id)| Provider {
+                user_id: 0,
                 id,
                 name,
                 device_id: None,
@@ -836,6 +838,8 @@ fn user_of(root: &Element, id: u64) -> User {
     let m = |p: &str| money(root, &format!("details/{p}"));
     let credit = t("main_detail/credit");
     User {
+        lcr_id: None,
+        hidden: false,
         id,
         username: t("other_details/username"),
         password: String::new(),

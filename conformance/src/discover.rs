@@ -546,6 +546,25 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
         d.notes
             .push("$tariff.id: no device named a tariff (give it in the target file)".into());
     }
+    // A provider of the admin: the provider of one of his DIDs (MOR dids_get).
+    if serves("dids_get") && d.facts.get("provider.id").is_none() {
+        let provider = t.read("dids_get", "admin", &[]).await.and_then(|r| {
+            check::rows_at(&r, "dids/did")
+                .iter()
+                .filter(|row| check::value_at(row, "reseller_id").as_deref() == Some("0"))
+                .find_map(|row| {
+                    check::value_at(row, "provider_id")
+                        .filter(|v| v.parse::<u64>().is_ok_and(|n| n > 0))
+                })
+        });
+        match provider {
+            Some(id) => d.found("provider.id", id),
+            None => d.notes.push(
+                "$provider.id: dids_get listed no DID of the admin (give it in the target file)"
+                    .into(),
+            ),
+        }
+    }
     // A currency other than the default: a user's own currency.
     if serves("user_balance_get") && d.facts.get("currency.code").is_none() {
         let mut names: Vec<String> = ["user", "other_user", "admin"]

@@ -213,6 +213,28 @@ pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now:
             f.set("tariff.id", t.id.to_string());
         }
     }
+    if !settings.uniquehash.is_empty() {
+        f.set("admin.uniquehash", settings.uniquehash.clone());
+    }
+    // A provider of the admin: the provider of his first DID, else his first provider.
+    let provider = world
+        .data
+        .dids
+        .iter()
+        .filter(|d| d.reseller_id == 0)
+        .map(|d| d.provider_id)
+        .find(|id| world.provider(*id).is_some())
+        .or_else(|| {
+            world
+                .data
+                .providers
+                .iter()
+                .find(|p| p.user_id == 0)
+                .map(|p| p.id)
+        });
+    if let Some(p) = provider {
+        f.set("provider.id", p.to_string());
+    }
     let used: Vec<&str> = users.iter().map(|u| u.currency.as_str()).collect();
     let mut currencies: Vec<_> = world
         .data

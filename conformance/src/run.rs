@@ -809,6 +809,7 @@ fn case_facts(case: &model::scenario::Case) -> Vec<&str> {
             Invariant::RowsMatch { one_of, .. } => {
                 out.extend(one_of.iter().filter_map(|v| model::facts::reference(v)))
             }
+            Invariant::ReadShowsWrite { value, .. } => out.extend(model::facts::reference(value)),
             _ => {}
         }
     }
@@ -877,7 +878,10 @@ fn resolve_expect(e: &Expect, ep: &Endpoint<'_>) -> Expect {
             Invariant::SubsetOf { of, .. } | Invariant::SameValueAs { of, .. } => {
                 **of = resolve_request(of, ep)
             }
-            Invariant::ReadShowsWrite { read, .. } => **read = resolve_request(read, ep),
+            Invariant::ReadShowsWrite { read, value, .. } => {
+                **read = resolve_request(read, ep);
+                resolve_value(value, ep);
+            }
             Invariant::ScalesAfterWrite { read, base, .. } => {
                 **read = resolve_request(read, ep);
                 **base = resolve_request(base, ep);

@@ -16,7 +16,8 @@
 //! 5. a permission the role needs is missing -> the access rule's `permission_error` or `You are
 //!    not authorized to use this functionality`;
 //! 6. the method's feature setting is off -> `Feature disabled`;
-//! 7. the handler (or, for a method without one, its catalogue sample with plausible values).
+//! 7. the method: its behaviour declared in the catalogue (`engine`, run by [`crate::engine`]),
+//!    else its handler, else its catalogue sample with plausible values.
 //!
 //! Every error takes the wrapper of the method's own `errors` entry with the same text, else the
 //! general one, unless the quirk `error_wrappers` gives that method and text another.
@@ -257,6 +258,58 @@ fn run(
             wrapper: method
                 .error(ELASTICSEARCH)
                 .map_or(Wrapper::Status, |e| e.wrapper),
+        }
+    } else if let Some(engine) = &method.engine {
+        // Behaviour declared in the catalogue (see `engine`); its writes are stored here, under
+        // the write lock a method with `writes: true` holds.
+        match &mut *access {
+            Access::Write(live) => {
+                let Live {
+                    world,
+                    settings,
+                    quirks,
+                    ..
+                } = &mut **live;
+                let ctx = Ctx {
+                    product: shared.product,
+                    method,
+                    params,
+                    caller: caller.as_ref(),
+                    settings,
+                    quirks,
+                    now,
+                    today,
+                };
+                let out = crate::engine::run(&ctx, engine, world);
+                if let Some(data) = out.data {
+                    world.replace_records(data);
+                }
+                out.reply
+            }
+            Access::Read(live) => {
+                let ctx = Ctx {
+                    product: shared.product,
+                    method,
+                    params,
+                    caller: caller.as_ref(),
+                    settings: &live.settings,
+                    quirks: &live.quirks,
+                    now,
+                    today,
+                };
+                let out = crate::engine::run(&ctx, engine, &live.world);
+                if out.data.is_some() {
+                    // Refused when the catalogue loads (an engine that writes needs `writes:
+                    // true`); answer like a crashed app server rather than write unlocked.
+                    tracing::error!(method = %method.name, "declared write reached without the write lock");
+                    return Dispatched {
+                        response: render::html_status(500),
+                        method: Some(method.name.clone()),
+                        outcome: "internal error".into(),
+                    };
+                }
+                out.reply
+            }
         }
     } else {
         match (methods::handler(&method.name), &mut *access) {

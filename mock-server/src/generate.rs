@@ -29,12 +29,15 @@
 //! (MOR, owned by `reseller`). Currencies: EUR 0.92, GBP 0.79, AMD 404.5 (manual) and JPY
 //! (automatically updated, so exchange_rate_update refuses it). Calls: about
 //! [`DEFAULT_CALLS`] spread over this month up to now, at least 12 of them today; 4 active
-//! calls; a few payments.
+//! calls; a few payments. DIDs (MOR): `37052000001` to `37052000007`, one of each status the
+//! did_* methods tell apart: 1 active on device 1 of user1, 2 free, 3 reserved for user3, 4
+//! terminated, 5 free and owned by `reseller`, 6 active on ruser1's device 7 (owned by
+//! `reseller`), 7 active on user2's device 3 and in dial plan 1.
 
 use model::catalogue::{Product, Role};
 use model::world::{
-    ActiveCall, Call, Currency, Destination, Device, Disposition, Money, Payment, Provider, Rate,
-    Tariff, User, When, WorldData,
+    ActiveCall, Call, Currency, Destination, Device, Did, Disposition, Money, Payment, Provider,
+    Rate, Tariff, User, When, WorldData,
 };
 
 use crate::world::mul_money;
@@ -116,6 +119,8 @@ pub(crate) fn money(s: &str) -> Money {
 /// The System Admin (id 0).
 pub fn admin() -> User {
     User {
+        lcr_id: None,
+        hidden: false,
         id: 0,
         username: "admin".into(),
         password: "admin".into(),
@@ -152,6 +157,8 @@ pub(crate) fn user(
     balance: &str,
 ) -> User {
     User {
+        lcr_id: None,
+        hidden: false,
         id,
         username: name.into(),
         password: name.into(),
@@ -441,6 +448,7 @@ fn skeleton(product: Product) -> WorldData {
         for k in 0..2u64 {
             let ext = 100 + next;
             devices.push(Device {
+                pin: String::new(),
                 id: next,
                 user_id: uid,
                 name: ext.to_string(),
@@ -478,6 +486,7 @@ fn skeleton(product: Product) -> WorldData {
     .map(|&(id, name, tariff_id)| {
         let dev = 100 + id;
         devices.push(Device {
+            pin: String::new(),
             id: dev,
             user_id: 0,
             name: format!("tp{id}"),
@@ -496,6 +505,7 @@ fn skeleton(product: Product) -> WorldData {
             hidden: false,
         });
         Provider {
+            user_id: 0,
             id,
             name: name.into(),
             device_id: Some(dev),
@@ -556,6 +566,11 @@ fn skeleton(product: Product) -> WorldData {
         currency("AMD", "404.5", false, "Armenian Dram"),
         currency("JPY", "151.2", true, "Japanese Yen"),
     ];
+    let dids = if product == Product::Mor {
+        mor_dids()
+    } else {
+        Vec::new()
+    };
     WorldData {
         users,
         devices,
@@ -566,7 +581,37 @@ fn skeleton(product: Product) -> WorldData {
         active_calls: Vec::new(),
         payments: Vec::new(),
         currencies,
+        dids,
+        records: Default::default(),
     }
+}
+
+/// The MOR default world's DIDs, one of each status the did_* methods tell apart: (id, number,
+/// provider, status, user, device, reseller, dial plan).
+fn mor_dids() -> Vec<Did> {
+    [
+        (1, "37052000001", 1, "active", 1, 1, 0, 0),
+        (2, "37052000002", 1, "free", 0, 0, 0, 0),
+        (3, "37052000003", 2, "reserved", 3, 0, 0, 0),
+        (4, "37052000004", 1, "terminated", 0, 0, 0, 0),
+        (5, "37052000005", 1, "free", 0, 0, 4, 0),
+        (6, "37052000006", 1, "active", 7, 7, 4, 0),
+        (7, "37052000007", 2, "active", 2, 3, 0, 1),
+    ]
+    .into_iter()
+    .map(
+        |(id, did, provider_id, status, user_id, device_id, reseller_id, dialplan_id)| Did {
+            id,
+            did: did.into(),
+            provider_id,
+            status: status.into(),
+            user_id,
+            device_id,
+            reseller_id,
+            dialplan_id,
+        },
+    )
+    .collect()
 }
 
 /// A currency record.

@@ -4,7 +4,8 @@
 //! tracing, served by hyper-util) -> `router` (the method name in the path) -> `request` (query, form and JSON
 //! parameters merged as Rails does) -> `overlay` (canned answers and faults) -> `dispatch`
 //! (API and GET settings, login, hash, role and permission, in the documented order) ->
-//! `methods/<one file per method>` (answers computed from the `world`) -> `render` (wrappers,
+//! `methods/<one file per method>` (answers computed from the `world`), or `engine` for a method
+//! whose behaviour the catalogue declares as data -> `render` (wrappers,
 //! declarations, gzip, XML extension) -> `journal` (the last requests, counts per outcome).
 //!
 //! Around it: `config` (what an instance starts from: product, settings and quirks patches,
@@ -36,6 +37,7 @@ pub mod config;
 pub mod defect;
 pub mod delivery;
 pub mod dispatch;
+pub mod engine;
 pub mod journal;
 pub mod login_throttle;
 pub mod overlay;

@@ -28,7 +28,7 @@ use std::collections::HashSet;
 
 use model::catalogue::{Product, Role};
 use model::world::{
-    month_start, ActiveCall, Call, Currency, Destination, Device, Disposition, Money, Payment,
+    month_start, ActiveCall, Call, Currency, Destination, Device, Did, Disposition, Money, Payment,
     Provider, Rate, User, WorldData,
 };
 
@@ -388,6 +388,7 @@ impl Skeleton {
             ));
             provider_tariffs.push(tid);
             providers.push(Provider {
+                user_id: 0,
                 id: pid,
                 name,
                 device_id: None,
@@ -441,6 +442,7 @@ impl Skeleton {
                     1 + rng.below(250)
                 );
                 devices.push(Device {
+                    pin: String::new(),
                     id,
                     user_id: uid,
                     name: ext.clone(),
@@ -472,6 +474,7 @@ impl Skeleton {
             let id = next_device.next().unwrap_or_default();
             let ip = format!("198.51.100.{}", 1 + rng.below(250));
             devices.push(Device {
+                pin: String::new(),
                 id,
                 user_id: 0,
                 name: format!("tp{id}"),
@@ -531,6 +534,23 @@ impl Skeleton {
             ));
         }
 
+        // MOR: two free DIDs of the admin on his first provider, numbers from the seed (drawn
+        // without the generator, so the rest of the world is what it was before DIDs existed).
+        let dids = match (mor, providers.first()) {
+            (true, Some(p)) => (1..=2u64)
+                .map(|k| Did {
+                    id: p.id * 10 + k,
+                    did: format!("3709{:07}", (seed % 9_000_000) * 2 + k),
+                    provider_id: p.id,
+                    status: "free".into(),
+                    user_id: 0,
+                    device_id: 0,
+                    reseller_id: 0,
+                    dialplan_id: 0,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         let user_id = id_of[0];
         let second_id = id_of[1];
         Skeleton {
@@ -544,6 +564,8 @@ impl Skeleton {
                 active_calls: Vec::new(),
                 payments: Vec::new(),
                 currencies,
+                dids,
+                records: Default::default(),
             },
             accounts,
             user_id,

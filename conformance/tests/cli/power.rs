@@ -46,6 +46,12 @@ pub fn write_target_file(
             a.role, a.username
         ));
     }
+    // What no API answer shows, an operator writes in the target file: the admin's uniquehash
+    // (user_register's owner), the mock's default.
+    text.push_str(&format!(
+        "facts: {{ admin.uniquehash: {} }}\n",
+        model::Settings::default().uniquehash
+    ));
     let path = dir.join(format!("target-{product}.yaml"));
     std::fs::write(&path, text).expect("target file written");
     (path, env)

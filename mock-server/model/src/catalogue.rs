@@ -420,6 +420,11 @@ pub struct Method {
     /// Notes on contradictions, unknowns and the pages behind them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The behaviour as data, run by the mock's engine: the method's checks, writes and answer
+    /// over the world's records (see [`crate::engine`]). Without it the mock answers with the
+    /// method's own code, or its documented sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::engine::Engine>,
     /// The product whose catalogue holds this method, set when the catalogue is built (never
     /// read from a file). The signer needs it: the quirk `mor_hash_rule` applies to MOR only.
     #[serde(skip)]
@@ -468,6 +473,23 @@ impl Method {
     }
 }
 
+impl Method {
+    /// Check the method's engine declaration (if any) against its parameters and documented
+    /// errors (its own and the product's `general` ones).
+    pub fn validate_engine(&self, general: &General) -> Result<(), String> {
+        let Some(engine) = &self.engine else {
+            return Ok(());
+        };
+        let params: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+        let documented = |t: &str| self.error(t).is_some() || general.texts().any(|g| g == t);
+        engine.validate(&params, &documented)?;
+        if engine.writes() && !self.writes {
+            return Err("the engine writes: the method needs `writes: true`".into());
+        }
+        Ok(())
+    }
+}
+
 /// The gating errors shared by every method of a product, with their wrappers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -488,6 +510,50 @@ pub struct General {
     pub feature_disabled: ErrorSpec,
     /// The path names no method.
     pub unknown_method: ErrorSpec,
+}
+
+impl General {
+    /// Every general error text.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        [
+            &self.api_disabled,
+            &self.get_disabled,
+            &self.bad_login,
+            &self.incorrect_hash,
+            &self.access_denied,
+            &self.not_authorized,
+            &self.feature_disabled,
+            &self.unknown_method,
+        ]
+        .into_iter()
+        .map(|e| e.text.as_str())
+    }
+}
+
+/// The engine declarations of `methods`, checked; the error names the file, the method's line
+/// and the field.
+fn validate_engines(
+    path: &str,
+    text: &str,
+    general: &General,
+    methods: &[Method],
+) -> Result<(), LoadError> {
+    for m in methods {
+        if let Err(e) = m.validate_engine(general) {
+            let needle = format!("name: {}", m.name);
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().trim_start_matches("- ") == needle)
+                .map_or(1, |i| i + 1);
+            return Err(LoadError::Source(SourceError::new(
+                path,
+                line,
+                &format!("methods[{}].engine", m.name),
+                &e,
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// One catalogue file: the methods of one product.
@@ -605,6 +671,7 @@ impl Catalogue {
                     "missing field `general` in an embedded catalogue",
                 ))
             })?;
+            validate_engines(path, text, &general, &file.methods)?;
             let pc = ProductCatalogue::new(file.product, general, file.methods);
             products.insert(file.product, pc);
         }
@@ -635,6 +702,12 @@ impl Catalogue {
         if let Some(g) = file.general {
             pc.general = g;
         }
+        validate_engines(
+            &path.display().to_string(),
+            text,
+            &pc.general,
+            &file.methods,
+        )?;
         for m in file.methods {
             pc.upsert(m);
         }

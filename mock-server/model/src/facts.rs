@@ -32,6 +32,10 @@ pub const NOBODY: &str = "nobody";
 /// Every fact a case may name, with what it means.
 pub const FACTS: &[(&str, &str)] = &[
     ("admin.username", "the admin's username"),
+    (
+        "admin.uniquehash",
+        "the admin's uniquehash (user_register's owner; the API never shows it: give it in the target file)",
+    ),
     ("admin.id", "the admin's user id"),
     ("manager.username", "the manager credential's username"),
     ("manager.id", "the manager credential's user id"),
@@ -78,6 +82,10 @@ pub const FACTS: &[(&str, &str)] = &[
     ("other_user.id", "that other user's id"),
     ("device.id", "a device of the `user` credential's account"),
     ("tariff.id", "a tariff the admin can read"),
+    (
+        "provider.id",
+        "a provider of the admin (MOR: the provider of a DID dids_get lists)",
+    ),
     (
         "currency.code",
         "a currency other than the default, known to the target",

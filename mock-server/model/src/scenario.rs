@@ -115,6 +115,8 @@ impl<'de> Deserialize<'de> for WorldSpec {
             ActiveCalls,
             Payments,
             Currencies,
+            Dids,
+            Records,
         }
         const FIELDS: &[&str] = &[
             "base",
@@ -128,6 +130,8 @@ impl<'de> Deserialize<'de> for WorldSpec {
             "active_calls",
             "payments",
             "currencies",
+            "dids",
+            "records",
         ];
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
@@ -159,6 +163,8 @@ impl<'de> Deserialize<'de> for WorldSpec {
                         Field::ActiveCalls => data.active_calls = map.next_value()?,
                         Field::Payments => data.payments = map.next_value()?,
                         Field::Currencies => data.currencies = map.next_value()?,
+                        Field::Dids => data.dids = map.next_value()?,
+                        Field::Records => data.records = map.next_value()?,
                     }
                 }
                 Ok(w)
@@ -602,7 +608,8 @@ pub enum Invariant {
         read: Box<Request>,
         /// Path of the value in the read answer.
         path: String,
-        /// Expected value (placeholders allowed; `{{param:NAME}}` is a parameter of the write).
+        /// Expected value (placeholders allowed; `{{param:NAME}}` is a parameter of the write; a
+        /// fact `$NAME`).
         value: String,
     },
 }
@@ -907,7 +914,7 @@ fn names_in_expect(at: &str, e: &Expect, out: &mut Vec<(String, String, Option<S
                 out.push((
                     format!("{here}.value"),
                     value.clone(),
-                    placeholder_problem(value),
+                    placeholder_problem(value).or_else(|| fact_problem(value)),
                 ));
             }
             _ => {}
@@ -1027,6 +1034,27 @@ cases:
                 .to_string(),
             "10.5"
         );
+    }
+
+    #[test]
+    fn a_world_writes_dids_and_records_of_a_collection_only_the_catalogue_knows() {
+        let text = GOOD.replace(
+            "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n",
+            "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n  dids:\n    - { id: 3, did: \"37052000003\", provider_id: 1, status: reserved, user_id: 9 }\n  records:\n    phonebooks:\n      - { id: \"1\", user_id: \"9\", number: \"0037\" }\n",
+        );
+        let s = load_str(&text, Path::new("w.yaml"), &cat()).unwrap_or_else(|e| panic!("{e}"));
+        let w = &s.scenario.world.as_ref().expect("a world").data;
+        assert_eq!(w.dids[0].status, "reserved");
+        assert_eq!(w.dids[0].user_id, 9);
+        assert_eq!(
+            w.records["phonebooks"][0].get("number"),
+            Some(&serde_json::Value::String("0037".into()))
+        );
+        let bad = text.replace("status: reserved", "state: reserved");
+        let e = load_str(&bad, Path::new("w.yaml"), &cat())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `state`"), "{e}");
     }
 
     #[test]

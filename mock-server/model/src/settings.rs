@@ -24,6 +24,9 @@ patchable! {
         balance_over_http: bool = true,
         /// "API allow Payments": gates payment_create.
         api_allow_payments: bool = true,
+        /// MOR "API allow Registration": user_register answers `Registration over API is
+        /// disabled` when off (on in the mock, so registration works out of the box).
+        api_allow_registration: bool = true,
         /// MOR "API Payment Confirmation": an API payment waits for admin confirmation and does not
         /// change the balance until confirmed.
         api_payment_confirmation: bool = false,

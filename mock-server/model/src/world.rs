@@ -428,6 +428,12 @@ pub struct User {
     /// VAT percent applied to payments.
     #[serde(default)]
     pub vat_percent: Money,
+    /// The user's LCR (users_get `lcr_id`), when one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lcr_id: Option<u64>,
+    /// Hidden from the GUI's lists (users_get `hidden`).
+    #[serde(default)]
+    pub hidden: bool,
 }
 
 fn usd() -> String {
@@ -484,6 +490,9 @@ pub struct Device {
     /// Hidden or blocked (MOR show_hidden_devices).
     #[serde(default)]
     pub hidden: bool,
+    /// The PIN of the device (device_create `pin`, user_register's answer).
+    #[serde(default)]
+    pub pin: String,
 }
 
 fn sip() -> String {
@@ -508,6 +517,9 @@ pub struct Provider {
     /// Its tariff (self cost).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tariff_id: Option<u64>,
+    /// The user that owns it: 0 the admin, or a reseller PRO (did_create checks it).
+    #[serde(default)]
+    pub user_id: u64,
 }
 
 /// A destination prefix and its group.
@@ -796,6 +808,42 @@ pub struct Currency {
     pub full_name: String,
 }
 
+/// A DID (a number calls come in on), as MOR's DID list and the did_* methods show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Did {
+    /// Id.
+    pub id: u64,
+    /// The number, digits only (did_create refuses anything else).
+    pub did: String,
+    /// The provider it comes from.
+    #[serde(default)]
+    pub provider_id: u64,
+    /// `free`, `reserved`, `active`, `closed` or `terminated` (MOR DID statuses).
+    #[serde(default = "did_free")]
+    pub status: String,
+    /// The user it is reserved for or assigned to (0 none).
+    #[serde(default)]
+    pub user_id: u64,
+    /// The device it rings (0 none).
+    #[serde(default)]
+    pub device_id: u64,
+    /// The reseller that owns it (0: the admin's).
+    #[serde(default)]
+    pub reseller_id: u64,
+    /// The dial plan it is assigned to (0 none; then it cannot be unassigned from a device).
+    #[serde(default)]
+    pub dialplan_id: u64,
+}
+
+fn did_free() -> String {
+    "free".into()
+}
+
+/// A record of a collection the typed world does not model: a flat map of field names to
+/// values, declared and used by catalogue methods only (see `model::records`).
+pub type Record = serde_json::Map<String, serde_json::Value>;
+
 /// A whole world, or the part of one a scenario adds.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -829,6 +877,13 @@ pub struct WorldData {
     /// Currencies other than the default.
     #[serde(default)]
     pub currencies: Vec<Currency>,
+    /// DIDs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dids: Vec<Did>,
+    /// Records of collections only the catalogue knows (a method declared in an extra catalogue
+    /// file over a collection of its own), by collection name; each record has an `id`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub records: std::collections::BTreeMap<String, Vec<Record>>,
 }
 
 impl WorldData {
@@ -897,6 +952,12 @@ impl WorldData {
         self.active_calls.extend(other.active_calls);
         upsert(&mut self.payments, other.payments, |a| a.id);
         upsert(&mut self.currencies, other.currencies, |a| a.name.clone());
+        upsert(&mut self.dids, other.dids, |a| a.id);
+        for (name, records) in other.records {
+            upsert(self.records.entry(name).or_default(), records, |r| {
+                r.get("id").map(crate::records::text).unwrap_or_default()
+            });
+        }
     }
 }
 

@@ -98,11 +98,22 @@ impl Element {
         self.elements().find(|e| e.name == name)
     }
 
-    /// The element at a slash-separated path below this one (`quickstats/today/calls`).
+    /// The element at a slash-separated path below this one (`quickstats/today/calls`); a
+    /// segment `name[N]` is the N-th child called `name` (from 1: `dids/did[3]/did_number`).
     pub fn at(&self, path: &str) -> Option<&Element> {
         path.split('/')
             .filter(|s| !s.is_empty())
-            .try_fold(self, |e, seg| e.find(seg))
+            .try_fold(self, |e, seg| {
+                match seg.strip_suffix(']').and_then(|s| s.split_once('[')) {
+                    Some((name, n)) => {
+                        let n: usize = n.parse().ok()?;
+                        e.elements()
+                            .filter(|c| c.name == name)
+                            .nth(n.checked_sub(1)?)
+                    }
+                    None => e.find(seg),
+                }
+            })
     }
 
     /// The concatenated text of this element's direct text children.
@@ -739,6 +750,29 @@ mod tests {
 
     /// Regression (fuzz target `xml`, input `< />`): an element named "" parsed, and its
     /// canonical text `</>` did not parse back.
+    #[test]
+    fn a_path_segment_with_an_index_names_the_nth_element_of_that_name() {
+        let doc = parse("<page><dids><did><n>1</n></did><x/><did><n>2</n></did></dids></page>")
+            .expect("test XML parses");
+        assert_eq!(
+            doc.root
+                .at("dids/did/n")
+                .map(Element::text_content)
+                .as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            doc.root
+                .at("dids/did[2]/n")
+                .map(Element::text_content)
+                .as_deref(),
+            Some("2")
+        );
+        assert!(doc.root.at("dids/did[3]").is_none());
+        assert!(doc.root.at("dids/did[0]").is_none());
+        assert!(doc.root.at("dids/did[x]").is_none());
+    }
+
     #[test]
     fn an_element_without_a_name_is_not_well_formed() {
         assert!(parse("< />").is_err());

@@ -17,4 +17,5 @@ mod proxy;
 mod hash_rule;
 mod methods_all;
 mod methods_concurrency;
+mod methods_records;
 mod profile_x3;
