@@ -1,5 +1,6 @@
-//! Methods whose behaviour the catalogue declares (`engine:`), over real HTTP: a method added
-//! by a catalogue file alone.
+//! Methods whose behaviour the catalogue declares (`engine:`), over real HTTP: a client's
+//! first day (register a user, give him a device and a DID, top up his balance, read it all
+//! back through the list and detail methods), and a method added by a catalogue file alone.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -70,6 +71,14 @@ async fn call(
     a
 }
 
+fn at(a: &Answer, path: &str) -> String {
+    let doc = xml::parse(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
+    doc.root
+        .at(path)
+        .unwrap_or_else(|| panic!("no {path} in {}", a.body))
+        .text_content()
+}
+
 /// The texts of `field` in every element at `rows`' parent whose name is `rows`' last segment.
 fn column(a: &Answer, rows: &str, field: &str) -> Vec<String> {
     let doc = xml::parse(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
@@ -90,6 +99,168 @@ fn column(a: &Answer, rows: &str, field: &str) -> Vec<String> {
             .collect()
     })
     .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_client_registers_a_user_gives_him_a_device_and_a_did_tops_him_up_and_reads_it_all_back()
+{
+    let mock = Mock::start_with(MockConfig::new(Product::Mor)).await;
+    let cat = Catalogue::embedded();
+    let admin = Some("admin");
+
+    // Register under the admin (his uniquehash in the default world), no `u`.
+    let reg = call(
+        &mock,
+        cat,
+        "user_register",
+        None,
+        &[
+            ("id", "adm1nun1q"),
+            ("username", "carol"),
+            ("password", "carol-pw-1"),
+            ("password2", "carol-pw-1"),
+            ("first_name", "Carol"),
+            ("last_name", "Client"),
+            ("email", "carol@example.com"),
+            ("country_id", "1"),
+            ("device_type", "SIP"),
+        ],
+        SECRET,
+    )
+    .await;
+    let user_id = at(&reg, "user_device_settings/user_id");
+    let first_device = at(&reg, "user_device_settings/device_id");
+
+    // A second device, then a DID on it.
+    let dev = call(
+        &mock,
+        cat,
+        "device_create",
+        admin,
+        &[
+            ("user_id", &user_id),
+            ("type", "IAX2"),
+            ("description", "desk"),
+        ],
+        SECRET,
+    )
+    .await;
+    assert_eq!(at(&dev, "status"), "Device created");
+    let device_id = at(&dev, "id");
+    let did = call(
+        &mock,
+        cat,
+        "did_create",
+        admin,
+        &[("provider_id", "1"), ("did", "37069990001")],
+        SECRET,
+    )
+    .await;
+    let did_id = at(&did, "did_details/id");
+    call(
+        &mock,
+        cat,
+        "did_device_assign",
+        admin,
+        &[("device_id", &device_id), ("did", "37069990001")],
+        SECRET,
+    )
+    .await;
+
+    // Top up.
+    let up = call(
+        &mock,
+        cat,
+        "user_balance_update",
+        admin,
+        &[("user_id", &user_id), ("balance", "25.50")],
+        SECRET,
+    )
+    .await;
+    assert_eq!(at(&up, "user/balance"), "25.5");
+
+    // Read it all back: lists, then details.
+    let users = call(&mock, cat, "users_get", admin, &[("p", "admin")], SECRET).await;
+    let names = column(&users, "status/users/user", "username");
+    let i = names
+        .iter()
+        .position(|n| n == "carol")
+        .unwrap_or_else(|| panic!("carol listed: {}", users.body));
+    assert_eq!(column(&users, "status/users/user", "id")[i], user_id);
+    assert_eq!(column(&users, "status/users/user", "balance")[i], "25.5");
+
+    let details = call(
+        &mock,
+        cat,
+        "user_details_get",
+        admin,
+        &[("user_id", &user_id)],
+        SECRET,
+    )
+    .await;
+    assert_eq!(at(&details, "details/other_details/username"), "carol");
+    assert_eq!(
+        at(&details, "details/main_detail/balance_number"),
+        "25.5000"
+    );
+    assert_eq!(
+        at(&details, "details/registration/reg_email"),
+        "carol@example.com"
+    );
+
+    let balance = call(
+        &mock,
+        cat,
+        "user_balance_get",
+        admin,
+        &[("username", "carol")],
+        SECRET,
+    )
+    .await;
+    assert_eq!(at(&balance, "balance"), "25.5");
+
+    let devices = call(
+        &mock,
+        cat,
+        "devices_get",
+        admin,
+        &[("user_id", &user_id)],
+        SECRET,
+    )
+    .await;
+    assert_eq!(
+        column(&devices, "devices/device", "device_id"),
+        [first_device.clone(), device_id.clone()]
+    );
+    assert_eq!(
+        column(&devices, "devices/device", "device_type"),
+        ["SIP", "IAX2"]
+    );
+    let device = call(
+        &mock,
+        cat,
+        "device_details_get",
+        admin,
+        &[("device_id", &device_id)],
+        SECRET,
+    )
+    .await;
+    assert!(!at(&device, "name").is_empty(), "{}", device.body);
+
+    let dids = call(
+        &mock,
+        cat,
+        "dids_get",
+        admin,
+        &[("search_user", &user_id)],
+        SECRET,
+    )
+    .await;
+    assert_eq!(column(&dids, "dids/did", "id"), [did_id]);
+    assert_eq!(column(&dids, "dids/did", "did_number"), ["37069990001"]);
+    assert_eq!(column(&dids, "dids/did", "did_status"), ["active"]);
+    assert_eq!(column(&dids, "dids/did", "device_id"), [device_id]);
+    mock.stop().await;
 }
 
 /// A collection and two methods the embedded catalogue does not have, declared in a file.
