@@ -135,8 +135,13 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
     }
     let caller = ctx.caller;
     let mut list = Element::new("calls");
+    // MOR's call rows carry the user's currency, its exchange rate and the user id (MOR API
+    // user_calls_get, the 2019 revisions: oldid 24461 adds user_id beside the X11 user_currency
+    // and user_exchange_rate); M4's do not.
+    let mor_default =
+        (ctx.product == Product::Mor).then_some(ctx.settings.default_currency.as_str());
     for c in &calls {
-        list.push(call_element(world, c));
+        list.push(call_element(world, c, mor_default));
     }
     let show = |name: &str| ctx.arg(name).unwrap_or("all").to_string();
     let stat = Element::new("calls_stat")
@@ -219,14 +224,17 @@ fn compare(order_by: &str, world: &World, a: &Call, b: &Call) -> Ordering {
     primary
 }
 
-fn call_element(world: &World, c: &Call) -> Element {
+/// One call row; `mor_default`: the default currency, when the row is MOR's (with
+/// `user_currency`, `user_exchange_rate` and `user_id`).
+fn call_element(world: &World, c: &Call, mor_default: Option<&str>) -> Element {
     let dest = world.destination_of(if c.prefix.is_empty() {
         &c.dst
     } else {
         &c.prefix
     });
     let t = c.calldate.resolve(world.today_start).unwrap_or(0);
-    Element::new("call")
+    let user = world.user(c.user_id);
+    let row = Element::new("call")
         .leaf("calldate2", format_datetime(t))
         .leaf("clid", &c.clid)
         .leaf(
@@ -267,11 +275,18 @@ fn call_element(world: &World, c: &Call) -> Element {
         .leaf("reseller_rate", c.reseller_rate)
         .leaf("server_id", c.server_id)
         .leaf("src", &c.src)
-        .leaf(
-            "user",
-            world.user(c.user_id).map_or(String::new(), nice_name),
-        )
-        .leaf("user_price", c.user_price)
+        .leaf("user", user.map_or(String::new(), nice_name));
+    let row = match mor_default {
+        Some(default) => {
+            let currency = user.map_or(default, |u| u.currency.as_str());
+            let rate = world.rate_of(currency, default).unwrap_or(Money::units(1));
+            row.leaf("user_currency", currency)
+                .leaf("user_exchange_rate", rate.fixed(15))
+                .leaf("user_id", c.user_id)
+        }
+        None => row,
+    };
+    row.leaf("user_price", c.user_price)
         .leaf("user_rate", c.user_rate)
 }
 
@@ -310,7 +325,9 @@ mod tests {
             let call = root(&r)
                 .at("calls_stat/calls/call")
                 .expect("test data is valid");
-            assert_eq!(call.elements().count(), 23);
+            // MOR adds user_currency, user_exchange_rate and user_id (2019 revisions).
+            let want = if p == Product::Mor { 26 } else { 23 };
+            assert_eq!(call.elements().count(), want, "{p}");
             assert_eq!(text(&r, "calls_stat/period/period_start").len(), 19);
         }
     }
