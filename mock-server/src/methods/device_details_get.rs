@@ -4,6 +4,14 @@
 //!
 //! M4: a device the caller may not see (a manager asking for a device of a non-admin user)
 //! answers `Device was not found` (catalogue); MOR answers `Access Denied`.
+//!
+//! MOR names the device by `device_id` or by its username `device_u` (`device_id` wins; MOR API
+//! device_details_get since 2019, oldid 23453) and answers the elements of the current page in
+//! its order as far as the stored revisions show them in full: `id`, the Asterisk fields, then
+//! `user_id` and `primary_did_id` (oldid 25022, September 2019). The rest of the current list
+//! (from `works_not_logged` to `balance`, `device_balance_enabled` and `codecs`, April 2020) is
+//! cut in every stored copy, so neither its full order nor its values are known and it is not
+//! answered.
 
 use model::catalogue::{Product, Wrapper};
 use model::world::Device;
@@ -14,11 +22,15 @@ use crate::world::World;
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
-    let Some(d) = ctx
-        .arg("device_id")
-        .and_then(parse_id)
-        .and_then(|id| world.device(id))
-    else {
+    let by_id = ctx.arg("device_id");
+    let found = match (by_id, ctx.arg("device_u")) {
+        (Some(raw), _) => parse_id(raw).and_then(|id| world.device(id)),
+        (None, Some(u)) if ctx.product == Product::Mor => {
+            world.data.devices.iter().find(|d| d.username == u)
+        }
+        _ => None,
+    };
+    let Some(d) = found else {
         return ctx.error("Device was not found", Wrapper::Page);
     };
     if !ctx.can_act_on(world, d.user_id) {
@@ -31,10 +43,22 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
         Product::M4 => Element::new("page")
             .child(Element::new("status").child(Element::new("devices").child(m4_device(d)))),
         Product::Mor => Element::new("page")
+            .leaf("id", d.id)
             .leaf("name", &d.name)
             .leaf("host", &d.host)
             .leaf("secret", &d.secret)
-            .leaf("context", "mor_local"),
+            .leaf("context", "mor_local")
+            .leaf("ipaddr", &d.ipaddr)
+            .leaf("port", d.port)
+            .leaf("regseconds", 0)
+            .leaf("accountcode", d.id)
+            .leaf("callerid", &d.callerid)
+            .leaf("extension", &d.name)
+            .leaf("voicemail_active", 0)
+            .leaf("username", &d.username)
+            .leaf("device_type", &d.device_type)
+            .leaf("user_id", d.user_id)
+            .leaf("primary_did_id", 0),
     })
 }
 
@@ -116,6 +140,28 @@ mod tests {
             .p("device_id", 1)
             .run(&mut w);
         assert_eq!(err(&r).0, "Access Denied");
+    }
+
+    #[test]
+    fn mor_finds_a_device_by_its_username_and_device_id_wins() {
+        let mut w = world(Product::Mor);
+        let d2 = w.device(2).expect("device 2").clone();
+        let d1 = w.device(1).expect("device 1").clone();
+        assert!(!d2.username.is_empty() && d1.username != d2.username);
+        let r = req(Product::Mor, M, "admin")
+            .p("device_u", &d2.username)
+            .run(&mut w);
+        assert_eq!(text(&r, "id"), "2");
+        assert_eq!(text(&r, "user_id"), d2.user_id.to_string());
+        let r = req(Product::Mor, M, "admin")
+            .p("device_id", 1)
+            .p("device_u", &d2.username)
+            .run(&mut w);
+        assert_eq!(text(&r, "id"), "1");
+        let r = req(Product::Mor, M, "admin")
+            .p("device_u", "no-such-device")
+            .run(&mut w);
+        assert_eq!(err(&r), ("Device was not found", Wrapper::Page));
     }
 
     #[test]
