@@ -958,7 +958,17 @@ fn skip_reason(
         }
     }
     for r in requests_of(&case.request, &case.expect) {
-        if r.path.is_some() {
+        if let Some(path) = &r.path {
+            // A raw path naming a method the target does not serve (a routing case) skips as
+            // that method's cases do; any other path is the case's point.
+            let named = path
+                .strip_prefix("/billing/api/")
+                .and_then(|n| ctx.catalogue.method(ctx.product, n));
+            if let Some(m) = named {
+                if let Some(why) = ep.known.unavailable.get(&m.name) {
+                    return Some(format!("the target does not serve {} ({why})", m.name));
+                }
+            }
             continue;
         }
         let canonical = ctx
