@@ -563,12 +563,17 @@ struct Prober<'a> {
 /// The username no deployment has (for the unknown-`u` requests).
 const NOBODY: &str = "mor-probe-nobody";
 
-/// The methods the MOR X3 controller has no action for (quirk `unimplemented_methods`).
-const X3_LACKS: [&str; 4] = [
+/// The methods the MOR X3 controller has no action for (quirk `unimplemented_methods`). Probed
+/// unsigned and without parameters: nothing is named, so even the writes among them change
+/// nothing where the hash is not checked.
+const X3_LACKS: [&str; 7] = [
     "aggregate_get",
     "device_details_get",
+    "device_update",
     "exchange_rate_update",
     "quickstats_get",
+    "user_delete",
+    "users_get",
 ];
 
 impl Prober<'_> {
@@ -725,7 +730,6 @@ impl Prober<'_> {
                 lacking.insert(m.to_string());
             }
         }
-        self.profile.quirks.unimplemented_methods = Some(lacking.clone());
         // The baseline is quickstats_get, or payments_get where quickstats_get is not served.
         let baseline = if lacking.contains("quickstats_get") {
             "payments_get"
@@ -811,6 +815,14 @@ impl Prober<'_> {
                 .clues
                 .push("quickstats_get has <margin> (MOR 2017 or later, or M4)".into());
         }
+
+        // Told over the product's own methods only (M4 has none of MOR's record methods).
+        let told: std::collections::BTreeSet<String> = lacking
+            .iter()
+            .filter(|m| self.cat.method(self.product, m).is_some())
+            .cloned()
+            .collect();
+        self.profile.quirks.unimplemented_methods = Some(told);
 
         // 3. Hash checking and verification.
         let ud = |label: &str, admin: &str| {
