@@ -62,6 +62,15 @@ pub fn run(ctx: &Ctx<'_>, engine: &Engine, world: &World) -> Outcome {
         Some(list) => run.rows(list),
         None => Vec::new(),
     };
+    if let (Some(text), true) = (
+        engine.list.as_ref().and_then(|l| l.empty_error.as_deref()),
+        rows.is_empty(),
+    ) {
+        return Outcome {
+            reply: error(ctx, text),
+            data: None,
+        };
+    }
     let data = if run.touched.is_empty() {
         None
     } else {
@@ -500,6 +509,9 @@ impl Run<'_> {
                 list.exclude.iter().all(|(f, t)| {
                     row.get(f).map(records::text).unwrap_or_default()
                         != self.text(t, Extra::default())
+                }) && list.only.iter().all(|(f, t)| {
+                    row.get(f).map(records::text).unwrap_or_default()
+                        == self.text(t, Extra::default())
                 })
             })
             .filter(|row| match &list.visible {

@@ -27,8 +27,9 @@
 //! that parameter is sent and not empty, `unless_same: [A, B]` only when the two templates differ;
 //! `in` / `not_in` values are templates. The calls are
 //! read only by `absent: calls` (on user, device, provider, termination device or reseller). `list`
-//! selects the rows of a collection by parameter filters and the caller's scope, for an answer
-//! element marked `each="rows"`. Writes take effect together, after every check passed.
+//! selects the rows of a collection by parameter filters, `exclude` / `only` field values and the
+//! caller's scope, for an answer element marked `each="rows"` (`empty_error`: the error when no
+//! row is left). Writes take effect together, after every check passed.
 //!
 //! Templates: `{{param.NAME}}`, `{{caller.FIELD}}` (and `{{caller.acting_id}}`: the account a
 //! caller acts for, the admin's 0 for an accountant or manager), `{{BINDING.FIELD}}` (a record bound by
@@ -291,6 +292,13 @@ pub struct ListSpec {
     /// Field -> template: rows whose field equals the value are left out.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub exclude: BTreeMap<String, String>,
+    /// Field -> template: only rows whose field equals the value are kept (the caller's own:
+    /// `owner_id: "{{caller.acting_id}}"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub only: BTreeMap<String, String>,
+    /// The error answered when no row is left (a documented error of the method).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_error: Option<String>,
     /// A template over `row` naming the user a row belongs to: only rows of users the caller
     /// may act on (the method's access scope) are listed. Without it every row is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -577,9 +585,14 @@ impl Engine {
                 param_known(&f.param).map_err(|e| format!("list: {e}"))?;
                 check_field(&l.collection, &f.field).map_err(|e| format!("list: {e}"))?;
             }
-            for (f, t) in &l.exclude {
+            for (f, t) in l.exclude.iter().chain(&l.only) {
                 check_field(&l.collection, f).map_err(|e| format!("list: {e}"))?;
                 check_template(t, &bound, &[]).map_err(|e| format!("list: {e}"))?;
+            }
+            if let Some(t) = &l.empty_error {
+                if !documented(t) {
+                    return Err(format!("list: empty_error `{t}` is not documented"));
+                }
             }
             if let Some(v) = &l.visible {
                 let mut with_row = bound.clone();
@@ -710,5 +723,15 @@ mod tests {
             .validate(&[], &ok)
             .unwrap_err()
             .contains("nothing is bound as `row`"));
+        let e = engine("list: { collection: dids, only: { reseller_id: \"{{caller.acting_id}}\" }, empty_error: No DIDs }\nanswer: <page>{{row.did}}</page>\n");
+        assert!(e
+            .validate(&[], &ok)
+            .unwrap_err()
+            .contains("empty_error `No DIDs` is not documented"));
+        let e = engine("list: { collection: dids, only: { owner: \"1\" } }\nanswer: <page/>\n");
+        assert!(e
+            .validate(&[], &ok)
+            .unwrap_err()
+            .contains("no field `owner`"));
     }
 }
