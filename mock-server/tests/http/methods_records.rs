@@ -475,3 +475,129 @@ fn an_extra_catalogue_file_with_a_broken_declaration_names_file_line_and_field()
     assert!(e.contains("methods[phonebook_add].engine"), "{e}");
     assert!(e.contains("no parameter `numbr`"), "{e}");
 }
+
+/// Two writes in one declared method, the second one not a valid record (a role MOR does not
+/// have): the answer is the method's `failed` error and neither record is stored.
+const HALF_WRITE_CATALOGUE: &str = r#"version: 1
+product: mor
+methods:
+  - name: device_and_wizard_create
+    summary: Creates a device, then a user whose role is given (a test of all-or-nothing writes).
+    writes: true
+    params:
+      - { name: u, required: true }
+      - { name: role, required: true }
+    hash: [role]
+    access:
+      - { role: admin, scope: any }
+    response:
+      sample: <page><status>{{text}}</status></page>
+    errors:
+      - { text: Nothing was created, wrapper: page }
+    engine:
+      steps:
+        - { create: devices, as: device, set: { user_id: "1", name: half_write } }
+        - { create: users, as: user, set: { username: wizard, role: "{{param.role}}" } }
+      answer: <page><status>Both created</status></page>
+      failed: Nothing was created
+"#;
+
+#[tokio::test]
+async fn a_declared_method_whose_second_write_is_invalid_stores_neither() {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let file = TempFile(std::env::temp_dir().join(format!(
+        "half-write-catalogue-{}-{nanos}.yaml",
+        std::process::id()
+    )));
+    std::fs::write(&file.0, HALF_WRITE_CATALOGUE).expect("catalogue written");
+    let cat = Catalogue::embedded()
+        .clone()
+        .with_file(&file.0)
+        .expect("the extra catalogue loads");
+    let mut config = MockConfig::new(Product::Mor);
+    config.catalogue_file = Some(file.0.clone());
+    let mock = Mock::start_with(config).await;
+    let sign = |role: &str| {
+        let m = cat
+            .method(Product::Mor, "device_and_wizard_create")
+            .expect("declared");
+        let mut p = Params::new();
+        p.push("u", "admin");
+        p.push("role", role);
+        p.push(
+            "hash",
+            sign::sign(m, &p, true, SECRET, &SignOptions::default()),
+        );
+        p
+    };
+    let devices_of_user1 = |a: &Answer| column(a, "devices/device", "device_id").len();
+    let before = call(
+        &mock,
+        &cat,
+        "devices_get",
+        Some("admin"),
+        &[("user_id", "1")],
+        SECRET,
+    )
+    .await;
+    // `wizard` is no role: the user record is refused when the writes are stored.
+    let a = mock
+        .send(
+            reqwest::Method::POST,
+            "device_and_wizard_create",
+            &sign("wizard"),
+        )
+        .await;
+    assert_eq!(
+        a.error().as_deref(),
+        Some("Nothing was created"),
+        "{}",
+        a.body
+    );
+    let after = call(
+        &mock,
+        &cat,
+        "devices_get",
+        Some("admin"),
+        &[("user_id", "1")],
+        SECRET,
+    )
+    .await;
+    assert_eq!(devices_of_user1(&after), devices_of_user1(&before));
+    let users = call(
+        &mock,
+        &cat,
+        "users_get",
+        Some("admin"),
+        &[("p", "admin")],
+        SECRET,
+    )
+    .await;
+    assert!(
+        !column(&users, "status/users/user", "username").contains(&"wizard".to_string()),
+        "{}",
+        users.body
+    );
+    // A valid role stores both.
+    let a = mock
+        .send(
+            reqwest::Method::POST,
+            "device_and_wizard_create",
+            &sign("user"),
+        )
+        .await;
+    assert!(a.error().is_none(), "{}", a.body);
+    let after = call(
+        &mock,
+        &cat,
+        "devices_get",
+        Some("admin"),
+        &[("user_id", "1")],
+        SECRET,
+    )
+    .await;
+    assert_eq!(devices_of_user1(&after), devices_of_user1(&before) + 1);
+    mock.stop().await;
+}
