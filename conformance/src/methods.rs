@@ -87,6 +87,9 @@ pub fn describe(out: &mut String, catalogue: &Catalogue, product: Product, m: &M
         verbs.join(", "),
         if m.writes { "; writes" } else { "" }
     );
+    if let Some(engine) = &m.engine {
+        let _ = writeln!(out, "  behaviour: {}", declared(engine));
+    }
     let _ = writeln!(out, "  parameters:");
     for p in &m.params {
         let mut notes = vec![if p.required { "required" } else { "optional" }.to_string()];
@@ -152,4 +155,56 @@ pub fn describe(out: &mut String, catalogue: &Catalogue, product: Product, m: &M
         }
     }
     out.push('\n');
+}
+
+/// One line on a behaviour declared in the catalogue: what it checks, lists and writes.
+fn declared(engine: &model::engine::Engine) -> String {
+    use model::engine::Action;
+    let mut checks = 0;
+    let mut writes: Vec<String> = Vec::new();
+    for step in &engine.steps {
+        match step.action() {
+            Ok(Action::Create(c)) => writes.push(format!("creates a record of {c}")),
+            Ok(Action::Purge(c)) => writes.push(format!("deletes the matching {c}")),
+            Ok(Action::Update(b)) => writes.push(format!("updates the {b} found")),
+            Ok(Action::Delete(b)) => writes.push(format!("deletes the {b} found")),
+            Ok(_) => checks += 1,
+            Err(_) => {}
+        }
+    }
+    let mut parts = vec![format!(
+        "declared in the catalogue (engine): {checks} checks"
+    )];
+    if let Some(l) = &engine.list {
+        parts.push(format!("lists {}", l.collection));
+    }
+    if !writes.is_empty() {
+        parts.push(writes.join(", "));
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_method_says_what_its_engine_checks_and_writes() {
+        let cat = Catalogue::embedded();
+        let mut out = String::new();
+        let m = cat
+            .method(Product::Mor, "did_device_assign")
+            .expect("in the catalogue");
+        describe(&mut out, cat, Product::Mor, m);
+        assert!(
+            out.contains("  behaviour: declared in the catalogue (engine): 9 checks; updates the did found\n"),
+            "{out}"
+        );
+        let mut out = String::new();
+        let m = cat
+            .method(Product::Mor, "user_balance_update")
+            .expect("in the catalogue");
+        describe(&mut out, cat, Product::Mor, m);
+        assert!(!out.contains("behaviour:"), "{out}");
+    }
 }
