@@ -566,12 +566,13 @@ const NOBODY: &str = "mor-probe-nobody";
 /// The methods the MOR X3 controller has no action for (quirk `unimplemented_methods`). Probed
 /// unsigned and without parameters: nothing is named, so even the writes among them change
 /// nothing where the hash is not checked.
-const X3_LACKS: [&str; 7] = [
+const X3_LACKS: [&str; 8] = [
     "aggregate_get",
     "device_details_get",
     "device_update",
     "exchange_rate_update",
     "quickstats_get",
+    "tariffs_get",
     "user_delete",
     "users_get",
 ];

@@ -403,8 +403,8 @@ world:
 
 /// X3-FACTS 3.13: the X3 controller defines no action for exchange_rate_update,
 /// device_details_get, quickstats_get or aggregate_get (read end to end), nor for users_get,
-/// user_delete or device_update, so every name of them reaches `method_missing` and answers
-/// `Undefined method`, signed or not.
+/// user_delete, device_update or tariffs_get, so every name of them reaches `method_missing` and
+/// answers `Undefined method`, signed or not.
 #[tokio::test]
 async fn x3_answers_methods_it_does_not_implement_with_undefined_method() {
     let mock = x3(&[]).await;
@@ -417,6 +417,7 @@ async fn x3_answers_methods_it_does_not_implement_with_undefined_method() {
         "users_get",
         "user_delete",
         "device_update",
+        "tariffs_get",
     ] {
         let a = post(&mock, name, "admin", &[]).await;
         assert_eq!(a.status, 200, "{name}: {}", a.body);
