@@ -163,6 +163,26 @@ impl HashPlan {
         sha1_hex(&self.string(secret))
     }
 
+    /// Whether `sent` (hex, either case) is the digest for `secret`: the same comparison as
+    /// `digest(secret) == sent.to_ascii_lowercase()`, without building the hash string or either
+    /// hex text.
+    pub fn digest_matches(&self, secret: &str, sent: &str) -> bool {
+        let sent = sent.as_bytes();
+        if sent.len() != 40 {
+            return false;
+        }
+        let mut h = Sha1::new();
+        for p in &self.parts {
+            h.update(p.value.as_bytes());
+        }
+        h.update(secret.as_bytes());
+        let hex = |nibble: u8| b"0123456789abcdef"[usize::from(nibble)];
+        h.finalize().iter().enumerate().all(|(i, b)| {
+            sent[2 * i].to_ascii_lowercase() == hex(b >> 4)
+                && sent[2 * i + 1].to_ascii_lowercase() == hex(b & 0xf)
+        })
+    }
+
     /// A one-line explanation: `sha1("123" + "100" + <secret>) over [user_id, balance]`; under
     /// the global rule followed by its [`HashPlan::notes`].
     pub fn explain(&self) -> String {
@@ -458,36 +478,35 @@ pub fn verify(
         HexCase::Upper => !sent.bytes().any(|b| b.is_ascii_lowercase()),
         HexCase::Any => true,
     };
-    let sent_lower = sent.to_ascii_lowercase();
-    let mut candidates = vec![expected.clone()];
-    match opts.sign.order {
-        HashOrder::Catalogue => {}
-        HashOrder::RequestLine => {}
-        HashOrder::Any => candidates.extend(permutations(&expected)),
+    let both = [secret, ""];
+    let secrets = if opts.verification == HashVerification::IgnoreSecret {
+        &both[..]
+    } else {
+        &both[..1]
+    };
+    let hit = |c: &HashPlan| secrets.iter().any(|s| c.digest_matches(s, sent));
+    // The expected order first (no copy of it), then, for servers that accept any order, the
+    // others.
+    let matched: Option<Option<HashPlan>> = if hit(&expected) {
+        Some(None)
+    } else if opts.sign.order == HashOrder::Any {
+        permutations(&expected).into_iter().find(hit).map(Some)
+    } else {
+        None
+    };
+    match matched {
+        Some(plan) if case_ok => Ok(plan.unwrap_or(expected)),
+        Some(_) => Err(HashMismatch {
+            expected,
+            supplied: Some(sent.to_string()),
+            reason: MismatchReason::Case,
+        }),
+        None => Err(HashMismatch {
+            expected,
+            supplied: Some(sent.to_string()),
+            reason: MismatchReason::Digest,
+        }),
     }
-    let mut secrets = vec![secret];
-    if opts.verification == HashVerification::IgnoreSecret {
-        secrets.push("");
-    }
-    for c in &candidates {
-        for s in &secrets {
-            if c.digest(s) == sent_lower {
-                if case_ok {
-                    return Ok(c.clone());
-                }
-                return Err(HashMismatch {
-                    expected,
-                    supplied: Some(sent.to_string()),
-                    reason: MismatchReason::Case,
-                });
-            }
-        }
-    }
-    Err(HashMismatch {
-        expected,
-        supplied: Some(sent.to_string()),
-        reason: MismatchReason::Digest,
-    })
 }
 
 /// Every other order of the plan's parts (bounded), for servers that accept any order.
@@ -544,6 +563,34 @@ mod tests {
             sha1_hex("secret"),
             "e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"
         );
+    }
+
+    proptest! {
+        #[test]
+        fn a_digest_matches_exactly_what_its_hex_compares_equal_to(
+            values in proptest::collection::vec("[a-z0-9]{0,6}", 0..4),
+            secret in "[a-z]{0,8}",
+            upper in any::<bool>(),
+            flip in 0usize..41,
+        ) {
+            let parts = values
+                .iter()
+                .map(|v| HashPart { name: "x".into(), value: v.clone(), defaulted: false })
+                .collect();
+            let plan = HashPlan::new("m", parts);
+            let mut sent = plan.digest(&secret);
+            if upper {
+                sent = sent.to_ascii_uppercase();
+            }
+            if flip < 40 {
+                // One hex digit changed: no longer the digest.
+                let c = if &sent[flip..=flip] == "0" { "1" } else { "0" };
+                sent.replace_range(flip..=flip, c);
+            }
+            let want = plan.digest(&secret) == sent.to_ascii_lowercase();
+            prop_assert_eq!(plan.digest_matches(&secret, &sent), want);
+            prop_assert!(!plan.digest_matches(&secret, &sent[..39]));
+        }
     }
 
     #[test]
