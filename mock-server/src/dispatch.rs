@@ -41,6 +41,7 @@
 //! handler defects through `methods::answer_with_defect`, and the answer defects on the reply
 //! and the rendered response.
 
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use bytes::Bytes;
@@ -72,7 +73,7 @@ pub struct Dispatched {
     /// The canonical method, when the path named a known one.
     pub method: Option<String>,
     /// `ok`, or the error text answered.
-    pub outcome: String,
+    pub outcome: Cow<'static, str>,
 }
 
 /// A failed check: the error and, for a hash mismatch, its explanation.
@@ -148,7 +149,7 @@ pub fn dispatch(
             Dispatched {
                 response: render::html_status(500),
                 method: cat.method(name).map(|m| m.name.clone()),
-                outcome: "panic".to_string(),
+                outcome: "panic".into(),
             }
         }
     }
@@ -202,9 +203,9 @@ fn run(
             if let Some(d) = defect {
                 refusal.reply = crate::defect::apply_to_reply(d, refusal.reply);
             }
-            let outcome = match &refusal.reply {
-                Reply::Error { text, .. } => text.clone(),
-                _ => "error".to_string(),
+            let outcome: Cow<'static, str> = match &refusal.reply {
+                Reply::Error { text, .. } => Cow::Owned(text.clone()),
+                _ => Cow::Borrowed("error"),
             };
             let mut response = match refusal.status {
                 Some(status) => match &refusal.reply {
@@ -312,8 +313,21 @@ fn run(
             }
         }
     } else {
-        match (methods::handler(&method.name), &mut *access) {
-            (Some(Handler::Write(f)), Access::Write(live)) => {
+        match methods::handler(&method.name) {
+            Some(Handler::Write(f)) => {
+                // A writer changes the world the caller lives in: it gets a copy. Readers
+                // borrow the caller.
+                let caller = caller.cloned();
+                let Access::Write(live) = &mut *access else {
+                    // Unreachable by construction (writers take the write lock); answer like a
+                    // crashed app server rather than panic.
+                    tracing::error!(method = %method.name, "write handler reached without the write lock");
+                    return Dispatched {
+                        response: render::html_status(500),
+                        method: Some(method.name.clone()),
+                        outcome: "internal error".into(),
+                    };
+                };
                 let Live {
                     world,
                     settings,
@@ -332,13 +346,13 @@ fn run(
                 };
                 f(&ctx, world)
             }
-            (Some(Handler::Read(f)), access) => {
+            Some(Handler::Read(f)) => {
                 let live = access.live();
                 let ctx = Ctx {
                     product: shared.product,
                     method,
                     params,
-                    caller: caller.as_ref(),
+                    caller,
                     settings: &live.settings,
                     quirks: &live.quirks,
                     now,
@@ -349,17 +363,7 @@ fn run(
                     None => f(&ctx, &live.world),
                 }
             }
-            (Some(Handler::Write(_)), Access::Read(_)) => {
-                // Unreachable by construction (writers take the write lock); answer like a
-                // crashed app server rather than panic.
-                tracing::error!(method = %method.name, "write handler reached without the write lock");
-                return Dispatched {
-                    response: render::html_status(500),
-                    method: Some(method.name.clone()),
-                    outcome: "internal error".into(),
-                };
-            }
-            (None, _) => sample_reply(method, now),
+            None => sample_reply(method, now),
         }
     };
     let live = access.live();
@@ -376,8 +380,8 @@ fn run(
         None => reply,
     };
     let (outcome, is_error) = match &reply {
-        Reply::Error { text, .. } => (text.clone(), true),
-        _ => ("ok".to_string(), false),
+        Reply::Error { text, .. } => (Cow::Owned(text.clone()), true),
+        _ => (Cow::Borrowed("ok"), false),
     };
     let mut response = render::render(&reply, Some(method), &live.settings, &live.quirks);
     if let Some(d) = defect {
@@ -415,14 +419,14 @@ fn deliver(
 }
 
 /// Run every check; on success the method and the (cloned) caller.
-fn gate<'c>(
+fn gate<'c, 'l>(
     cat: &'c ProductCatalogue,
-    live: &Live,
+    live: &'l Live,
     verb: HttpVerb,
     name: &str,
     params: &Params,
     defect: Option<Defect>,
-) -> Result<(&'c Method, Option<User>), Box<Refusal<'c>>> {
+) -> Result<(&'c Method, Option<&'l User>), Box<Refusal<'c>>> {
     let g = &cat.general;
     // A method of the quirk unimplemented_methods is answered as a name naming none.
     let resolved = crate::router::resolve(cat, &live.quirks, name)
@@ -551,7 +555,7 @@ fn gate<'c>(
     if live.quirks.checks_in_action(&method.name) {
         // X3 positions of payment_create_answers and devices_get_answers: the action checks
         // the role, the ownership and the payments switch itself, in its own order and wrapper.
-        return Ok((method, Some(caller.clone())));
+        return Ok((method, Some(caller)));
     }
     let Some(rule) = method.access_for(caller.role) else {
         return Err(refuse(general_error(Some(method), &g.access_denied)));
@@ -567,7 +571,7 @@ fn gate<'c>(
         }
     }
     feature(method, g, settings).map_err(refuse)?;
-    Ok((method, Some(caller.clone())))
+    Ok((method, Some(caller)))
 }
 
 /// The X3 controller's answer to an action it does not define (quirk `unknown_method:
