@@ -6,7 +6,9 @@
 //! value is cut to [`MAX_VALUE`], each entry keeps [`MAX_PARAMS`] parameters, and the oldest
 //! entries go once the whole passes [`JOURNAL_MAX_BYTES`].
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use model::catalogue::Method;
@@ -30,14 +32,37 @@ pub const MAX_PARAMS: usize = 64;
 
 /// `text` cut to [`MAX_VALUE`] bytes, saying how much was cut.
 pub fn cut(text: &str) -> String {
+    let mut s = text.to_string();
+    cut_in_place(&mut s);
+    s
+}
+
+/// [`cut`] without a copy: a value within the bound is left as it is.
+pub fn cut_in_place(text: &mut String) {
     if text.len() <= MAX_VALUE {
-        return text.to_string();
+        return;
     }
     let mut end = MAX_VALUE;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}... ({} more bytes)", &text[..end], text.len() - end)
+    let more = text.len() - end;
+    text.truncate(end);
+    let _ = write!(text, "... ({more} more bytes)");
+}
+
+/// The journal's text of an HTTP verb (the usual ones without an allocation).
+pub fn verb_text(verb: &http::Method) -> Cow<'static, str> {
+    match *verb {
+        http::Method::GET => Cow::Borrowed("GET"),
+        http::Method::POST => Cow::Borrowed("POST"),
+        http::Method::PUT => Cow::Borrowed("PUT"),
+        http::Method::DELETE => Cow::Borrowed("DELETE"),
+        http::Method::PATCH => Cow::Borrowed("PATCH"),
+        http::Method::HEAD => Cow::Borrowed("HEAD"),
+        http::Method::OPTIONS => Cow::Borrowed("OPTIONS"),
+        _ => Cow::Owned(verb.as_str().to_string()),
+    }
 }
 
 /// One request as the journal keeps it.
@@ -46,7 +71,7 @@ pub struct Entry {
     /// Unix milliseconds (real time) when the answer was rendered.
     pub time_ms: u128,
     /// HTTP verb as sent.
-    pub verb: String,
+    pub verb: Cow<'static, str>,
     /// Request path (without the query string).
     pub path: String,
     /// Canonical method name, when the path named one.
@@ -56,7 +81,7 @@ pub struct Entry {
     /// Merged parameters in request order, `hash` and `p` redacted.
     pub params: Vec<(String, String)>,
     /// `ok`, the error text answered, or what the overlay did (`canned`, `fault:http_status`).
-    pub outcome: String,
+    pub outcome: Cow<'static, str>,
     /// HTTP status answered (0 when the connection was closed without an answer).
     pub status: u16,
 }
@@ -84,6 +109,27 @@ impl Entry {
             ));
         }
         out
+    }
+
+    /// [`Entry::redact`] of parameters the request no longer needs: their strings are kept,
+    /// a credential overwritten and a long value cut in place (no copy).
+    pub fn redact_owned(params: Params, method: Option<&Method>) -> Vec<(String, String)> {
+        let mut pairs = params.into_pairs();
+        let more = pairs.len().saturating_sub(MAX_PARAMS);
+        pairs.truncate(MAX_PARAMS);
+        for (n, v) in &mut pairs {
+            if is_credential(method, n) {
+                v.clear();
+                v.push_str(REDACTED);
+            } else {
+                cut_in_place(v);
+            }
+            cut_in_place(n);
+        }
+        if more > 0 {
+            pairs.push(("...".to_string(), format!("{more} more parameters")));
+        }
+        pairs
     }
 
     /// The bytes of text it holds (what the journal's byte bound counts).
@@ -138,19 +184,26 @@ impl Journal {
             *u = cut(u);
         }
         if entry.outcome.len() > MAX_VALUE {
-            entry.outcome = cut(&entry.outcome);
+            entry.outcome = Cow::Owned(cut(&entry.outcome));
         }
         let size = entry.size();
         let mut g = self.lock();
-        let method = entry
-            .method
-            .clone()
-            .unwrap_or_else(|| NO_METHOD.to_string());
-        *g.counts
-            .entry(method)
-            .or_default()
-            .entry(entry.outcome.clone())
-            .or_insert(0) += 1;
+        let method = entry.method.as_deref().unwrap_or(NO_METHOD);
+        // Counted without a copy of either key once both are known.
+        match g
+            .counts
+            .get_mut(method)
+            .and_then(|m| m.get_mut(entry.outcome.as_ref()))
+        {
+            Some(n) => *n += 1,
+            None => {
+                *g.counts
+                    .entry(method.to_string())
+                    .or_default()
+                    .entry(entry.outcome.to_string())
+                    .or_insert(0) += 1;
+            }
+        }
         while g.entries.len() >= JOURNAL_CAPACITY
             || (g.bytes + size > JOURNAL_MAX_BYTES && !g.entries.is_empty())
         {
@@ -237,6 +290,27 @@ mod tests {
         assert!(last.params[0].1.len() < 2 * MAX_VALUE);
         assert!(last.path.len() < 2 * MAX_VALUE);
         assert_eq!(j.counts()["quickstats_get"]["ok"], JOURNAL_CAPACITY as u64);
+    }
+
+    #[test]
+    fn redacting_in_place_keeps_what_a_copy_keeps() {
+        let mut p = Params::new()
+            .with("u", "admin")
+            .with("hash", "abc")
+            .with("p", "pw")
+            .with("x".repeat(3000), "y".repeat(5000))
+            .with("é".repeat(600), "ok");
+        for i in 0..70 {
+            p.push(format!("k{i}"), "v");
+        }
+        assert_eq!(
+            Entry::redact_owned(p.clone(), None),
+            Entry::redact(&p, None)
+        );
+        assert_eq!(
+            crate::journal::verb_text(&http::Method::from_bytes(b"PROPFIND").expect("a verb")),
+            "PROPFIND"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! closes without answering) and `Truncate(n)` into the full Content-Length followed by `n`
 //! bytes and a failed body stream (hyper aborts the connection mid-body).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -50,6 +51,8 @@ use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
+
+use model::params::Params;
 
 use crate::clock::Clock;
 use crate::config::{ConfigError, MockConfig};
@@ -218,15 +221,15 @@ fn finish(shared: &Shared, verb: &Method, uri: &Uri, mut response: AxumResponse)
     response
 }
 
-fn journal_refusal(shared: &Shared, verb: &Method, uri: &Uri, status: u16, outcome: &str) {
+fn journal_refusal(shared: &Shared, verb: &Method, uri: &Uri, status: u16, outcome: &'static str) {
     shared.journal.record(Entry {
         time_ms: now_ms(),
-        verb: verb.to_string(),
+        verb: crate::journal::verb_text(verb),
         path: uri.path().to_string(),
         method: None,
         u: None,
         params: Vec::new(),
-        outcome: outcome.to_string(),
+        outcome: Cow::Borrowed(outcome),
         status,
     });
 }
@@ -302,7 +305,7 @@ fn refuse_body(
     verb: &Method,
     uri: &Uri,
     status: u16,
-    outcome: &str,
+    outcome: &'static str,
 ) -> AxumResponse {
     journal_refusal(shared, verb, uri, status, outcome);
     let mut response = into_router_response(Answer::full(with_close(render::html_status(status))));
@@ -437,21 +440,21 @@ async fn proxied(
         (live.quirks.clone(), live.clock.today())
     };
     let params = request::parse(uri.query(), headers, &body, quirks.json_body).params;
-    let verb = method.to_string();
+    let verb = crate::journal::verb_text(&method);
     let cat = shared.methods();
     let (response, deviations) = proxy
         .exchange(
             cat, &quirks, today, method, uri, headers, body, &params, name,
         )
         .await;
-    let outcome = if deviations.is_empty() {
-        "proxied".to_string()
+    let outcome: Cow<'static, str> = if deviations.is_empty() {
+        Cow::Borrowed("proxied")
     } else {
         let list: Vec<String> = deviations
             .iter()
             .map(|d| format!("{}: {}", d.side.as_str(), d.what))
             .collect();
-        format!("proxied; {}", list.join("; "))
+        Cow::Owned(format!("proxied; {}", list.join("; ")))
     };
     shared.journal.record(Entry {
         time_ms: now_ms(),
@@ -504,13 +507,17 @@ async fn api(
             (canned, faults)
         }
     };
-    let journal = |canonical: Option<String>, outcome: String, status: u16| Entry {
+    // The journal keeps the request's own parameter strings (redacted and cut in place).
+    let journal = |params: Params,
+                   canonical: Option<String>,
+                   outcome: Cow<'static, str>,
+                   status: u16| Entry {
         time_ms: now_ms(),
-        verb: method.to_string(),
+        verb: crate::journal::verb_text(&method),
         path: uri.path().to_string(),
         method: canonical,
         u: params.get("u").map(str::to_string),
-        params: Entry::redact(&params, cat.method(name)),
+        params: Entry::redact_owned(params, cat.method(name)),
         outcome,
         status,
     };
@@ -525,7 +532,7 @@ async fn api(
         response.headers_mut().insert(CONTENT_TYPE, ct);
         shared
             .journal
-            .record(journal(canonical_name(), "canned".into(), c.status));
+            .record(journal(params, canonical_name(), "canned".into(), c.status));
         return Answer::full(response);
     }
     if let Some(delay) = faults.delay {
@@ -535,13 +542,17 @@ async fn api(
         Some(FaultAction::HttpStatus(status)) => {
             let response = render::html_status(status);
             let code = response.status().as_u16();
-            shared
-                .journal
-                .record(journal(canonical_name(), "fault:http_status".into(), code));
+            shared.journal.record(journal(
+                params,
+                canonical_name(),
+                "fault:http_status".into(),
+                code,
+            ));
             return Answer::full(response);
         }
         Some(FaultAction::ConnectionReset) => {
             shared.journal.record(journal(
+                params,
                 canonical_name(),
                 "fault:connection_reset".into(),
                 0,
@@ -557,12 +568,13 @@ async fn api(
     };
     let d = dispatch::dispatch(shared, verb, name, &params, elasticsearch, client);
     let outcome = match truncate {
-        Some(_) => FaultAction::Truncate(0).label().to_string(),
+        Some(_) => Cow::Borrowed(FaultAction::Truncate(0).label()),
         None => d.outcome,
     };
+    let status = d.response.status().as_u16();
     shared
         .journal
-        .record(journal(d.method, outcome, d.response.status().as_u16()));
+        .record(journal(params, d.method, outcome, status));
     Answer {
         response: d.response,
         delivery: truncate.map_or(Delivery::Full, Delivery::Truncate),
@@ -841,7 +853,7 @@ mod tests {
             .journal
             .entries()
             .into_iter()
-            .map(|e| e.outcome)
+            .map(|e| e.outcome.into_owned())
             .collect();
         assert_eq!(
             outcomes.iter().filter(|o| *o == "not found").count(),

@@ -44,8 +44,17 @@ pub fn is_credential(method: Option<&Method>, name: &str) -> bool {
     method
         .and_then(|m| m.params.iter().find(|p| p.name == name))
         .is_some_and(|p| {
-            let doc = p.doc.to_ascii_lowercase();
-            doc.starts_with("password") || doc.contains("uniquehash") || doc.contains("secret")
+            // Case-insensitive, without a lowered copy of the doc (asked for every parameter of
+            // every journalled request).
+            let doc = p.doc.as_bytes();
+            let has = |word: &str| {
+                doc.windows(word.len())
+                    .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+            };
+            doc.get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"password"))
+                || has("uniquehash")
+                || has("secret")
         })
 }
 

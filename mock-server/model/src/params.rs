@@ -90,7 +90,17 @@ impl Params {
     /// Append every pair of `other` after ours (so `other` wins on lookup), as Rails merges the
     /// query string over the body.
     pub fn merge_over(&mut self, other: Params) {
-        self.pairs.extend(other.pairs);
+        if self.pairs.is_empty() {
+            // The usual request (no body): the other's pairs as they are, no copy.
+            self.pairs = other.pairs;
+        } else {
+            self.pairs.extend(other.pairs);
+        }
+    }
+
+    /// The pairs, in the order they were sent (for a consumer that keeps them).
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.pairs
     }
 
     /// `application/x-www-form-urlencoded` text of the pairs, in order.
