@@ -162,7 +162,8 @@ impl Document {
 
     /// Render with a declaration line (if any) followed by the root.
     pub fn render(&self, layout: Layout) -> String {
-        let mut out = String::with_capacity(256);
+        // Most answers fit: one allocation, no regrowth copies.
+        let mut out = String::with_capacity(1024);
         let decl = self.declaration.as_str();
         if !decl.is_empty() {
             out.push_str(decl);
