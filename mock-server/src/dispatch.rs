@@ -263,54 +263,60 @@ fn run(
     } else if let Some(engine) = &method.engine {
         // Behaviour declared in the catalogue (see `engine`); its writes are stored here, under
         // the write lock a method with `writes: true` holds.
-        match &mut *access {
-            Access::Write(live) => {
-                let Live {
-                    world,
-                    settings,
-                    quirks,
-                    ..
-                } = &mut **live;
-                let ctx = Ctx {
-                    product: shared.product,
-                    method,
-                    params,
-                    caller: caller.as_ref(),
-                    settings,
-                    quirks,
-                    now,
-                    today,
+        if let Access::Read(live) = &*access {
+            let ctx = Ctx {
+                product: shared.product,
+                method,
+                params,
+                caller,
+                settings: &live.settings,
+                quirks: &live.quirks,
+                now,
+                today,
+            };
+            let out = crate::engine::run(&ctx, engine, &live.world);
+            if out.data.is_some() {
+                // Refused when the catalogue loads (an engine that writes needs `writes:
+                // true`); answer like a crashed app server rather than write unlocked.
+                tracing::error!(method = %method.name, "declared write reached without the write lock");
+                return Dispatched {
+                    response: render::html_status(500),
+                    method: Some(method.name.clone()),
+                    outcome: "internal error".into(),
                 };
-                let out = crate::engine::run(&ctx, engine, world);
-                if let Some(data) = out.data {
-                    world.replace_records(data);
-                }
-                out.reply
             }
-            Access::Read(live) => {
-                let ctx = Ctx {
-                    product: shared.product,
-                    method,
-                    params,
-                    caller: caller.as_ref(),
-                    settings: &live.settings,
-                    quirks: &live.quirks,
-                    now,
-                    today,
+            out.reply
+        } else {
+            // A declared write changes the world the caller lives in: it gets a copy.
+            let caller = caller.cloned();
+            let Access::Write(live) = &mut *access else {
+                return Dispatched {
+                    response: render::html_status(500),
+                    method: Some(method.name.clone()),
+                    outcome: "internal error".into(),
                 };
-                let out = crate::engine::run(&ctx, engine, &live.world);
-                if out.data.is_some() {
-                    // Refused when the catalogue loads (an engine that writes needs `writes:
-                    // true`); answer like a crashed app server rather than write unlocked.
-                    tracing::error!(method = %method.name, "declared write reached without the write lock");
-                    return Dispatched {
-                        response: render::html_status(500),
-                        method: Some(method.name.clone()),
-                        outcome: "internal error".into(),
-                    };
-                }
-                out.reply
+            };
+            let Live {
+                world,
+                settings,
+                quirks,
+                ..
+            } = &mut **live;
+            let ctx = Ctx {
+                product: shared.product,
+                method,
+                params,
+                caller: caller.as_ref(),
+                settings,
+                quirks,
+                now,
+                today,
+            };
+            let out = crate::engine::run(&ctx, engine, world);
+            if let Some(data) = out.data {
+                world.replace_records(data);
             }
+            out.reply
         }
     } else {
         match methods::handler(&method.name) {
