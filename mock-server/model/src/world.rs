@@ -51,49 +51,64 @@ impl Money {
 
     /// With exactly `digits` decimals (`60.0000`), as MOR formats balances.
     pub fn fixed(self, digits: usize) -> String {
+        let mut s = String::with_capacity(24 + digits);
+        // Writing to a String cannot fail.
+        let _ = self.write_fixed(&mut s, digits);
+        s
+    }
+
+    /// [`Money::fixed`] written straight into `out` (no intermediate text).
+    pub fn write_fixed(self, out: &mut impl fmt::Write, digits: usize) -> fmt::Result {
         let v = self.0 as i128;
         let neg = v < 0;
         let a = v.unsigned_abs();
-        let int = a / SCALE as u128;
-        let frac = a % SCALE as u128;
-        let frac6 = format!("{frac:06}");
-        let mut s = String::new();
-        if neg {
-            s.push('-');
-        }
-        s.push_str(&int.to_string());
-        if digits > 0 {
-            s.push('.');
-            if digits <= 6 {
-                // Round half away from zero at `digits`.
-                let unit = 10u128.pow(6 - digits as u32);
-                let rounded = (a + unit / 2) / unit;
-                let p = 10u128.pow(digits as u32);
-                let (i, f) = (rounded / p, rounded % p);
-                s.clear();
-                if neg && rounded != 0 {
-                    s.push('-');
-                }
-                s.push_str(&i.to_string());
-                s.push('.');
-                s.push_str(&format!("{f:0width$}", width = digits));
-            } else {
-                s.push_str(&frac6);
-                s.push_str(&"0".repeat(digits - 6));
+        let scale = SCALE as u128;
+        if digits == 0 {
+            if neg {
+                out.write_char('-')?;
             }
+            write!(out, "{}", a / scale)
+        } else if digits <= 6 {
+            // Round half away from zero at `digits`.
+            let unit = 10u128.pow(6 - digits as u32);
+            let rounded = (a + unit / 2) / unit;
+            let p = 10u128.pow(digits as u32);
+            if neg && rounded != 0 {
+                out.write_char('-')?;
+            }
+            write!(
+                out,
+                "{}.{:0width$}",
+                rounded / p,
+                rounded % p,
+                width = digits
+            )
+        } else {
+            if neg {
+                out.write_char('-')?;
+            }
+            write!(out, "{}.{:06}", a / scale, a % scale)?;
+            for _ in 6..digits {
+                out.write_char('0')?;
+            }
+            Ok(())
         }
-        s
     }
 }
 
 /// Ruby's `Float#to_s` look: trailing zeros trimmed, at least one decimal (`6.04`, `20.0`).
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.fixed(6);
-        let (int, frac) = s.split_once('.').unwrap_or((&s, "0"));
-        let frac = frac.trim_end_matches('0');
-        let frac = if frac.is_empty() { "0" } else { frac };
-        write!(f, "{int}.{frac}")
+        // As `fixed(6)` with the fraction's trailing zeros trimmed, without building it.
+        let a = (self.0 as i128).unsigned_abs();
+        let scale = SCALE as u128;
+        let (int, mut frac, mut width) = (a / scale, a % scale, 6usize);
+        while width > 1 && frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        let sign = if self.0 < 0 { "-" } else { "" };
+        write!(f, "{sign}{int}.{frac:0width$}")
     }
 }
 
@@ -963,6 +978,79 @@ impl WorldData {
 
 #[cfg(test)]
 mod tests {
+
+    /// The formatting as it was written before it stopped allocating: the reference.
+    fn fixed_reference(m: Money, digits: usize) -> String {
+        let v = m.0 as i128;
+        let neg = v < 0;
+        let a = v.unsigned_abs();
+        let int = a / SCALE as u128;
+        let frac = a % SCALE as u128;
+        let frac6 = format!("{frac:06}");
+        let mut s = String::new();
+        if neg {
+            s.push('-');
+        }
+        s.push_str(&int.to_string());
+        if digits > 0 {
+            s.push('.');
+            if digits <= 6 {
+                let unit = 10u128.pow(6 - digits as u32);
+                let rounded = (a + unit / 2) / unit;
+                let p = 10u128.pow(digits as u32);
+                let (i, f) = (rounded / p, rounded % p);
+                s.clear();
+                if neg && rounded != 0 {
+                    s.push('-');
+                }
+                s.push_str(&i.to_string());
+                s.push('.');
+                s.push_str(&format!("{f:0width$}", width = digits));
+            } else {
+                s.push_str(&frac6);
+                s.push_str(&"0".repeat(digits - 6));
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn money_formats_as_the_reference_does() {
+        let mut values = vec![
+            0, 1, -1, 5, -5, 499_999, 500_000, -500_000, 999_999, 1_000_000,
+        ];
+        values.extend([
+            -1_000_001,
+            60_000_000,
+            1_447_500,
+            -1_447_499,
+            i64::MAX,
+            i64::MIN + 1,
+        ]);
+        let mut x: i64 = 7;
+        for _ in 0..2_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            values.push(x % 10_000_000_000);
+            values.push(x >> 20);
+        }
+        for v in values {
+            let m = Money(v);
+            for digits in 0..9 {
+                assert_eq!(
+                    m.fixed(digits),
+                    fixed_reference(m, digits),
+                    "{v} at {digits}"
+                );
+            }
+            let s = fixed_reference(m, 6);
+            let (int, frac) = s.split_once('.').unwrap_or((&s, "0"));
+            let frac = frac.trim_end_matches('0');
+            let frac = if frac.is_empty() { "0" } else { frac };
+            assert_eq!(m.to_string(), format!("{int}.{frac}"), "{v}");
+        }
+    }
     use super::*;
     use proptest::prelude::*;
 
