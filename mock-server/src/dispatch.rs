@@ -135,13 +135,15 @@ pub fn dispatch(
         client,
     };
     let run = |live: &mut Access<'_>| run(shared, cat, live, &req);
-    let result = if writes {
+    let step = if writes {
         let mut guard = shared.write();
         catch_unwind(AssertUnwindSafe(|| run(&mut Access::Write(&mut guard))))
     } else {
         let guard = shared.read();
         catch_unwind(AssertUnwindSafe(|| run(&mut Access::Read(&guard))))
     };
+    // The lock is released here: a listing is rendered without it.
+    let result = step.and_then(|step| catch_unwind(AssertUnwindSafe(|| step.finish())));
     match result {
         Ok(d) => d,
         Err(_) => {
@@ -165,6 +167,36 @@ struct Req<'r> {
     client: Option<std::net::IpAddr>,
 }
 
+/// What `run` decided: a rendered answer, or a listing to render once the lock is released
+/// (with copies of the settings and quirks that decide its delivery).
+enum Step<'c> {
+    Done(Dispatched),
+    Later {
+        reply: Reply,
+        method: &'c Method,
+        settings: Box<Settings>,
+        quirks: Box<model::Quirks>,
+    },
+}
+
+impl Step<'_> {
+    fn finish(self) -> Dispatched {
+        match self {
+            Step::Done(d) => d,
+            Step::Later {
+                reply,
+                method,
+                settings,
+                quirks,
+            } => Dispatched {
+                response: render::render(&reply, Some(method), &settings, &quirks),
+                method: Some(method.name.clone()),
+                outcome: "ok".into(),
+            },
+        }
+    }
+}
+
 enum Access<'a> {
     Read(&'a Live),
     Write(&'a mut Live),
@@ -179,12 +211,12 @@ impl Access<'_> {
     }
 }
 
-fn run(
+fn run<'c>(
     shared: &Shared,
-    cat: &ProductCatalogue,
+    cat: &'c ProductCatalogue,
     access: &mut Access<'_>,
     req: &Req<'_>,
-) -> Dispatched {
+) -> Step<'c> {
     let Req {
         verb,
         name,
@@ -244,11 +276,11 @@ fn run(
                 .any(|s| s.text == outcome);
             let zip = method == Some("tariff_rates_get") && !filter;
             let response = deliver(response, method, zip, params, live);
-            return Dispatched {
+            return Step::Done(Dispatched {
                 response,
                 method: method.map(str::to_string),
                 outcome,
-            };
+            });
         }
     };
     let now = live.clock.now();
@@ -279,22 +311,22 @@ fn run(
                 // Refused when the catalogue loads (an engine that writes needs `writes:
                 // true`); answer like a crashed app server rather than write unlocked.
                 tracing::error!(method = %method.name, "declared write reached without the write lock");
-                return Dispatched {
+                return Step::Done(Dispatched {
                     response: render::html_status(500),
                     method: Some(method.name.clone()),
                     outcome: "internal error".into(),
-                };
+                });
             }
             out.reply
         } else {
             // A declared write changes the world the caller lives in: it gets a copy.
             let caller = caller.cloned();
             let Access::Write(live) = &mut *access else {
-                return Dispatched {
+                return Step::Done(Dispatched {
                     response: render::html_status(500),
                     method: Some(method.name.clone()),
                     outcome: "internal error".into(),
-                };
+                });
             };
             let Live {
                 world,
@@ -328,11 +360,11 @@ fn run(
                     // Unreachable by construction (writers take the write lock); answer like a
                     // crashed app server rather than panic.
                     tracing::error!(method = %method.name, "write handler reached without the write lock");
-                    return Dispatched {
+                    return Step::Done(Dispatched {
                         response: render::html_status(500),
                         method: Some(method.name.clone()),
                         outcome: "internal error".into(),
-                    };
+                    });
                 };
                 let Live {
                     world,
@@ -382,9 +414,21 @@ fn run(
     };
     let reply = rewrap(reply, &method.name, &live.quirks);
     let reply = match defect {
-        Some(d) => crate::defect::apply_to_reply(d, reply),
+        Some(d) => crate::defect::apply_to_reply(d, reply.settled()),
         None => reply,
     };
+    if matches!(reply, Reply::Listing(_))
+        && live.quirks.answer_delivery == model::quirks::AnswerDelivery::Inline
+    {
+        // A long list: rendered once the state's lock is released (`Step::finish`). (Under
+        // X3 delivery, which needs the live clock, it is rendered here, row by row as well.)
+        return Step::Later {
+            reply,
+            method,
+            settings: Box::new(live.settings.clone()),
+            quirks: Box::new(live.quirks.clone()),
+        };
+    }
     let (outcome, is_error) = match &reply {
         Reply::Error { text, .. } => (Cow::Owned(text.clone()), true),
         _ => (Cow::Borrowed("ok"), false),
@@ -395,11 +439,11 @@ fn run(
     }
     let zip = method.name == "tariff_rates_get";
     let response = deliver(response, Some(&method.name), zip, params, live);
-    Dispatched {
+    Step::Done(Dispatched {
         response,
         method: Some(method.name.clone()),
         outcome,
-    }
+    })
 }
 
 /// The rendered answer as the quirk `answer_delivery` sends it (X3: a download, get_tariff a
@@ -703,6 +747,52 @@ pub fn fill_placeholders(sample: &str, now: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MockConfig;
+    use model::catalogue::Product;
+
+    #[test]
+    fn a_listing_is_rendered_after_the_lock_is_released() {
+        let shared = Shared::new(
+            MockConfig::new(Product::M4)
+                .settings(model::settings::SettingsPatch {
+                    hash_check: Some(false),
+                    ..Default::default()
+                })
+                .clock(1_795_435_200),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let params = Params::parse_query(b"u=admin");
+        let whole = dispatch(
+            &shared,
+            HttpVerb::Post,
+            "payments_get",
+            &params,
+            false,
+            None,
+        );
+        let cat = shared.methods();
+        let guard = shared.read();
+        let req = Req {
+            verb: HttpVerb::Post,
+            name: "payments_get",
+            params: &params,
+            elasticsearch: false,
+            client: None,
+        };
+        let step = run(&shared, cat, &mut Access::Read(&guard), &req);
+        // What run decided under the lock: the rows, nothing rendered yet.
+        let Step::Later { reply, .. } = &step else {
+            panic!("payments_get was rendered under the lock");
+        };
+        assert!(matches!(reply, Reply::Listing(_)));
+        drop(guard);
+        // A writer goes first, before the answer is rendered: it renders what was read.
+        shared.write().world.data.payments.clear();
+        let answered = step.finish();
+        assert_eq!(answered.outcome, "ok");
+        assert_eq!(answered.response.body(), whole.response.body());
+        assert!(String::from_utf8_lossy(answered.response.body()).contains("<payment>"));
+    }
 
     #[test]
     fn placeholders_are_filled_with_plausible_values() {

@@ -31,15 +31,8 @@ pub fn render(
     quirks: &Quirks,
 ) -> Response<Bytes> {
     match reply {
-        Reply::Xml(doc) => {
-            let gzip = method.is_some_and(|m| m.response.body == BodyKind::GzipXml);
-            let body = extension(doc.render(Layout::Pretty), settings, quirks);
-            if gzip {
-                gzipped(body, method.map_or("answer", |m| m.name.as_str()), quirks)
-            } else {
-                respond(StatusCode::OK, XML, body.into())
-            }
-        }
+        Reply::Xml(doc) => success(doc.render(Layout::Pretty), method, settings, quirks),
+        Reply::Listing(l) => success(l.render_pretty(), method, settings, quirks),
         Reply::Action(doc) => {
             let body = extension(doc.render(Layout::Pretty), settings, quirks);
             respond(StatusCode::OK, XML, body.into())
@@ -112,6 +105,22 @@ pub fn error(
 }
 
 /// Wrap XML in the XML API Extension's HTML tag when the setting is on.
+/// A success document, delivered as the method's catalogue entry and the settings say.
+fn success(
+    text: String,
+    method: Option<&Method>,
+    settings: &Settings,
+    quirks: &Quirks,
+) -> Response<Bytes> {
+    let gzip = method.is_some_and(|m| m.response.body == BodyKind::GzipXml);
+    let body = extension(text, settings, quirks);
+    if gzip {
+        gzipped(body, method.map_or("answer", |m| m.name.as_str()), quirks)
+    } else {
+        respond(StatusCode::OK, XML, body.into())
+    }
+}
+
 fn extension(xml: String, settings: &Settings, quirks: &Quirks) -> String {
     if !settings.xml_extension || quirks.answer_delivery == model::quirks::AnswerDelivery::X3 {
         // X3's XML API Extension only chooses the download's type (quirk answer_delivery).

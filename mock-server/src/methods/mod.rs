@@ -9,7 +9,7 @@
 use model::catalogue::{Method, Product, Role, Scope, Wrapper};
 use model::params::Params;
 use model::world::{Money, User};
-use model::xml::{Document, Element};
+use model::xml::{render_element, Document, Element, Layout, Node};
 use model::{Catalogue, Quirks, Settings};
 
 use crate::defect::Defect;
@@ -150,6 +150,125 @@ pub enum Reply {
     Action(Document),
     /// An HTTP redirect (Allow API Login Redirect).
     Redirect(String),
+    /// A success document ending in a long list, kept as rows copied out of the world and
+    /// rendered after the state's lock is released ([`Listing`]).
+    Listing(Listing),
+}
+
+impl Reply {
+    /// The same answer with a [`Reply::Listing`] built into a whole document (for what changes
+    /// a document: defects, unit tests).
+    pub fn settled(self) -> Reply {
+        match self {
+            Reply::Listing(l) => Reply::Xml(l.document()),
+            other => other,
+        }
+    }
+}
+
+/// A success document whose root's last child is a long list (payments_get over 200,000
+/// payments). Its rows are values copied out of the world while the handler holds the state's
+/// read lock; they become elements one at a time while the answer is rendered, after the lock
+/// is released: no writer waits for the rendering, and the answer never exists as a whole tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    /// The root; its last child is the list element, empty.
+    pub root: Element,
+    /// The list's rows.
+    pub rows: Rows,
+}
+
+/// The rows of a [`Listing`], by method.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rows {
+    /// payments_get.
+    Payments(payments_get::Rows),
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        match self {
+            Rows::Payments(r) => r.len(),
+        }
+    }
+
+    /// Keep the first `n` rows.
+    pub fn truncate(&mut self, n: usize) {
+        match self {
+            Rows::Payments(r) => r.truncate(n),
+        }
+    }
+
+    fn element(&self, i: usize) -> Element {
+        match self {
+            Rows::Payments(r) => r.element(i),
+        }
+    }
+}
+
+impl Listing {
+    /// How many rows.
+    pub fn rows_len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The whole document, every row an element.
+    pub fn document(mut self) -> Document {
+        let rows: Vec<Element> = (0..self.rows.len()).map(|i| self.rows.element(i)).collect();
+        if let Some(Node::Element(list)) = self.root.children.last_mut() {
+            for row in rows {
+                list.push(row);
+            }
+        }
+        Document::new(self.root)
+    }
+
+    /// Exactly what `document().render(Layout::Pretty)` renders, one row element at a time.
+    pub fn render_pretty(&self) -> String {
+        let simple = |e: &Element| e.attrs.is_empty();
+        let head = &self.root.children[..self.root.children.len().saturating_sub(1)];
+        let list = match self.root.children.last() {
+            Some(Node::Element(list))
+                if self.rows.len() > 0
+                    && simple(&self.root)
+                    && simple(list)
+                    && list.children.is_empty()
+                    && head.iter().all(|n| matches!(n, Node::Element(_))) =>
+            {
+                list
+            }
+            // Nothing to gain, or a shape the row-at-a-time path does not write: the whole tree.
+            _ => return self.clone().document().render(Layout::Pretty),
+        };
+        let mut out = String::with_capacity(64 + self.rows.len() * 512);
+        let decl = Document::new(Element::new("x")).declaration;
+        if !decl.as_str().is_empty() {
+            out.push_str(decl.as_str());
+            out.push('\n');
+        }
+        out.push('<');
+        out.push_str(&self.root.name);
+        out.push('>');
+        for n in head {
+            if let Node::Element(c) = n {
+                out.push('\n');
+                render_element(c, Layout::Pretty, 1, &mut out);
+            }
+        }
+        out.push_str("\n  <");
+        out.push_str(&list.name);
+        out.push('>');
+        for i in 0..self.rows.len() {
+            out.push('\n');
+            render_element(&self.rows.element(i), Layout::Pretty, 2, &mut out);
+        }
+        out.push_str("\n  </");
+        out.push_str(&list.name);
+        out.push_str(">\n</");
+        out.push_str(&self.root.name);
+        out.push_str(">\n");
+        out
+    }
 }
 
 /// A method implementation.
@@ -301,8 +420,13 @@ pub(crate) mod testkit {
             self
         }
 
-        /// Run against the world (read or write).
+        /// Run against the world (read or write); a listing built into its document.
         pub fn run(&self, w: &mut World) -> Reply {
+            self.run_as_answered(w).settled()
+        }
+
+        /// Run against the world, the reply as the handler answers it.
+        pub fn run_as_answered(&self, w: &mut World) -> Reply {
             let m = Catalogue::embedded()
                 .method(self.product, self.method)
                 .expect("method");

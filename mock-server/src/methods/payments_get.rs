@@ -11,7 +11,7 @@ use model::catalogue::Product;
 use model::world::{format_datetime, Money, Payment};
 use model::xml::Element;
 
-use super::{nice_name, parse_id, ruby_to_i, xml, Ctx, Reply};
+use super::{nice_name, parse_id, ruby_to_i, xml, Ctx, Listing, Reply};
 use crate::world::World;
 
 /// Handle the request.
@@ -76,25 +76,87 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
         .filter(|_| !card)
         .collect();
     rows.sort_by_key(|(t, p)| (*t, p.id));
-    let mut list = Element::new("payments");
-    for (t, p) in rows {
-        let user = world.user(p.user_id);
-        let uname = user.map_or(String::new(), |u| u.username.clone());
+    // Copied out here (the state's read lock is held); built into elements and rendered after
+    // it is released.
+    let rows = rows
+        .into_iter()
+        .map(|(t, p)| {
+            let user = world.user(p.user_id);
+            Row {
+                time: t,
+                user: user.map_or(String::new(), |u| u.username.clone()),
+                payer: match ctx.product {
+                    Product::Mor => user.map_or(String::new(), nice_name),
+                    Product::M4 => String::new(),
+                },
+                payment: p.clone(),
+            }
+        })
+        .collect();
+    Reply::Listing(Listing {
+        root: empty(),
+        rows: super::Rows::Payments(Rows {
+            product: ctx.product,
+            rows,
+        }),
+    })
+}
+
+/// The payments an answer lists, copied out of the world.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows {
+    product: Product,
+    rows: Vec<Row>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    time: i64,
+    user: String,
+    /// The payer's name (MOR).
+    payer: String,
+    payment: Payment,
+}
+
+impl Rows {
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Keep the first `n` rows.
+    pub fn truncate(&mut self, n: usize) {
+        self.rows.truncate(n);
+    }
+
+    /// Row `i` as its `<payment>` element.
+    pub fn element(&self, i: usize) -> Element {
+        let Row {
+            time: t,
+            user,
+            payer,
+            payment: p,
+        } = &self.rows[i];
         let gross = p.amount + p.tax;
-        let e = match ctx.product {
+        match self.product {
             Product::M4 => Element::new("payment")
-                .leaf("user", uname)
-                .leaf("date", format_datetime(t))
+                .leaf("user", user)
+                .leaf("date", format_datetime(*t))
                 .leaf("amount", p.amount)
                 .leaf("amount_with_tax", gross)
                 .leaf("comment", &p.comment)
                 .leaf("currency", &p.currency),
             Product::Mor => Element::new("payment")
-                .leaf("user", uname)
-                .leaf("payer", user.map_or(String::new(), nice_name))
+                .leaf("user", user)
+                .leaf("payer", payer)
                 .leaf("transaction_id", &p.transaction)
-                .leaf("date", format_datetime(t))
-                .leaf("confirm_date", format_datetime(t))
+                .leaf("date", format_datetime(*t))
+                .leaf("confirm_date", format_datetime(*t))
                 .leaf("type", &p.paymenttype)
                 .leaf("amount", p.amount)
                 .leaf("fee", Money::ZERO)
@@ -105,12 +167,8 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
                 .leaf("comments_for_user", &p.comment),
         }
         .leaf("user_balance_before_payment", p.balance_before)
-        .leaf("user_balance_after_payment", p.balance_after);
-        list.push(e);
+        .leaf("user_balance_after_payment", p.balance_after)
     }
-    xml(Element::new("page")
-        .leaf("pagename", "Payments_list")
-        .child(list))
 }
 
 fn empty() -> Element {
@@ -141,6 +199,31 @@ mod tests {
             .expect("test data is valid")
             .elements()
             .count()
+    }
+
+    #[test]
+    fn a_listing_renders_row_by_row_exactly_as_its_whole_document() {
+        for p in Product::ALL {
+            let mut w = world(p);
+            // A comment that needs escaping.
+            for pay in &mut w.data.payments {
+                pay.comment = "a <b> & \"c\"".into();
+            }
+            let Reply::Listing(l) = req(p, M, "admin").run_as_answered(&mut w) else {
+                panic!("{p}: payments_get answers a listing");
+            };
+            assert_eq!(l.rows_len(), 3, "{p}");
+            let whole = l.clone().document().render(model::xml::Layout::Pretty);
+            assert_eq!(l.render_pretty(), whole, "{p}");
+            // No rows: the empty list element, as the whole document renders it.
+            let mut none = l.clone();
+            none.rows.truncate(0);
+            assert!(none.render_pretty().contains("<payments/>"), "{p}");
+            assert_eq!(
+                none.render_pretty(),
+                none.document().render(model::xml::Layout::Pretty)
+            );
+        }
     }
 
     #[test]
