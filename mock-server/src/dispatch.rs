@@ -309,24 +309,15 @@ fn run<'c>(
             let out = crate::engine::run(&ctx, engine, &live.world);
             if out.data.is_some() {
                 // Refused when the catalogue loads (an engine that writes needs `writes:
-                // true`); answer like a crashed app server rather than write unlocked.
-                tracing::error!(method = %method.name, "declared write reached without the write lock");
-                return Step::Done(Dispatched {
-                    response: render::html_status(500),
-                    method: Some(method.name.clone()),
-                    outcome: "internal error".into(),
-                });
+                // true`).
+                return unlocked_write(method);
             }
             out.reply
         } else {
             // A declared write changes the world the caller lives in: it gets a copy.
             let caller = caller.cloned();
             let Access::Write(live) = &mut *access else {
-                return Step::Done(Dispatched {
-                    response: render::html_status(500),
-                    method: Some(method.name.clone()),
-                    outcome: "internal error".into(),
-                });
+                return unlocked_write(method);
             };
             let Live {
                 world,
@@ -357,14 +348,7 @@ fn run<'c>(
                 // borrow the caller.
                 let caller = caller.cloned();
                 let Access::Write(live) = &mut *access else {
-                    // Unreachable by construction (writers take the write lock); answer like a
-                    // crashed app server rather than panic.
-                    tracing::error!(method = %method.name, "write handler reached without the write lock");
-                    return Step::Done(Dispatched {
-                        response: render::html_status(500),
-                        method: Some(method.name.clone()),
-                        outcome: "internal error".into(),
-                    });
+                    return unlocked_write(method);
                 };
                 let Live {
                     world,
@@ -448,6 +432,18 @@ fn run<'c>(
 
 /// The rendered answer as the quirk `answer_delivery` sends it (X3: a download, get_tariff a
 /// zip, inline with `test=1`; see `delivery`).
+/// A write reached without the write lock: unreachable by construction (writers take the
+/// write lock, and a catalogue whose engine writes without `writes: true` is refused when it
+/// loads). Answered like a crashed app server rather than a panic or an unlocked write.
+fn unlocked_write(method: &Method) -> Step<'_> {
+    tracing::error!(method = %method.name, "a write reached without the write lock");
+    Step::Done(Dispatched {
+        response: render::html_status(500),
+        method: Some(method.name.clone()),
+        outcome: "internal error".into(),
+    })
+}
+
 fn deliver(
     response: Response<Bytes>,
     method: Option<&str>,
