@@ -53,13 +53,18 @@ pub fn run(args: &MethodsArgs) -> Result<String, Failure> {
                 for m in catalogue.product(p).methods() {
                     let _ = writeln!(
                         out,
-                        "  {:<26} {}{}",
+                        "  {:<26} {}{}{}",
                         m.name,
                         m.summary,
                         if m.aliases.is_empty() {
                             String::new()
                         } else {
                             format!(" (also {})", m.aliases.join(", "))
+                        },
+                        if m.is_documented_sample() {
+                            " [catalogued only: documented sample]"
+                        } else {
+                            ""
                         }
                     );
                 }
@@ -89,6 +94,13 @@ pub fn describe(out: &mut String, catalogue: &Catalogue, product: Product, m: &M
     );
     if let Some(engine) = &m.engine {
         let _ = writeln!(out, "  behaviour: {}", declared(engine));
+    }
+    if let Some(sample) = &m.sample {
+        let _ = writeln!(
+            out,
+            "  behaviour: catalogued only: the mock answers the documented sample below after the protocol checks ({})",
+            sample.source
+        );
     }
     let _ = writeln!(out, "  parameters:");
     for p in &m.params {
@@ -137,6 +149,12 @@ pub fn describe(out: &mut String, catalogue: &Catalogue, product: Product, m: &M
     );
     for line in m.response.sample.lines() {
         let _ = writeln!(out, "    {line}");
+    }
+    if let Some(sample) = &m.sample {
+        let _ = writeln!(out, "  documented sample:");
+        for line in sample.answer.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
     }
     let _ = writeln!(out, "  errors:");
     let general = &catalogue.product(product).general;
@@ -206,5 +224,39 @@ mod tests {
             .expect("in the catalogue");
         describe(&mut out, cat, Product::Mor, m);
         assert!(!out.contains("behaviour:"), "{out}");
+    }
+
+    #[test]
+    fn a_method_catalogued_only_says_it_answers_its_documented_sample_and_where_it_is_from() {
+        let cat = Catalogue::embedded();
+        let m = cat
+            .method(Product::Mor, "phonebooks_get")
+            .expect("in the catalogue");
+        let mut out = String::new();
+        describe(&mut out, cat, Product::Mor, m);
+        assert!(
+            out.contains("  behaviour: catalogued only: the mock answers the documented sample below after the protocol checks (MOR API phonebooks get, https://wiki.kolmisoft.com/index.php/MOR_API_phonebooks_get"),
+            "{out}"
+        );
+        assert!(out.contains("  documented sample:\n    <page>\n"), "{out}");
+        let list = run(&MethodsArgs {
+            name: None,
+            product: Some(Product::Mor),
+            catalogue: None,
+        })
+        .expect("listed");
+        let line = list
+            .lines()
+            .find(|l| l.starts_with("  phonebooks_get "))
+            .expect("listed");
+        assert!(
+            line.ends_with(" (also phonebooks) [catalogued only: documented sample]"),
+            "{line}"
+        );
+        let computed = list
+            .lines()
+            .find(|l| l.starts_with("  user_balance_get "))
+            .expect("listed");
+        assert!(!computed.contains("catalogued only"), "{computed}");
     }
 }

@@ -17,7 +17,10 @@
 //!    not authorized to use this functionality`;
 //! 6. the method's feature setting is off -> `Feature disabled`;
 //! 7. the method: its behaviour declared in the catalogue (`engine`, run by [`crate::engine`]),
-//!    else its handler, else its catalogue sample with plausible values.
+//!    else its handler, else, for a method catalogued only, its documented sample as the page
+//!    shows it (catalogue `sample`), else its answer's shape with plausible values. An answer
+//!    taken from a sample is never silent: it carries [`ANSWER_HEADER`], the journal's `answer`
+//!    says what it was taken from, and so does [`EXPLAIN_HEADER`] under `--explain`.
 //!
 //! Every error takes the wrapper of the method's own `errors` entry with the same text, else the
 //! general one, unless the quirk `error_wrappers` gives that method and text another.
@@ -59,8 +62,20 @@ use crate::methods::{self, Ctx, Handler, Reply};
 use crate::render;
 use crate::state::{Live, Shared};
 
-/// The response header that explains a hash mismatch when `--explain` is on.
+/// The response header that explains a hash mismatch, or an answer taken from a sample, when
+/// `--explain` is on.
 pub const EXPLAIN_HEADER: &str = "x-mor-mock-explain";
+
+/// The response header every answer taken from a sample carries, `--explain` or not: its value
+/// is [`DOCUMENTED_SAMPLE`] or [`SAMPLE_SHAPE`].
+pub const ANSWER_HEADER: &str = "x-mor-mock-answer";
+
+/// [`ANSWER_HEADER`] of a method catalogued only: its documented sample, as the page shows it.
+pub const DOCUMENTED_SAMPLE: &str = "documented-sample";
+
+/// [`ANSWER_HEADER`] of a method with neither behaviour nor documented sample (a catalogue
+/// file's method without `engine`): its answer's shape with plausible values.
+pub const SAMPLE_SHAPE: &str = "sample-shape";
 
 /// The text of the Elasticsearch fault (M4 quickstats_get page).
 pub const ELASTICSEARCH: &str = "Cannot connect to Elasticsearch";
@@ -74,6 +89,9 @@ pub struct Dispatched {
     pub method: Option<String>,
     /// `ok`, or the error text answered.
     pub outcome: Cow<'static, str>,
+    /// What a success taken from a sample was answered from (the journal's `answer`): the
+    /// documented sample and its source, or the sample's shape. None when computed.
+    pub answer: Option<String>,
 }
 
 /// A failed check: the error and, for a hash mismatch, its explanation.
@@ -152,6 +170,7 @@ pub fn dispatch(
                 response: render::html_status(500),
                 method: cat.method(name).map(|m| m.name.clone()),
                 outcome: "panic".into(),
+                answer: None,
             }
         }
     }
@@ -192,6 +211,7 @@ impl Step<'_> {
                 response: render::render(&reply, Some(method), &settings, &quirks),
                 method: Some(method.name.clone()),
                 outcome: "ok".into(),
+                answer: None,
             },
         }
     }
@@ -280,11 +300,15 @@ fn run<'c>(
                 response,
                 method: method.map(str::to_string),
                 outcome,
+                answer: None,
             });
         }
     };
     let now = live.clock.now();
     let today = today_bounds(now);
+    // Set when the answer is taken from a sample rather than computed: said in the journal,
+    // a response header and `--explain`, never silently.
+    let mut from_sample: Option<&'static str> = None;
     let reply = if elasticsearch {
         Reply::Error {
             text: ELASTICSEARCH.to_string(),
@@ -385,7 +409,14 @@ fn run<'c>(
                     None => f(&ctx, &live.world),
                 }
             }
-            None => sample_reply(method, now),
+            None => {
+                from_sample = Some(if method.is_documented_sample() {
+                    DOCUMENTED_SAMPLE
+                } else {
+                    SAMPLE_SHAPE
+                });
+                sample_reply(method, now)
+            }
         }
     };
     let live = access.live();
@@ -422,12 +453,45 @@ fn run<'c>(
         response = crate::defect::apply_to_response(d, is_error, response);
     }
     let zip = method.name == "tariff_rates_get";
-    let response = deliver(response, Some(&method.name), zip, params, live);
+    let mut response = deliver(response, Some(&method.name), zip, params, live);
+    let answer = match from_sample {
+        Some(kind) if !is_error => Some(mark_sample(&mut response, method, kind, shared.explain)),
+        _ => None,
+    };
     Step::Done(Dispatched {
         response,
         method: Some(method.name.clone()),
         outcome,
+        answer,
     })
+}
+
+/// Mark an answer taken from a sample (`kind`, see [`ANSWER_HEADER`]): the header, and with
+/// `--explain` what it was taken from; returns the journal's text.
+fn mark_sample(
+    response: &mut Response<Bytes>,
+    method: &Method,
+    kind: &'static str,
+    explain: bool,
+) -> String {
+    let headers = response.headers_mut();
+    headers.insert(ANSWER_HEADER, HeaderValue::from_static(kind));
+    let said = match &method.sample {
+        Some(s) => format!("documented sample ({})", s.source),
+        None => "sample shape: no behaviour and no documented sample, placeholders filled".into(),
+    };
+    if explain {
+        let why = format!(
+            "{} answered from its {said}; not computed from the world",
+            method.name
+        );
+        // Sources are printable ASCII (checked when the catalogue loads); a method name from a
+        // catalogue file may not be.
+        if let Ok(v) = HeaderValue::from_str(&why) {
+            headers.insert(EXPLAIN_HEADER, v);
+        }
+    }
+    said
 }
 
 /// The rendered answer as the quirk `answer_delivery` sends it (X3: a download, get_tariff a
@@ -441,6 +505,7 @@ fn unlocked_write(method: &Method) -> Step<'_> {
         response: render::html_status(500),
         method: Some(method.name.clone()),
         outcome: "internal error".into(),
+        answer: None,
     })
 }
 
@@ -695,10 +760,13 @@ pub fn feature_on(settings: &Settings, name: &str) -> bool {
     }
 }
 
-/// The answer of a method without a handler: its catalogue sample with placeholders filled by
-/// plausible values.
+/// The answer of a method without a handler: its documented sample as the page shows it, else
+/// its catalogue sample with placeholders filled by plausible values.
 pub fn sample_reply(method: &Method, now: i64) -> Reply {
-    let filled = fill_placeholders(&method.response.sample, now);
+    let filled = match &method.sample {
+        Some(documented) => documented.answer.clone(),
+        None => fill_placeholders(&method.response.sample, now),
+    };
     if method.response.body == model::catalogue::BodyKind::Text {
         return Reply::Text(filled);
     }

@@ -640,7 +640,31 @@ mod tests {
                 .iter()
                 .filter(|m| m.engine.is_none() && crate::methods::handler(&m.name).is_some())
                 .count();
-            let sample = methods.len() - engine - code;
+            let sample = methods.iter().filter(|m| m.is_documented_sample()).count();
+            let neither: Vec<&str> = methods
+                .iter()
+                .filter(|m| {
+                    m.engine.is_none()
+                        && crate::methods::handler(&m.name).is_none()
+                        && !m.is_documented_sample()
+                })
+                .map(|m| m.name.as_str())
+                .collect();
+            assert!(
+                neither.is_empty(),
+                "{p}: neither computed nor catalogued with a documented sample: {neither:?}"
+            );
+            // A documented sample never stands beside a behaviour: the mock would compute the
+            // answer while `methods` and the count say it is the sample.
+            let both: Vec<&str> = methods
+                .iter()
+                .filter(|m| m.is_documented_sample() && crate::methods::handler(&m.name).is_some())
+                .map(|m| m.name.as_str())
+                .collect();
+            assert!(
+                both.is_empty(),
+                "{p}: a handler and a documented sample: {both:?}"
+            );
             let name = match p {
                 Product::Mor => "MOR",
                 Product::M4 => "M4",

@@ -84,6 +84,10 @@ pub struct Entry {
     pub outcome: Cow<'static, str>,
     /// HTTP status answered (0 when the connection was closed without an answer).
     pub status: u16,
+    /// What a success not computed by the mock was answered from: `documented sample (SOURCE)`
+    /// for a method catalogued only, or the sample's shape. Absent when computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }
 
 impl Entry {
@@ -135,8 +139,9 @@ impl Entry {
     /// The bytes of text it holds (what the journal's byte bound counts).
     pub fn size(&self) -> usize {
         let fixed = 64 + self.verb.len() + self.path.len() + self.outcome.len();
-        let optional =
-            self.method.as_ref().map_or(0, String::len) + self.u.as_ref().map_or(0, String::len);
+        let optional = self.method.as_ref().map_or(0, String::len)
+            + self.u.as_ref().map_or(0, String::len)
+            + self.answer.as_ref().map_or(0, String::len);
         fixed
             + optional
             + self
@@ -185,6 +190,9 @@ impl Journal {
         }
         if entry.outcome.len() > MAX_VALUE {
             entry.outcome = Cow::Owned(cut(&entry.outcome));
+        }
+        if let Some(a) = entry.answer.as_mut() {
+            cut_in_place(a);
         }
         let size = entry.size();
         let mut g = self.lock();
@@ -248,6 +256,7 @@ mod tests {
             params: Vec::new(),
             outcome: "ok".into(),
             status: 200,
+            answer: None,
         }
     }
 

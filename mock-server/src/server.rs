@@ -231,6 +231,7 @@ fn journal_refusal(shared: &Shared, verb: &Method, uri: &Uri, status: u16, outco
         params: Vec::new(),
         outcome: Cow::Borrowed(outcome),
         status,
+        answer: None,
     });
 }
 
@@ -465,6 +466,7 @@ async fn proxied(
         params: Entry::redact(&params, cat.method(name)),
         outcome,
         status: response.status().as_u16(),
+        answer: None,
     });
     response
 }
@@ -520,6 +522,7 @@ async fn api(
         params: Entry::redact_owned(params, cat.method(name)),
         outcome,
         status,
+        answer: None,
     };
     let canonical_name = || cat.method(name).map(|m| m.name.clone());
 
@@ -572,9 +575,9 @@ async fn api(
         None => d.outcome,
     };
     let status = d.response.status().as_u16();
-    shared
-        .journal
-        .record(journal(params, d.method, outcome, status));
+    let mut entry = journal(params, d.method, outcome, status);
+    entry.answer = d.answer;
+    shared.journal.record(entry);
     Answer {
         response: d.response,
         delivery: truncate.map_or(Delivery::Full, Delivery::Truncate),

@@ -129,7 +129,14 @@ async fn every_snapshot_case_matches_its_reviewed_snapshot() {
         }
     }
     for product in Product::ALL {
-        for m in catalogue.product(product).methods() {
+        // A method catalogued only answers its documented sample (a test of the mock checks
+        // every one of them); a snapshot would hold the catalogue's own text.
+        for m in catalogue
+            .product(product)
+            .methods()
+            .iter()
+            .filter(|m| !m.is_documented_sample())
+        {
             assert!(
                 asserted
                     .iter()

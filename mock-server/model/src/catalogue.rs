@@ -354,6 +354,19 @@ pub struct ErrorSpec {
     pub source: Source,
 }
 
+/// The documented sample answer of a method catalogued only: no behaviour of the mock computes
+/// its answer, so after the protocol checks (method, verb, login, hash, role) the mock answers
+/// this sample as the documentation shows it, and says so (journal, response header, `--explain`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentedSample {
+    /// The success answer as the page shows it: XML without the declaration (the method's
+    /// `response.declaration` is sent), or the text of a `body: text` method.
+    pub answer: String,
+    /// Where it is documented: the page's title, its address and revision where known.
+    pub source: String,
+}
+
 /// One method of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -420,6 +433,11 @@ pub struct Method {
     /// Notes on contradictions, unknowns and the pages behind them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// A method catalogued only: the documented sample the mock answers after the protocol
+    /// checks (no behaviour computed). Without `response.sample` the answer's shape is derived
+    /// from it when the catalogue loads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<DocumentedSample>,
     /// The behaviour as data, run by the mock's engine: the method's checks, writes and answer
     /// over the world's records (see [`crate::engine`]). Without it the mock answers with the
     /// method's own code, or its documented sample.
@@ -490,6 +508,162 @@ impl Method {
     }
 }
 
+impl Method {
+    /// Whether the mock answers this method from its documented sample (catalogued only).
+    pub fn is_documented_sample(&self) -> bool {
+        self.sample.is_some()
+    }
+
+    /// Check a method answered from its documented sample, and derive its answer's shape
+    /// (`response.sample`) from the sample when the entry gives none. `strict` (the files of
+    /// documented samples): the sample is required, every hashed parameter is a parameter (or
+    /// `u`, `p`) and someone may call it. The error is the field path (keys from the method's
+    /// line) and what is wrong.
+    pub fn check_documented_sample(
+        &mut self,
+        strict: bool,
+    ) -> Result<(), (Vec<&'static str>, String)> {
+        let Some(sample) = &self.sample else {
+            return if strict {
+                Err((
+                    vec!["sample"],
+                    "a method of a file of documented samples needs `sample` (answer and source)"
+                        .into(),
+                ))
+            } else {
+                Ok(())
+            };
+        };
+        if self.engine.is_some() {
+            return Err((
+                vec!["engine"],
+                "a method answered from its documented sample declares no engine".into(),
+            ));
+        }
+        if sample.source.trim().is_empty() {
+            return Err((
+                vec!["sample", "source"],
+                "empty: name the page (title, address, revision where known)".into(),
+            ));
+        }
+        if let Some(c) = sample.source.chars().find(|c| !(' '..='~').contains(c)) {
+            return Err((
+                vec!["sample", "source"],
+                format!("{c:?} is not printable ASCII (the source is sent in a response header)"),
+            ));
+        }
+        if sample.answer.trim().is_empty() {
+            return Err((vec!["sample", "answer"], "empty".into()));
+        }
+        let shape = match self.response.body {
+            BodyKind::Text => sample.answer.clone(),
+            BodyKind::Xml | BodyKind::GzipXml | BodyKind::ZipXml => {
+                let doc = crate::xml::parse(&sample.answer).map_err(|e| {
+                    (
+                        vec!["sample", "answer"],
+                        format!("not XML: {} (at byte {})", e.message, e.position),
+                    )
+                })?;
+                let mut out = String::new();
+                crate::xml::render_element(
+                    &crate::xml::shape(&doc.root),
+                    crate::xml::Layout::Pretty,
+                    0,
+                    &mut out,
+                );
+                out
+            }
+        };
+        if strict {
+            for h in &self.hash {
+                if h != "u" && h != "p" && self.param(h).is_none() {
+                    return Err((
+                        vec!["hash"],
+                        format!("hashed `{h}` is not a parameter of the method"),
+                    ));
+                }
+            }
+            for (i, p) in self.params.iter().enumerate() {
+                if self.params[..i].iter().any(|q| q.name == p.name) {
+                    return Err((vec!["params"], format!("`{}` is listed twice", p.name)));
+                }
+            }
+            if self.access.is_empty() {
+                return Err((
+                    vec!["access"],
+                    "nobody may call it: list the roles the page names".into(),
+                ));
+            }
+        }
+        if self.response.sample.trim().is_empty() {
+            self.response.sample = shape;
+        }
+        Ok(())
+    }
+}
+
+/// The 1-based line of method `name` in a catalogue file's text (1 when not found).
+fn method_line(text: &str, name: &str) -> usize {
+    let needle = format!("name: {name}");
+    text.lines()
+        .position(|l| l.trim_start().trim_start_matches("- ") == needle)
+        .map_or(1, |i| i + 1)
+}
+
+/// The 1-based line of a field of method `name`: each of `keys` looked for in turn, from the
+/// method's line to the next method (the method's line when a key is not found).
+fn field_line(text: &str, name: &str, keys: &[&str]) -> usize {
+    let start = method_line(text, name);
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(first) = lines.get(start - 1) else {
+        return start;
+    };
+    let indent = first.len() - first.trim_start().len();
+    let end = lines
+        .iter()
+        .enumerate()
+        .skip(start)
+        .find(|(_, l)| {
+            let t = l.trim_start();
+            l.len() - t.len() == indent && t.starts_with("- ")
+        })
+        .map_or(lines.len(), |(i, _)| i);
+    let mut at = start - 1;
+    for key in keys {
+        let prefix = format!("{key}:");
+        match (at..end).find(|&i| lines[i].trim_start().starts_with(&prefix)) {
+            Some(i) => at = i,
+            None => return start,
+        }
+    }
+    at + 1
+}
+
+/// Check the documented samples of `methods` (see [`Method::check_documented_sample`]); the
+/// error names the file, the field's line and the field.
+fn check_samples(
+    path: &str,
+    text: &str,
+    methods: &mut [Method],
+    strict: bool,
+) -> Result<(), LoadError> {
+    for m in methods {
+        if let Err((keys, message)) = m.check_documented_sample(strict) {
+            let field = std::iter::once(format!("methods[{}]", m.name))
+                .chain(keys.iter().map(|k| k.to_string()))
+                .collect::<Vec<_>>()
+                .join(".");
+            return Err(LoadError::Source(SourceError::new(
+                path,
+                field_line(text, &m.name, &keys),
+                &field,
+                message,
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The gating errors shared by every method of a product, with their wrappers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -540,14 +714,9 @@ fn validate_engines(
 ) -> Result<(), LoadError> {
     for m in methods {
         if let Err(e) = m.validate_engine(general) {
-            let needle = format!("name: {}", m.name);
-            let line = text
-                .lines()
-                .position(|l| l.trim_start().trim_start_matches("- ") == needle)
-                .map_or(1, |i| i + 1);
             return Err(LoadError::Source(SourceError::new(
                 path,
-                line,
+                method_line(text, &m.name),
                 &format!("methods[{}].engine", m.name),
                 &e,
             )));
@@ -645,6 +814,20 @@ const EMBEDDED: [(&str, &str); 2] = [
     ("catalogue/m4.yaml", include_str!("../catalogue/m4.yaml")),
 ];
 
+/// The methods catalogued only, answered from their documented samples: loaded with the
+/// embedded files above, checked strictly (see [`Method::check_documented_sample`]), and never
+/// replacing one of their methods.
+const DOCUMENTED: [(&str, &str); 2] = [
+    (
+        "catalogue/mor-documented.yaml",
+        include_str!("../catalogue/mor-documented.yaml"),
+    ),
+    (
+        "catalogue/m4-documented.yaml",
+        include_str!("../catalogue/m4-documented.yaml"),
+    ),
+];
+
 impl Catalogue {
     /// The catalogue compiled into the binaries, parsed once.
     ///
@@ -672,10 +855,80 @@ impl Catalogue {
                 ))
             })?;
             validate_engines(path, text, &general, &file.methods)?;
-            let pc = ProductCatalogue::new(file.product, general, file.methods);
+            let mut methods = file.methods;
+            check_samples(path, text, &mut methods, false)?;
+            let pc = ProductCatalogue::new(file.product, general, methods);
             products.insert(file.product, pc);
         }
-        Ok(Catalogue { products })
+        let mut catalogue = Catalogue { products };
+        for (path, text) in DOCUMENTED {
+            catalogue.merge_documented(text, Path::new(path))?;
+        }
+        Ok(catalogue)
+    }
+
+    /// Merge a file of documented samples (methods catalogued only): every method carries its
+    /// sample and its evidence, none names a method or alias the catalogue already has, and the
+    /// file keeps the product's general errors.
+    pub fn merge_documented(&mut self, text: &str, path: &Path) -> Result<(), LoadError> {
+        let file: CatalogueFile = crate::yaml::from_str(text, path)?;
+        let name = path.display().to_string();
+        let pc = self.products.get_mut(&file.product).ok_or_else(|| {
+            LoadError::Source(SourceError::new(
+                &name,
+                1,
+                "product",
+                "product has no embedded catalogue",
+            ))
+        })?;
+        if file.general.is_some() {
+            let line = text
+                .lines()
+                .position(|l| l.starts_with("general:"))
+                .map_or(1, |i| i + 1);
+            return Err(LoadError::Source(SourceError::new(
+                &name,
+                line,
+                "general",
+                "a file of documented samples keeps the product's general errors",
+            )));
+        }
+        let mut methods = file.methods;
+        check_samples(&name, text, &mut methods, true)?;
+        let mut seen: Vec<&str> = Vec::new();
+        for m in &methods {
+            for n in std::iter::once(&m.name).chain(&m.aliases) {
+                let clash = match pc.method(n) {
+                    Some(old) => Some(format!(
+                        "`{n}` is already {} in the catalogue: a documented sample never replaces a method",
+                        if old.name == *n { "a method" } else { "an alias" }
+                    )),
+                    None if seen.contains(&n.as_str()) => {
+                        Some(format!("`{n}` is named twice in this file"))
+                    }
+                    None => None,
+                };
+                if let Some(message) = clash {
+                    let field = if *n == m.name { "name" } else { "aliases" };
+                    return Err(LoadError::Source(SourceError::new(
+                        &name,
+                        if *n == m.name {
+                            method_line(text, &m.name)
+                        } else {
+                            field_line(text, &m.name, &["aliases"])
+                        },
+                        &format!("methods[{}].{field}", m.name),
+                        message,
+                    )));
+                }
+                seen.push(n);
+            }
+        }
+        validate_engines(&name, text, &pc.general, &methods)?;
+        for m in methods {
+            pc.upsert(m);
+        }
+        Ok(())
     }
 
     /// This catalogue with the methods of a user file added or replaced.
@@ -702,13 +955,11 @@ impl Catalogue {
         if let Some(g) = file.general {
             pc.general = g;
         }
-        validate_engines(
-            &path.display().to_string(),
-            text,
-            &pc.general,
-            &file.methods,
-        )?;
-        for m in file.methods {
+        let name = path.display().to_string();
+        validate_engines(&name, text, &pc.general, &file.methods)?;
+        let mut methods = file.methods;
+        check_samples(&name, text, &mut methods, false)?;
+        for m in methods {
             pc.upsert(m);
         }
         Ok(())
@@ -822,6 +1073,110 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.starts_with("extra.yaml:5:"), "{msg}");
         assert!(msg.contains("unknown field `hashh`"), "{msg}");
+    }
+
+    /// A file of documented samples with one method; `method` is the YAML of its fields after
+    /// `name`.
+    fn documented(method: &str) -> String {
+        format!("version: 1\nproduct: mor\nmethods:\n  - name: doc_x\n{method}")
+    }
+
+    const GOOD: &str = "    params:\n      - {name: u, required: true}\n      - {name: id}\n    hash: [id]\n    access:\n      - {role: admin}\n    sample:\n      source: 'MOR API doc x (wiki, oldid 1)'\n      answer: |-\n        <page><status>ok</status><id>5</id></page>\n";
+
+    #[test]
+    fn every_method_catalogued_only_carries_its_sample_source_and_derived_shape() {
+        let c = Catalogue::parse_embedded().expect("embedded catalogue parses");
+        let mut n = 0;
+        for p in Product::ALL {
+            for m in c
+                .product(p)
+                .methods()
+                .iter()
+                .filter(|m| m.is_documented_sample())
+            {
+                let s = m.sample.as_ref().expect("sample");
+                assert!(!s.source.trim().is_empty(), "{p} {}", m.name);
+                assert!(m.engine.is_none(), "{p} {}", m.name);
+                let shape = crate::xml::parse(&m.response.sample)
+                    .unwrap_or_else(|e| panic!("{p} {}: shape: {e}", m.name));
+                let answer = crate::xml::parse(&s.answer).expect("answer parses");
+                assert_eq!(shape.root.name, answer.root.name, "{p} {}", m.name);
+                n += 1;
+            }
+        }
+        assert!(n > 0, "no method catalogued only");
+    }
+
+    #[test]
+    fn a_documented_sample_file_is_checked_strictly_naming_file_line_and_field() {
+        let base = || Catalogue::parse_embedded().expect("embedded");
+        let path = Path::new("extra-documented.yaml");
+        let mut c = base();
+        c.merge_documented(&documented(GOOD), path)
+            .expect("a good entry loads");
+        let m = c.method(Product::Mor, "doc_x").expect("added");
+        assert!(
+            m.response.sample.contains("<id>{{number}}</id>"),
+            "{}",
+            m.response.sample
+        );
+
+        let cases: [(String, &str, &str); 6] = [
+            (
+                documented("    params:\n      - {name: u}\n    access:\n      - {role: admin}\n"),
+                "extra-documented.yaml:4: methods[doc_x].sample:",
+                "needs `sample`",
+            ),
+            (
+                documented(&GOOD.replace("<id>5</id></page>", "<id>5</page>")),
+                "extra-documented.yaml:13: methods[doc_x].sample.answer:",
+                "not XML",
+            ),
+            (
+                documented(&GOOD.replace("'MOR API doc x (wiki, oldid 1)'", "''")),
+                "extra-documented.yaml:12: methods[doc_x].sample.source:",
+                "empty",
+            ),
+            (
+                documented(&GOOD.replace("hash: [id]", "hash: [idd]")),
+                "extra-documented.yaml:8: methods[doc_x].hash:",
+                "`idd` is not a parameter",
+            ),
+            (
+                documented(
+                    &GOOD
+                        .replace("      - {role: admin}\n", "")
+                        .replace("access:\n", "access: []\n"),
+                ),
+                "extra-documented.yaml:9: methods[doc_x].access:",
+                "nobody may call it",
+            ),
+            (
+                documented(GOOD).replace("doc_x", "users_get"),
+                "extra-documented.yaml:4: methods[users_get].name:",
+                "already a method",
+            ),
+        ];
+        for (text, at, what) in cases {
+            let err = base()
+                .merge_documented(&text, path)
+                .expect_err("refused")
+                .to_string();
+            assert!(
+                err.starts_with(at) && err.contains(what),
+                "{err}\n---\n{text}"
+            );
+        }
+        // The same checks (bar strictness) hold for a sample in any catalogue file.
+        let bad = documented(&GOOD.replace("<id>5</id></page>", "<id>5</page>"));
+        let err = base()
+            .merge_str(&bad, path)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("methods[doc_x].sample.answer: not XML"),
+            "{err}"
+        );
     }
 
     #[test]

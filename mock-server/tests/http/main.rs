@@ -17,5 +17,6 @@ mod proxy;
 mod hash_rule;
 mod methods_all;
 mod methods_concurrency;
+mod methods_documented;
 mod methods_records;
 mod profile_x3;
