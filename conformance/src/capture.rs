@@ -40,8 +40,8 @@ use model::catalogue::{Catalogue, Product, Role};
 use model::quirks::Quirks;
 use model::scenario::{Encoding, ParamList, Request, Scenario, Signing, WorldBase, WorldSpec};
 use model::world::{
-    format_datetime, month_start, Call, Currency, Destination, Device, Disposition, Money, Payment,
-    Provider, Rate, Tariff, User, When, WorldData,
+    format_datetime, month_start, Call, Currency, Destination, Device, Disposition, GroupRates,
+    Money, Payment, Provider, Rate, RateBand, RateKind, Tariff, User, When, WorldData,
 };
 use model::xml::Element;
 
@@ -733,6 +733,7 @@ impl Capturer<'_> {
                         prefix,
                         name: name.to_string(),
                         group: group.to_string(),
+                        group_type: String::new(),
                         direction: String::new(),
                     },
                 );
@@ -840,6 +841,7 @@ fn user_of(root: &Element, id: u64) -> User {
     User {
         lcr_id: None,
         hidden: false,
+        custom_rates: Vec::new(),
         id,
         username: t("other_details/username"),
         password: String::new(),
@@ -866,8 +868,14 @@ fn user_of(root: &Element, id: u64) -> User {
 fn tariff_of(root: &Element, id: u64, dests: &mut BTreeMap<String, Destination>) -> Tariff {
     let t = |e: &Element, p: &str| text_at(e, p).unwrap_or_default();
     let mut rates = Vec::new();
+    let mut group_rates = Vec::new();
     if let Some(list) = root.find("rates") {
         for r in list.elements() {
+            if r.name == "destination" {
+                // A retail tariff: its rates by destination group (MOR retail shape).
+                group_rates.push(group_rates_of(r));
+                continue;
+            }
             let prefix = t(r, "prefix");
             let name = t(r, "destination");
             if !name.is_empty() {
@@ -875,6 +883,7 @@ fn tariff_of(root: &Element, id: u64, dests: &mut BTreeMap<String, Destination>)
                     prefix: prefix.clone(),
                     name,
                     group: t(r, "subcode"),
+                    group_type: String::new(),
                     direction: t(r, "direction"),
                 });
             }
@@ -897,6 +906,39 @@ fn tariff_of(root: &Element, id: u64, dests: &mut BTreeMap<String, Destination>)
         currency: t(root, "currency"),
         owner_id: 0,
         rates,
+        group_rates,
+    }
+}
+
+/// One `<destination>` of tariff_rates_get's retail shape: a group and its bands, whichever
+/// order `from` and `daytype` come in, a duration of `Infinity` read as -1.
+fn group_rates_of(d: &Element) -> GroupRates {
+    let t = |e: &Element, p: &str| text_at(e, p).unwrap_or_default();
+    let bands = d
+        .elements()
+        .filter(|r| r.name == "rate")
+        .map(|r| RateBand {
+            from: num(r, "from").unwrap_or(1).max(1) as u32,
+            duration: match t(r, "duration").trim() {
+                "Infinity" => -1,
+                v => v.parse().unwrap_or(-1),
+            },
+            artype: if t(r, "type").trim() == "event" {
+                RateKind::Event
+            } else {
+                RateKind::Minute
+            },
+            round_by: num(r, "round_by").unwrap_or(1) as u32,
+            price: money(r, "tariff_rate"),
+            start_time: t(r, "start_time"),
+            end_time: t(r, "end_time"),
+            daytype: t(r, "daytype"),
+        })
+        .collect();
+    GroupRates {
+        group: t(d, "destination_group_name"),
+        group_type: t(d, "destination_group_type"),
+        bands,
     }
 }
 

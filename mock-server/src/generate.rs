@@ -12,7 +12,7 @@
 //! | 0 | `admin` | `admin` | System Admin | `adm1nun1q` | secret = the `--api-secret` (default `secret`) |
 //! | 1 | `user1` | `user1` | simple user | `user1uniq` | balance 60.0 USD, VAT 21 %, tariff 1 |
 //! | 2 | `user2` | `user2` | simple user | `user2uniq` | balance -12.5, currency EUR, prepaid |
-//! | 3 | `user3` | `user3` | simple user | `user3uniq` | balance 250.0, credit 100.0 |
+//! | 3 | `user3` | `user3` | simple user | `user3uniq` | balance 250.0, credit 100.0, tariff 1, custom rates for `Lithuania MOB` and `UK - Mobile` |
 //! | 4 | `manager` (M4) | `manager` | manager | `managuniq` | permissions quick_stats, connection_points, currency_management, tariffs |
 //! | 5 | `manager2` (M4) | `manager2` | manager | `mana2uniq` | no permissions |
 //! | 4 | `reseller` (MOR) | `reseller` | reseller | `resuniq01` | own API secret `reseller_secret`; owns 7 and 8 |
@@ -36,8 +36,8 @@
 
 use model::catalogue::{Product, Role};
 use model::world::{
-    ActiveCall, Call, Currency, Destination, Device, Did, Disposition, Money, Payment, Provider,
-    Rate, Tariff, User, When, WorldData,
+    ActiveCall, Call, Currency, Destination, Device, Did, Disposition, GroupRates, Money, Payment,
+    Provider, Rate, RateBand, RateKind, Tariff, User, When, WorldData,
 };
 
 use crate::world::mul_money;
@@ -121,6 +121,7 @@ pub fn admin() -> User {
     User {
         lcr_id: None,
         hidden: false,
+        custom_rates: Vec::new(),
         id: 0,
         username: "admin".into(),
         password: "admin".into(),
@@ -159,6 +160,7 @@ pub(crate) fn user(
     User {
         lcr_id: None,
         hidden: false,
+        custom_rates: Vec::new(),
         id,
         username: name.into(),
         password: name.into(),
@@ -255,6 +257,44 @@ pub(crate) const DESTINATIONS: [(&str, &str, &str, &str, &str, u32); 13] = [
     ),
 ];
 
+/// The type of a generated destination group (MOR `desttype`): `MOB` for mobile groups, else
+/// `FIX`.
+pub(crate) fn group_type(group: &str) -> &'static str {
+    if group.ends_with("MOB") || group.ends_with("Mobile") {
+        "MOB"
+    } else {
+        "FIX"
+    }
+}
+
+/// user3's custom rates: two groups his retail tariff also prices, one with two bands (the
+/// first three minutes, then the rest of the call) on work days, one a single band rounded to
+/// the minute.
+fn custom_rates() -> Vec<GroupRates> {
+    let band = |from: u32, duration: i64, price: &str, round_by: u32, daytype: &str| RateBand {
+        from,
+        duration,
+        artype: RateKind::Minute,
+        round_by,
+        price: money(price),
+        start_time: "00:00:00".into(),
+        end_time: "23:59:59".into(),
+        daytype: daytype.into(),
+    };
+    vec![
+        GroupRates {
+            group: "Lithuania MOB".into(),
+            group_type: "MOB".into(),
+            bands: vec![band(1, 3, "0.09", 1, "WD"), band(4, -1, "0.07", 1, "WD")],
+        },
+        GroupRates {
+            group: "UK - Mobile".into(),
+            group_type: "MOB".into(),
+            bands: vec![band(1, -1, "0.06", 60, "")],
+        },
+    ]
+}
+
 fn rates(percent_of_retail: i64, con_fee: &str) -> Vec<Rate> {
     DESTINATIONS
         .iter()
@@ -287,6 +327,7 @@ pub(crate) fn tariff(
         currency: currency.into(),
         owner_id: owner,
         rates: r,
+        group_rates: Vec::new(),
     }
 }
 
@@ -331,6 +372,7 @@ fn skeleton(product: Product) -> WorldData {
     );
     u3.credit = Some(money("100"));
     u3.tariff_id = Some(1);
+    u3.custom_rates = custom_rates();
     users.extend([u1, u2, u3]);
     match product {
         Product::M4 => {
@@ -519,6 +561,7 @@ fn skeleton(product: Product) -> WorldData {
             prefix: prefix.into(),
             name: name.into(),
             group: group.into(),
+            group_type: group_type(group).into(),
             direction: direction.into(),
         })
         .collect();

@@ -501,6 +501,7 @@ impl Skeleton {
                 prefix: prefix.into(),
                 name: name.into(),
                 group: group.into(),
+                group_type: crate::generate::group_type(group).into(),
                 direction: direction.into(),
             })
             .collect();

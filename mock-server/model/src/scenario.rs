@@ -1058,6 +1058,58 @@ cases:
     }
 
     #[test]
+    fn a_world_writes_custom_rates_and_retail_group_rates_checked_as_read() {
+        let text = GOOD.replace(
+            "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n",
+            "    - { id: 9, username: bob, role: user, balance: \"10.50\", tariff_id: 7,\n        custom_rates: [ { group: Spain, group_type: MOB, bands: [ { price: \"0.1\", duration: 5 } ] } ] }\n  tariffs:\n    - id: 7\n      name: R7\n      purpose: user\n      group_rates:\n        - group: Spain\n          bands:\n            - { from: 2, price: \"0.2\", daytype: FD, artype: event }\n",
+        );
+        let s = load_str(&text, Path::new("w.yaml"), &cat()).unwrap_or_else(|e| panic!("{e}"));
+        let w = &s.scenario.world.as_ref().expect("a world").data;
+        let custom = &w.users[0].custom_rates[0];
+        assert_eq!(
+            (custom.group.as_str(), custom.group_type.as_str()),
+            ("Spain", "MOB")
+        );
+        assert_eq!(custom.bands[0].duration, 5);
+        assert_eq!(custom.bands[0].from, 1, "from defaults to the first minute");
+        let band = &w.tariffs[0].group_rates[0].bands[0];
+        assert_eq!(band.duration, -1, "duration defaults to the whole call");
+        assert_eq!(band.artype, crate::world::RateKind::Event);
+        assert_eq!(
+            (band.start_time.as_str(), band.end_time.as_str()),
+            ("00:00:00", "23:59:59")
+        );
+        for (from, to, says) in [
+            ("daytype: FD", "daytype: SAT", "daytype must be WD"),
+            ("duration: 5", "duration: -2", "duration must be -1"),
+            ("from: 2", "from: 0", "from must be a minute"),
+            (
+                "from: 2,",
+                "from: 2, start_time: \"25:00:00\",",
+                "is not a time of day",
+            ),
+            (
+                "artype: event",
+                "artype: hourly",
+                "unknown variant `hourly`",
+            ),
+            (
+                "- group: Spain\n",
+                "- group: \"\"\n",
+                "group must name a destination group",
+            ),
+        ] {
+            let bad = text.replace(from, to);
+            assert_ne!(bad, text, "{from}");
+            let e = load_str(&bad, Path::new("w.yaml"), &cat())
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("w.yaml:"), "{e}");
+            assert!(e.contains(says), "{to}: {e}");
+        }
+    }
+
+    #[test]
     fn a_misspelled_field_fails_with_file_line_and_field() {
         let bad = GOOD.replace("expect: { success: true }", "expcet: { success: true }");
         let e = load_str(&bad, Path::new("bad.yaml"), &cat()).unwrap_err();

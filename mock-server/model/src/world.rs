@@ -449,6 +449,10 @@ pub struct User {
     /// Hidden from the GUI's lists (users_get `hidden`).
     #[serde(default)]
     pub hidden: bool,
+    /// The user's custom rates by destination group (MOR `customrates`): tariff_rates_get
+    /// answers them with his tariff's rates, and they replace the tariff's for their groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_rates: Vec<GroupRates>,
 }
 
 fn usd() -> String {
@@ -548,6 +552,10 @@ pub struct Destination {
     /// Destination group, e.g. `Lithuania MOB`.
     #[serde(default)]
     pub group: String,
+    /// The type of its destination group (MOR `destinationgroups.desttype`, e.g. `FIX`, `MOB`),
+    /// answered by tariff_rates_get as a retail rate's `destination_group_type`.
+    #[serde(default)]
+    pub group_type: String,
     /// Direction (country).
     #[serde(default)]
     pub direction: String,
@@ -591,6 +599,145 @@ fn day_end() -> String {
     "23:59:59".into()
 }
 
+/// One band of a retail rate of a destination group (MOR `aratedetails`; a custom rate's
+/// `acustratedetails` has the same fields): from which minute of a call, for how long, at what
+/// price, on which days and hours. Checked as it is read: a bad band is a load error naming the
+/// field (a scenario's file and line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateBand {
+    /// The minute of the call it applies from (1: from the start).
+    #[serde(default = "one", deserialize_with = "first_minute")]
+    #[schemars(with = "u32")]
+    pub from: u32,
+    /// How many minutes it lasts; -1 to the end of the call (the MOR X3 code answers it as
+    /// `Infinity`).
+    #[serde(default = "infinite", deserialize_with = "band_duration")]
+    #[schemars(with = "i64")]
+    pub duration: i64,
+    /// How it is charged: `minute` (per minute) or `event` (once) (`artype`).
+    #[serde(default)]
+    pub artype: RateKind,
+    /// Rounding in seconds (`round`, answered as `round_by`).
+    #[serde(default = "one")]
+    pub round_by: u32,
+    /// The price (per minute, or per event).
+    pub price: Money,
+    /// Start of validity in the day (`HH:MM:SS`).
+    #[serde(default = "day_start", deserialize_with = "clock_time")]
+    #[schemars(with = "String")]
+    pub start_time: String,
+    /// End of validity in the day (`HH:MM:SS`).
+    #[serde(default = "day_end", deserialize_with = "clock_time")]
+    #[schemars(with = "String")]
+    pub end_time: String,
+    /// `WD` (work days), `FD` (free days) or empty for every day.
+    #[serde(default, deserialize_with = "day_type")]
+    #[schemars(with = "String")]
+    pub daytype: String,
+}
+
+/// How a retail rate band is charged (MOR `artype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RateKind {
+    /// Per minute.
+    #[default]
+    Minute,
+    /// Once per call.
+    Event,
+}
+
+impl RateKind {
+    /// The stored text (`minute`, `event`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateKind::Minute => "minute",
+            RateKind::Event => "event",
+        }
+    }
+}
+
+/// The retail rates of one destination group: a retail tariff's (MOR `rates` of a tariff of
+/// purpose `user`, one per group) or a user's custom rates (MOR `customrates`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRates {
+    /// The destination group's name (`destinationgroups.name`).
+    #[serde(deserialize_with = "group_name")]
+    #[schemars(with = "String")]
+    pub group: String,
+    /// The destination group's type (`desttype`, e.g. `FIX`, `MOB`).
+    #[serde(default)]
+    pub group_type: String,
+    /// Its bands.
+    #[serde(default)]
+    pub bands: Vec<RateBand>,
+}
+
+fn infinite() -> i64 {
+    -1
+}
+
+fn first_minute<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let v = u32::deserialize(d)?;
+    if v == 0 {
+        return Err(serde::de::Error::custom(
+            "from must be a minute of the call, 1 or more (1: from the start)",
+        ));
+    }
+    Ok(v)
+}
+
+fn band_duration<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let v = i64::deserialize(d)?;
+    if v < -1 {
+        return Err(serde::de::Error::custom(format!(
+            "duration must be -1 (to the end of the call) or a number of minutes, 0 or more, not {v}"
+        )));
+    }
+    Ok(v)
+}
+
+fn clock_time<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    let ok = {
+        let b = v.as_bytes();
+        let two = |i: usize, max: u8| {
+            b[i].is_ascii_digit()
+                && b[i + 1].is_ascii_digit()
+                && (b[i] - b'0') * 10 + (b[i + 1] - b'0') <= max
+        };
+        b.len() == 8 && b[2] == b':' && b[5] == b':' && two(0, 23) && two(3, 59) && two(6, 59)
+    };
+    if !ok {
+        return Err(serde::de::Error::custom(format!(
+            "`{v}` is not a time of day (HH:MM:SS, 00:00:00 to 23:59:59)"
+        )));
+    }
+    Ok(v)
+}
+
+fn day_type<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    if !matches!(v.as_str(), "" | "WD" | "FD") {
+        return Err(serde::de::Error::custom(format!(
+            "daytype must be WD (work days), FD (free days) or empty (every day), not `{v}`"
+        )));
+    }
+    Ok(v)
+}
+
+fn group_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    if v.trim().is_empty() {
+        return Err(serde::de::Error::custom(
+            "group must name a destination group",
+        ));
+    }
+    Ok(v)
+}
+
 /// A tariff with its rates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -611,6 +758,11 @@ pub struct Tariff {
     /// Rates.
     #[serde(default)]
     pub rates: Vec<Rate>,
+    /// A retail tariff's rates by destination group, as MOR keeps them (tariff_rates_get's
+    /// retail shape). Without them a retail tariff's `rates` are answered grouped by their
+    /// destination's group, each one band for the whole call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_rates: Vec<GroupRates>,
 }
 
 fn wholesale() -> String {

@@ -71,6 +71,7 @@ pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
             owner
         },
         rates: Vec::new(),
+        group_rates: Vec::new(),
     });
     xml(Element::new("page")
         .leaf("status", "ok")
