@@ -259,6 +259,13 @@ patchable! {
         /// admin's included; an accountant needs `device_manage`; no devices answers `Device not
         /// found`).
         devices_get_answers: AnswerSource = AnswerSource::Wiki,
+        /// MOR tariff_rates_get's retail tariffs and custom rates: the wiki page's (one
+        /// `<page>` block; a retail tariff's rates grouped by destination group, each `<rate>`
+        /// ending `from`, `daytype`, its duration as stored; the user's custom rates listed
+        /// first in the tariff's `<rates>`), or the X3 action's (C 1015-1178: a `Custom Rates`
+        /// block of its own first, then the tariff's block without the custom groups; each
+        /// `<rate>` ending `daytype`, `from`; duration -1 answered `Infinity`).
+        tariff_rates_answers: AnswerSource = AnswerSource::Wiki,
         /// Methods (canonical names) the server does not implement: every name of them is
         /// answered as a path naming no method (quirk `unknown_method`). X3 has no action for
         /// exchange_rate_update, device_details_get, quickstats_get or aggregate_get.
@@ -382,6 +389,55 @@ impl Quirks {
     }
 }
 
+/// tariff_rates_get (quirk `tariff_rates_answers`): the success shapes beyond the catalogue's
+/// sample, which is the wholesale shape.
+impl Quirks {
+    /// Other success samples of `method` under these positions, for `structure: sample`: an
+    /// answer matching any of them, or the catalogue's `sample`, has the documented structure.
+    /// MOR tariff_rates_get answers a retail tariff grouped by destination group, and under the
+    /// X3 position a user's custom rates in a block of their own before the tariff's.
+    pub fn alternative_samples(
+        &self,
+        product: crate::catalogue::Product,
+        method: &str,
+        sample: &str,
+    ) -> Vec<String> {
+        if product != crate::catalogue::Product::Mor || method != "tariff_rates_get" {
+            return Vec::new();
+        }
+        let x3 = self.tariff_rates_answers == AnswerSource::X3;
+        let rate = if x3 {
+            "<rate><duration>{{any}}</duration><type>{{text}}</type><round_by>{{int}}</round_by>\
+             <tariff_rate>{{number}}</tariff_rate><start_time>{{text}}</start_time>\
+             <end_time>{{text}}</end_time><daytype>{{text}}</daytype><from>{{int}}</from></rate>"
+        } else {
+            "<rate><duration>{{int}}</duration><type>{{text}}</type><round_by>{{int}}</round_by>\
+             <tariff_rate>{{number}}</tariff_rate><start_time>{{text}}</start_time>\
+             <end_time>{{text}}</end_time><from>{{int}}</from><daytype>{{text}}</daytype></rate>"
+        };
+        let head = "<pagename>Tariff</pagename><tariff_name>{{text}}</tariff_name>\
+                    <purpose>{{text}}</purpose><currency>{{text}}</currency>";
+        let retail = format!(
+            "{head}<rates><destination><destination_group_name>{{{{text}}}}</destination_group_name>\
+             <destination_group_type>{{{{text}}}}</destination_group_type>{rate}</destination></rates>"
+        );
+        let mut out = vec![format!("<page>{retail}</page>")];
+        if x3 {
+            // The Custom Rates block has the retail block's elements; the tariff's follows.
+            let wholesale = sample
+                .trim()
+                .strip_prefix("<page>")
+                .and_then(|s| s.strip_suffix("</page>"))
+                .unwrap_or_default();
+            out.push(format!("<page>{retail}{retail}</page>"));
+            if !wholesale.is_empty() {
+                out.push(format!("<page>{retail}{wholesale}</page>"));
+            }
+        }
+        out
+    }
+}
+
 /// Remove every element at `path` (names from `el`'s children down) below `el`.
 fn remove_path(el: &mut crate::xml::Element, path: &[&str]) {
     match path {
@@ -425,6 +481,49 @@ mod tests {
             "{got}"
         );
         assert_eq!(Quirks::default().sample_for("devices_get", devices), None);
+    }
+
+    #[test]
+    fn tariff_rates_alternative_samples_follow_the_position() {
+        use crate::catalogue::Product;
+        use crate::xml::{diff, parse, DiffMode};
+        let wholesale = "<page><pagename>Tariff</pagename><tariff_name>{{text}}</tariff_name><purpose>{{text}}</purpose><currency>{{text}}</currency><rates><rate><prefix>{{text}}</prefix></rate></rates></page>";
+        let band = |last: &str| {
+            format!("<rate><duration>-1</duration><type>minute</type><round_by>1</round_by><tariff_rate>0.1</tariff_rate><start_time>00:00:00</start_time><end_time>23:59:59</end_time>{last}</rate>")
+        };
+        let retail = |last: &str| {
+            format!("<pagename>Tariff</pagename><tariff_name>R</tariff_name><purpose>user</purpose><currency>EUR</currency><rates><destination><destination_group_name>Spain</destination_group_name><destination_group_type>MOB</destination_group_type>{}</destination></rates>", band(last))
+        };
+        let wiki_doc = format!("<page>{}</page>", retail("<from>1</from><daytype/>"));
+        let x3_doc = format!("<page>{}</page>", retail("<daytype/><from>1</from>"));
+        let matches = |alts: &[String], doc: &str| {
+            let d = parse(doc).expect("doc parses");
+            alts.iter().any(|a| {
+                let a = parse(a).unwrap_or_else(|e| panic!("{e}: {a}"));
+                diff(&a.root, &d.root, DiffMode::Structure).is_none()
+            })
+        };
+        let wiki =
+            Quirks::default().alternative_samples(Product::Mor, "tariff_rates_get", wholesale);
+        assert_eq!(wiki.len(), 1);
+        assert!(matches(&wiki, &wiki_doc));
+        assert!(!matches(&wiki, &x3_doc), "the bands end from, daytype");
+        let q = Quirks {
+            tariff_rates_answers: AnswerSource::X3,
+            ..Quirks::default()
+        };
+        let x3 = q.alternative_samples(Product::Mor, "tariff_rates_get", wholesale);
+        assert_eq!(x3.len(), 3);
+        assert!(matches(&x3, &x3_doc));
+        assert!(!matches(&x3, &wiki_doc));
+        let custom_then_wholesale = format!(
+            "<page>{}<pagename>Tariff</pagename><tariff_name>W</tariff_name><purpose>user_wholesale</purpose><currency>EUR</currency><rates><rate><prefix>370</prefix></rate></rates></page>",
+            retail("<daytype/><from>1</from>")
+        );
+        assert!(matches(&x3, &custom_then_wholesale));
+        assert!(Quirks::default()
+            .alternative_samples(Product::M4, "tariff_rates_get", wholesale)
+            .is_empty());
     }
 
     #[test]

@@ -569,3 +569,189 @@ async fn x3_sends_answers_as_downloads_and_get_tariff_as_a_zip_archive() {
     assert!(a.body.starts_with("<?xml"), "not wrapped: {}", a.body);
     mock.stop().await;
 }
+
+/// A retail tariff with three groups, one of them also a custom rate of carol (id 20, GBP),
+/// and a wholesale tariff.
+const RATES_WORLD: &str = r#"version: 1
+name: retail tariff and custom rates
+world:
+  tariffs:
+    - id: 20
+      name: Retail T20
+      purpose: user
+      currency: EUR
+      group_rates:
+        - { group: Spain, group_type: MOB, bands: [ { price: "0.3", round_by: 60 } ] }
+        - group: Latvia
+          group_type: FIX
+          bands:
+            - { from: 4, price: "0.04", daytype: WD }
+            - { from: 1, duration: 3, price: "0.05", daytype: WD }
+        - { group: Latvia, group_type: MOB, bands: [ { price: "0.2" } ] }
+  users:
+    - id: 20
+      username: carol
+      role: user
+      currency: GBP
+      tariff_id: 20
+      custom_rates:
+        - { group: Latvia, group_type: MOB, bands: [ { price: "0.15", duration: 10 } ] }
+"#;
+
+/// get_tariff read inline (`test=1`) as `u`: its root element.
+async fn get_tariff(mock: &Mock, u: &str, params: &[(&str, &str)]) -> xml::Element {
+    let mut all = params.to_vec();
+    all.push(("test", "1"));
+    let a = post(mock, "tariff_rates_get", u, &all).await;
+    xml::parse(&a.body)
+        .unwrap_or_else(|e| panic!("not XML ({e}): {}", a.body))
+        .root
+}
+
+/// The names of `el`'s child elements.
+fn child_names(el: &xml::Element) -> Vec<String> {
+    el.elements().map(|e| e.name.clone()).collect()
+}
+
+/// Each `<destination>` of a `<rates>` as `name type`.
+fn rate_groups(rates: &xml::Element) -> Vec<String> {
+    rates
+        .elements()
+        .map(|d| {
+            let t = |p: &str| d.at(p).map(|e| e.text_content()).unwrap_or_default();
+            format!(
+                "{} {}",
+                t("destination_group_name"),
+                t("destination_group_type")
+            )
+        })
+        .collect()
+}
+
+/// X3-FACTS 3.5 (C 1015-1178): with user_id (or no id) the user's custom rates come first as a
+/// `Custom Rates` block (purpose user, the user's currency), then the tariff's own block in the
+/// same `<page>`, leaving out the groups the custom block listed.
+#[tokio::test]
+async fn x3_get_tariff_answers_custom_rates_first_then_the_tariff_without_their_groups() {
+    let mock = x3(&[RATES_WORLD]).await;
+    for (u, params) in [("admin", vec![("user_id", "20")]), ("carol", vec![])] {
+        let page = get_tariff(&mock, u, &params).await;
+        assert_eq!(
+            child_names(&page),
+            [
+                "pagename",
+                "tariff_name",
+                "purpose",
+                "currency",
+                "rates",
+                "pagename",
+                "tariff_name",
+                "purpose",
+                "currency",
+                "rates"
+            ],
+            "{u}"
+        );
+        let texts: Vec<String> = page.elements().map(|e| e.text_content()).collect();
+        assert_eq!(texts[..4], ["Tariff", "Custom Rates", "user", "GBP"], "{u}");
+        assert_eq!(texts[5..9], ["Tariff", "Retail T20", "user", "EUR"], "{u}");
+        let blocks: Vec<&xml::Element> = page.elements().filter(|e| e.name == "rates").collect();
+        assert_eq!(rate_groups(blocks[0]), ["Latvia MOB"], "{u}");
+        assert_eq!(rate_groups(blocks[1]), ["Latvia FIX", "Spain MOB"], "{u}");
+    }
+    // tariff_id alone names no user: no custom block, the tariff's Latvia MOB rate is there.
+    let page = get_tariff(&mock, "admin", &[("tariff_id", "20")]).await;
+    assert_eq!(
+        page.at("tariff_name").map(|e| e.text_content()).as_deref(),
+        Some("Retail T20")
+    );
+    assert_eq!(
+        rate_groups(page.at("rates").expect("rates")),
+        ["Latvia FIX", "Latvia MOB", "Spain MOB"]
+    );
+    mock.stop().await;
+}
+
+/// X3-FACTS 3.5 (C 1015-1178; app/models/tariff.rb `tariffs_api_retail`): a retail tariff is
+/// grouped by destination group (name, then type), each `<rate>` band ending with `daytype`,
+/// `from`, the bands of a group by `from`.
+#[tokio::test]
+async fn x3_get_tariff_answers_a_retail_tariff_grouped_by_destination_group() {
+    let mock = x3(&[RATES_WORLD]).await;
+    let page = get_tariff(&mock, "admin", &[("tariff_id", "20")]).await;
+    let rates = page.at("rates").expect("rates");
+    assert_eq!(
+        rate_groups(rates),
+        ["Latvia FIX", "Latvia MOB", "Spain MOB"]
+    );
+    let latvia = rates.elements().next().expect("a group");
+    assert_eq!(
+        child_names(latvia),
+        [
+            "destination_group_name",
+            "destination_group_type",
+            "rate",
+            "rate"
+        ]
+    );
+    let band = latvia.find("rate").expect("a band");
+    assert_eq!(
+        child_names(band),
+        [
+            "duration",
+            "type",
+            "round_by",
+            "tariff_rate",
+            "start_time",
+            "end_time",
+            "daytype",
+            "from"
+        ]
+    );
+    let froms: Vec<String> = latvia
+        .elements()
+        .filter(|e| e.name == "rate")
+        .map(|r| r.at("from").map(|e| e.text_content()).unwrap_or_default())
+        .collect();
+    assert_eq!(froms, ["1", "4"]);
+    mock.stop().await;
+}
+
+/// X3-FACTS 3.5 (C 1015-1178): a band's duration of -1 (to the end of the call) is answered
+/// `Infinity`, in the tariff's block and in the Custom Rates block; other durations as stored.
+#[tokio::test]
+async fn x3_get_tariff_answers_a_duration_of_minus_one_as_infinity() {
+    let mock = x3(&[RATES_WORLD]).await;
+    let page = get_tariff(&mock, "admin", &[("tariff_id", "20")]).await;
+    let durations: Vec<String> = page
+        .at("rates")
+        .expect("rates")
+        .elements()
+        .flat_map(|d| d.elements().filter(|e| e.name == "rate"))
+        .map(|r| {
+            r.at("duration")
+                .map(|e| e.text_content())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(durations, ["3", "Infinity", "Infinity", "Infinity"]);
+    let page = get_tariff(&mock, "admin", &[("user_id", "20")]).await;
+    assert_eq!(
+        page.at("rates/destination/rate/duration")
+            .map(|e| e.text_content())
+            .as_deref(),
+        Some("10"),
+        "the custom band lasts 10 minutes"
+    );
+    let custom = "version: 1\nname: infinite custom\nworld:\n  users:\n    - { id: 21, username: dave, role: user, custom_rates: [ { group: Spain, group_type: MOB, bands: [ { price: \"0.1\" } ] } ] }\n";
+    mock.stop().await;
+    let mock = x3(&[RATES_WORLD, custom]).await;
+    let page = get_tariff(&mock, "admin", &[("user_id", "21")]).await;
+    assert_eq!(
+        page.at("rates/destination/rate/duration")
+            .map(|e| e.text_content())
+            .as_deref(),
+        Some("Infinity")
+    );
+    mock.stop().await;
+}
