@@ -200,9 +200,28 @@ pub struct Param {
     /// How sure we are of this parameter.
     #[serde(default)]
     pub source: Source,
+    /// Whether the documentation names it a password, a uniquehash or a secret (computed when
+    /// the catalogue is built, never read from a file): [`crate::mask::is_credential`] asks it
+    /// for every parameter of every journalled request.
+    #[serde(skip)]
+    pub credential: bool,
 }
 
 impl Param {
+    /// Whether the doc says the value is a password (it starts with the word), a uniquehash or
+    /// a secret, in any case.
+    fn documented_as_credential(&self) -> bool {
+        let doc = self.doc.as_bytes();
+        let has = |word: &str| {
+            doc.windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+        };
+        doc.get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case(b"password"))
+            || has("uniquehash")
+            || has("secret")
+    }
+
     /// The default value resolved against a clock (`today_start`, `today_end` in Unix seconds).
     pub fn resolved_default(&self, today: (i64, i64)) -> Option<String> {
         match self.default.as_deref()? {
@@ -769,6 +788,9 @@ impl ProductCatalogue {
     }
 
     fn reindex(&mut self) {
+        for p in self.methods.iter_mut().flat_map(|m| m.params.iter_mut()) {
+            p.credential = p.documented_as_credential();
+        }
         self.index.clear();
         for (i, m) in self.methods.iter().enumerate() {
             self.index.insert(m.name.clone(), i);

@@ -43,19 +43,7 @@ pub fn is_credential(method: Option<&Method>, name: &str) -> bool {
     }
     method
         .and_then(|m| m.params.iter().find(|p| p.name == name))
-        .is_some_and(|p| {
-            // Case-insensitive, without a lowered copy of the doc (asked for every parameter of
-            // every journalled request).
-            let doc = p.doc.as_bytes();
-            let has = |word: &str| {
-                doc.windows(word.len())
-                    .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
-            };
-            doc.get(..8)
-                .is_some_and(|s| s.eq_ignore_ascii_case(b"password"))
-                || has("uniquehash")
-                || has("secret")
-        })
+        .is_some_and(|p| p.credential)
 }
 
 /// Request parameters that carry a password (the catalogue's `p`, and any parameter named as a
@@ -117,6 +105,8 @@ pub struct Known {
     /// The length of the shortest form: a shorter value holds none (most values: numbers,
     /// names), so it is not searched.
     shortest: usize,
+    /// Every form at once (None when there is none): one pass over a value finds any.
+    finder: Option<aho_corasick::AhoCorasick>,
 }
 
 impl std::fmt::Debug for Known {
@@ -144,13 +134,31 @@ impl Known {
                 forms.push(s.replace(' ', "%20"));
             }
         }
-        forms.sort();
-        forms.dedup();
-        Known {
-            shortest: shortest(&forms),
+        let mut known = Known {
             forms,
-            shown: Vec::new(),
-        }
+            ..Known::default()
+        };
+        known.index();
+        known
+    }
+
+    /// Sort and deduplicate the forms, and build what searches them.
+    fn index(&mut self) {
+        self.forms.sort();
+        self.forms.dedup();
+        self.shortest = shortest(&self.forms);
+        // Building fails only past the automaton's size limits, far beyond a few secrets' forms;
+        // were it to, every value would be searched form by form instead.
+        // A contiguous NFA: built in microseconds (every scenario's mock and every command
+        // builds one), and searched about as fast as a DFA for a few dozen forms.
+        self.finder = (!self.forms.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                    .build(&self.forms)
+                    .ok()
+            })
+            .flatten();
     }
 
     /// The same, with these usernames always shown as they are.
@@ -163,9 +171,7 @@ impl Known {
     /// Add the secrets of another set (an in-process mock's own).
     pub fn extend(&mut self, other: &Known) {
         self.forms.extend(other.forms.iter().cloned());
-        self.forms.sort();
-        self.forms.dedup();
-        self.shortest = shortest(&self.forms);
+        self.index();
         self.shown.extend(other.shown.iter().cloned());
     }
 
@@ -173,7 +179,10 @@ impl Known {
     pub fn holds_secret(&self, value: &str) -> bool {
         value.len() >= self.shortest
             && !self.shown.iter().any(|u| u == value.trim())
-            && self.forms.iter().any(|f| value.contains(f.as_str()))
+            && match &self.finder {
+                Some(f) => f.is_match(value),
+                None => self.forms.iter().any(|f| value.contains(f.as_str())),
+            }
     }
 
     /// One value of an answer, named by its element or attribute: a credential's value, a
