@@ -563,19 +563,15 @@ struct Prober<'a> {
 /// The username no deployment has (for the unknown-`u` requests).
 const NOBODY: &str = "mor-probe-nobody";
 
-/// The methods the MOR X3 controller has no action for (quirk `unimplemented_methods`). Probed
-/// unsigned and without parameters: nothing is named, so even the writes among them change
-/// nothing where the hash is not checked.
-const X3_LACKS: [&str; 8] = [
-    "aggregate_get",
-    "device_details_get",
-    "device_update",
-    "exchange_rate_update",
-    "quickstats_get",
-    "tariffs_get",
-    "user_delete",
-    "users_get",
-];
+/// The methods the MOR X3 controller has no action for (quirk `unimplemented_methods`), as the
+/// `x3` profile lists them. Probed unsigned and without parameters: nothing is named, so even
+/// the writes among them change nothing where the hash is not checked.
+fn x3_lacks() -> Vec<String> {
+    model::profile::Profiles::embedded()
+        .get(Product::Mor, "x3")
+        .map(|p| p.quirks.unimplemented_methods.iter().cloned().collect())
+        .unwrap_or_default()
+}
 
 impl Prober<'_> {
     fn admin(&self) -> String {
@@ -723,12 +719,12 @@ impl Prober<'_> {
         // 0. Which of the methods X3 lacks are served: unsigned, so a served one refuses the
         // hash (nothing is written) and an unserved one says so.
         let mut lacking = std::collections::BTreeSet::new();
-        for m in X3_LACKS {
+        for m in x3_lacks() {
             let r = self
-                .ask(Ask::new("unimplemented_methods", m, Some(&admin)).tweak(Tweak::Missing))
+                .ask(Ask::new("unimplemented_methods", &m, Some(&admin)).tweak(Tweak::Missing))
                 .await?;
             if unserved(&r, &g.unknown_method.text) {
-                lacking.insert(m.to_string());
+                lacking.insert(m);
             }
         }
         // The baseline is quickstats_get, or payments_get where quickstats_get is not served.

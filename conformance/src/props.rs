@@ -1026,6 +1026,9 @@ fn not_applicable(ctx: &MethodCtx<'_>, property: &str) -> Option<String> {
     if ctx.target.quirks.is_open(&m.name) {
         return Some("the target checks no hash for this method (quirk open_methods)".into());
     }
+    if ctx.target.quirks.hash_unchecked(&m.name) {
+        return Some("the target checks no hash for this method (quirk login_answers)".into());
+    }
     if !m.hash_required {
         // Optional hash (user_simple_balance_get): verified only when sent, with the secret of
         // the user its `id` names, which generated requests do not know.

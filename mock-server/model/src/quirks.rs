@@ -266,6 +266,16 @@ patchable! {
         /// block of its own first, then the tariff's block without the custom groups; each
         /// `<rate>` ending `daytype`, `from`; duration -1 answered `Infinity`).
         tariff_rates_answers: AnswerSource = AnswerSource::Wiki,
+        /// user_login's checks: the wiki page's (the hash over `u` and `p`, MOR since March
+        /// 2021; a blocked user fails), or the X3 action's (C 16-21, 40-88, 4273-4279: login is
+        /// not in the hash filter's list, so a sent hash is ignored, and the password lookup
+        /// does not look at `blocked`).
+        login_answers: AnswerSource = AnswerSource::Wiki,
+        /// user_calls_get's answer: the wiki page's, or the X3 action's (C 1404-1519): a
+        /// `<timezone>` after each call's `calldate2` (the server's zone as Rails prints it),
+        /// `show_destination` when `s_destination` is sent, `show_hgc` as the cause id or `all`,
+        /// and no `<calls>` element when no call matches.
+        user_calls_answers: AnswerSource = AnswerSource::Wiki,
         /// Methods (canonical names) the server does not implement: every name of them is
         /// answered as a path naming no method (quirk `unknown_method`). X3 has no action for
         /// exchange_rate_update, device_details_get, quickstats_get or aggregate_get.
@@ -373,6 +383,12 @@ impl Quirks {
         let mut out = String::new();
         crate::xml::render_element(&doc.root, crate::xml::Layout::Pretty, 0, &mut out);
         Some(out)
+    }
+
+    /// Whether the hash of a request to `method` is never checked (a sent one is ignored): a
+    /// method of `open_methods`, or user_login under the X3 position of `login_answers`.
+    pub fn hash_unchecked(&self, method: &str) -> bool {
+        self.is_open(method) || (method == "user_login" && self.login_answers == AnswerSource::X3)
     }
 
     /// Whether `method` is one of `open_methods`.

@@ -17,12 +17,16 @@
 use std::cmp::Ordering;
 
 use model::catalogue::{Product, Role, Wrapper};
+use model::quirks::AnswerSource;
 use model::world::{format_datetime, Call, Money};
 use model::xml::Element;
 
 use super::{nice_name, parse_id, xml, Ctx, Reply};
 use crate::defect::Defect;
 use crate::world::World;
+
+/// How Rails (ActiveSupport::TimeZone#to_s) prints its default zone, the mock's clock's zone.
+const RAILS_UTC: &str = "(GMT+00:00) UTC";
 
 /// Which users' calls are listed.
 enum Whose {
@@ -140,10 +144,21 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
     // and user_exchange_rate); M4's do not.
     let mor_default =
         (ctx.product == Product::Mor).then_some(ctx.settings.default_currency.as_str());
+    // Quirk user_calls_answers x3 (C 1404-1519): a <timezone> after calldate2, show_destination
+    // when s_destination is sent, show_hgc as the cause id or `all`, no <calls> when empty.
+    let x3 = ctx.quirks.user_calls_answers == AnswerSource::X3;
     for c in &calls {
-        list.push(call_element(world, c, mor_default));
+        list.push(call_element(world, c, mor_default, x3));
     }
     let show = |name: &str| ctx.arg(name).unwrap_or("all").to_string();
+    let show_hgc = if x3 {
+        hgc.as_deref()
+            .and_then(|h| h.trim().parse::<u32>().ok())
+            .filter(|&h| h > 0)
+            .map_or_else(|| "all".to_string(), |h| h.to_string())
+    } else {
+        show("s_hgc")
+    };
     let stat = Element::new("calls_stat")
         .child(
             Element::new("period")
@@ -154,7 +169,7 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
         .leaf("show_device", show(device_param))
         .leaf("show_status", &call_type)
         .leaf("show_provider", show(tp_param))
-        .leaf("show_hgc", show("s_hgc"))
+        .leaf("show_hgc", show_hgc)
         .leaf(
             "show_did",
             if only_did {
@@ -162,8 +177,16 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
             } else {
                 show("s_did")
             },
-        )
-        .child(list);
+        );
+    let stat = match ctx.arg("s_destination").filter(|d| x3 && !d.is_empty()) {
+        Some(d) => stat.leaf("show_destination", d),
+        None => stat,
+    };
+    let stat = if x3 && calls.is_empty() {
+        stat
+    } else {
+        stat.child(list)
+    };
     xml(Element::new("page")
         .leaf("pagename", "Calls")
         .leaf("language", "en")
@@ -226,7 +249,8 @@ fn compare(order_by: &str, world: &World, a: &Call, b: &Call) -> Ordering {
 
 /// One call row; `mor_default`: the default currency, when the row is MOR's (with
 /// `user_currency`, `user_exchange_rate` and `user_id`).
-fn call_element(world: &World, c: &Call, mor_default: Option<&str>) -> Element {
+/// `x3`: the quirk user_calls_answers' X3 position, which adds `<timezone>` after `calldate2`.
+fn call_element(world: &World, c: &Call, mor_default: Option<&str>, x3: bool) -> Element {
     let dest = world.destination_of(if c.prefix.is_empty() {
         &c.dst
     } else {
@@ -234,8 +258,14 @@ fn call_element(world: &World, c: &Call, mor_default: Option<&str>) -> Element {
     });
     let t = c.calldate.resolve(world.today_start).unwrap_or(0);
     let user = world.user(c.user_id);
-    let row = Element::new("call")
-        .leaf("calldate2", format_datetime(t))
+    let row = Element::new("call").leaf("calldate2", format_datetime(t));
+    // The mock's clock is UTC; Rails prints its default zone `UTC` as `(GMT+00:00) UTC`.
+    let row = if x3 {
+        row.leaf("timezone", RAILS_UTC)
+    } else {
+        row
+    };
+    let row = row
         .leaf("clid", &c.clid)
         .leaf(
             "destination",

@@ -2,7 +2,8 @@
 //!
 //! Success is `<action>` with `ok`, the user id and `Successfully logged in`; failure `failed`
 //! and `Login failed`. With Allow API Login Redirect on, success is a redirect to the billing main
-//! page and failure an `<action>` without `status_message`. A blocked user cannot log in.
+//! page and failure an `<action>` without `status_message`. A blocked user cannot log in, except
+//! under the X3 position of the quirk `login_answers`, which also checks no hash (dispatch).
 //!
 //! `u` is the user logging in, not an authenticated caller (catalogue `requires_login: false`):
 //! dispatch runs no login step (so never answers `Bad login` here) and has verified the hash
@@ -13,6 +14,7 @@
 //! email is enabled)").
 
 use model::catalogue::Declaration;
+use model::quirks::AnswerSource;
 use model::xml::{Document, Element};
 
 use super::{Ctx, Reply};
@@ -37,7 +39,12 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
                 .flatten()
         })
     });
-    let ok = user.filter(|u| !u.blocked && ctx.params.get("p") == Some(u.password.as_str()));
+    // The X3 action (quirk login_answers x3) matches the username and the password only: a
+    // blocked user logs in (C 4273-4279).
+    let blocked_fail = ctx.quirks.login_answers != AnswerSource::X3;
+    let ok = user.filter(|u| {
+        !(blocked_fail && u.blocked) && ctx.params.get("p") == Some(u.password.as_str())
+    });
     let redirect = ctx.settings.api_login_redirect;
     match ok {
         Some(_) if redirect => Reply::Redirect(MAIN_PAGE.to_string()),

@@ -755,3 +755,163 @@ async fn x3_get_tariff_answers_a_duration_of_minus_one_as_infinity() {
     );
     mock.stop().await;
 }
+
+/// The quirk reset to the wiki's position, layered over the x3 profile (scenario quirks win).
+fn reset(quirk: &str) -> String {
+    format!("version: 1\nquirks: {{ {quirk}: wiki }}\n")
+}
+
+/// X3-FACTS 3.1 (C 16-21, 40-88, 4273-4279): login is not in the hash filter's list, so a
+/// wrong hash is ignored, and the password lookup does not look at `blocked`, so a blocked user
+/// logs in. With the quirk `login_answers` reset to the wiki's position both fail.
+#[tokio::test]
+async fn x3_login_checks_no_hash_and_lets_a_blocked_user_in() {
+    let status = |a: &Answer| text_at(a, "status").unwrap_or_else(|| a.body.clone());
+    let mock = x3(&[]).await;
+    let a = post_wrong_hash(&mock, "user_login", "alice", &[("p", "pw")]).await;
+    assert_eq!(status(&a), "ok", "{}", a.body);
+    assert_eq!(text_at(&a, "user_id").as_deref(), Some("6"), "{}", a.body);
+    // The test world's blocked user has the empty password.
+    let a = post(&mock, "user_login", "blocked", &[("p", "")]).await;
+    assert_eq!(status(&a), "ok", "{}", a.body);
+    let a = post_wrong_hash(&mock, "user_login", "alice", &[("p", "wrong")]).await;
+    assert_eq!(status(&a), "failed", "{}", a.body);
+    mock.stop().await;
+
+    let wiki = reset("login_answers");
+    let mock = x3(&[&wiki]).await;
+    let a = post_wrong_hash(&mock, "user_login", "alice", &[("p", "pw")]).await;
+    assert_eq!(error_path(&a).1, "Incorrect hash", "{}", a.body);
+    let a = post(&mock, "user_login", "blocked", &[("p", "")]).await;
+    assert_eq!(status(&a), "failed", "{}", a.body);
+    mock.stop().await;
+}
+
+/// Today's calls of alice (id 6), for user_calls_get's answer shape.
+const CALLS: &str = r#"version: 1
+name: alice's calls
+world:
+  base: empty
+  users:
+    - { id: 6, username: alice, role: user, password: pw }
+  destinations:
+    - { prefix: "3706", name: Lithuania mobile, group: Lithuania MOB, direction: Lithuania }
+  calls:
+    - { id: 1, calldate: "today 09:00:00", src: "1001", dst: "37060000001", prefix: "3706", user_id: 6, disposition: ANSWERED, hangupcause: 16, billsec: 60, duration: 62 }
+    - { id: 2, calldate: "today 10:00:00", src: "1001", dst: "37060000002", prefix: "3706", user_id: 6, disposition: BUSY, hangupcause: 17, duration: 5 }
+"#;
+
+/// X3-FACTS 3.6 (C 1404-1519): every call carries `<timezone>` right after `calldate2` (Rails'
+/// default zone, printed `(GMT+00:00) UTC`); calls_stat shows `show_destination` when
+/// `s_destination` is sent and `show_hgc` as the cause id; with no matching call there is no
+/// `<calls>` element at all. With the quirk `user_calls_answers` reset none of this holds.
+#[tokio::test]
+async fn x3_user_calls_get_shows_the_timezone_and_the_destination_filter() {
+    let parse = |a: &Answer| xml::parse(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
+    let names = |c: &xml::Element| c.elements().map(|e| e.name.clone()).collect::<Vec<_>>();
+    let mock = x3(&[CALLS]).await;
+    let a = post(
+        &mock,
+        "user_calls_get",
+        "admin",
+        &[("s_user", "6"), ("s_destination", "3706")],
+    )
+    .await;
+    let doc = parse(&a);
+    let calls: Vec<_> = doc
+        .root
+        .at("calls_stat/calls")
+        .expect("calls")
+        .elements()
+        .collect();
+    assert_eq!(calls.len(), 2, "{}", a.body);
+    for c in &calls {
+        assert_eq!(names(c)[..2], ["calldate2", "timezone"], "{}", a.body);
+        assert_eq!(
+            c.find("timezone").map(|t| t.text_content()).as_deref(),
+            Some("(GMT+00:00) UTC")
+        );
+    }
+    assert_eq!(
+        text_at(&a, "calls_stat/show_destination").as_deref(),
+        Some("3706"),
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        text_at(&a, "calls_stat/show_hgc").as_deref(),
+        Some("all"),
+        "{}",
+        a.body
+    );
+    let a = post(
+        &mock,
+        "user_calls_get",
+        "admin",
+        &[("s_user", "6"), ("s_hgc", "016")],
+    )
+    .await;
+    assert_eq!(
+        text_at(&a, "calls_stat/show_hgc").as_deref(),
+        Some("16"),
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        text_at(&a, "calls_stat/show_destination"),
+        None,
+        "{}",
+        a.body
+    );
+    let a = post(
+        &mock,
+        "user_calls_get",
+        "admin",
+        &[("s_user", "6"), ("s_destination", "99")],
+    )
+    .await;
+    assert_eq!(
+        text_at(&a, "total_calls").as_deref(),
+        Some("0"),
+        "{}",
+        a.body
+    );
+    assert!(
+        parse(&a).root.at("calls_stat/calls").is_none(),
+        "{}",
+        a.body
+    );
+    mock.stop().await;
+
+    let wiki = reset("user_calls_answers");
+    let mock = x3(&[CALLS, &wiki]).await;
+    let a = post(
+        &mock,
+        "user_calls_get",
+        "admin",
+        &[("s_user", "6"), ("s_destination", "3706")],
+    )
+    .await;
+    let doc = parse(&a);
+    let call = doc.root.at("calls_stat/calls/call").expect("a call");
+    assert!(call.find("timezone").is_none(), "{}", a.body);
+    assert_eq!(
+        text_at(&a, "calls_stat/show_destination"),
+        None,
+        "{}",
+        a.body
+    );
+    let a = post(
+        &mock,
+        "user_calls_get",
+        "admin",
+        &[("s_user", "6"), ("s_destination", "99")],
+    )
+    .await;
+    assert!(
+        parse(&a).root.at("calls_stat/calls").is_some(),
+        "{}",
+        a.body
+    );
+    mock.stop().await;
+}
