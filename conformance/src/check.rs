@@ -205,7 +205,7 @@ fn read_with(answer: &Answer, known: Option<&Known>) -> Reading {
         match parse(raw) {
             Ok(mut d) => {
                 if let Some(k) = known {
-                    d.root = k.element(&d.root, crate::secret::REPORT);
+                    k.mask_in_place(&mut d.root, crate::secret::REPORT);
                 }
                 (Some(d), None)
             }

@@ -188,19 +188,26 @@ impl Known {
     /// One value of an answer, named by its element or attribute: a credential's value, a
     /// value holding a known secret, and every 40-hex digest in it are masked.
     pub fn value(&self, name: &str, value: &str, m: Markers) -> String {
+        self.masked(name, value, m)
+            .unwrap_or_else(|| value.to_string())
+    }
+
+    /// What [`Known::value`] shows for a value, or None when it is shown as it is (most values:
+    /// nothing is allocated for them).
+    pub fn masked(&self, name: &str, value: &str, m: Markers) -> Option<String> {
         if value.trim().is_empty() {
-            return value.to_string();
+            return None;
         }
         if CREDENTIAL_NAMES
             .iter()
             .any(|c| c.eq_ignore_ascii_case(name))
         {
-            return m.credential.into();
+            return Some(m.credential.into());
         }
         if self.holds_secret(value) {
-            return m.secret.into();
+            return Some(m.secret.into());
         }
-        mask_digests(value, m.digest)
+        next_digest(value.as_bytes(), 0).map(|_| mask_digests(value, m.digest))
     }
 
     /// A copy of an element with every value masked ([`Known::value`]).
@@ -227,8 +234,7 @@ impl Known {
     pub fn mask_in_place(&self, el: &mut Element, m: Markers) -> bool {
         let mut changed = false;
         for (k, v) in &mut el.attrs {
-            let shown = self.value(k, v, m);
-            if shown != *v {
+            if let Some(shown) = self.masked(k, v, m).filter(|s| s != v) {
                 *v = shown;
                 changed = true;
             }
@@ -237,8 +243,7 @@ impl Known {
             match child {
                 Node::Element(c) => changed |= self.mask_in_place(c, m),
                 Node::Text(t) => {
-                    let shown = self.value(&el.name, t, m);
-                    if shown != *t {
+                    if let Some(shown) = self.masked(&el.name, t, m).filter(|s| s != t) {
                         *t = shown;
                         changed = true;
                     }
@@ -283,12 +288,27 @@ fn xml_escape(s: &str) -> String {
 
 /// A value with every run of exactly 40 hex digits (a SHA-1 digest) replaced by `marker`.
 pub fn mask_digests(value: &str, marker: &str) -> String {
-    if value.len() < 40 {
-        return value.to_string();
-    }
     let b = value.as_bytes();
     let mut out = String::with_capacity(value.len());
-    let (mut i, mut last) = (0, 0);
+    let mut last = 0;
+    let mut from = 0;
+    while let Some((i, j)) = next_digest(b, from) {
+        out.push_str(&value[last..i]);
+        out.push_str(marker);
+        last = j;
+        from = j;
+    }
+    out.push_str(&value[last..]);
+    out
+}
+
+/// The first run of exactly 40 hex digits at or after `from`, standing alone (no letter or digit
+/// on either side), as its start and end.
+fn next_digest(b: &[u8], from: usize) -> Option<(usize, usize)> {
+    if b.len() < 40 {
+        return None;
+    }
+    let mut i = from;
     while i < b.len() {
         if b[i].is_ascii_hexdigit() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
             let mut j = i;
@@ -296,17 +316,14 @@ pub fn mask_digests(value: &str, marker: &str) -> String {
                 j += 1;
             }
             if j - i == 40 && (j == b.len() || !b[j].is_ascii_alphanumeric()) {
-                out.push_str(&value[last..i]);
-                out.push_str(marker);
-                last = j;
+                return Some((i, j));
             }
             i = j;
         } else {
             i += 1;
         }
     }
-    out.push_str(&value[last..]);
-    out
+    None
 }
 
 #[cfg(test)]
