@@ -56,6 +56,18 @@ fn main() {
         rt.block_on(serve_counted(&what));
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--load") {
+        // Load only, against a server already running (for profiling it: `perf stat -p PID`).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("runtime: {e}"));
+        if let Err(e) = rt.block_on(load_only(&args[i + 1..])) {
+            eprintln!("load failed: {e}");
+            std::process::exit(3);
+        }
+        return;
+    }
     if args.iter().any(|a| a == "--list") {
         // `cargo bench -- --list` and the like: nothing to list.
         return;
@@ -82,6 +94,44 @@ fn main() {
         eprintln!("benchmark failed: {e}");
         std::process::exit(3);
     }
+}
+
+/// `--load ADDR TARGET [SECONDS] [CONNECTIONS]`: the load of one target (a label of
+/// [`targets`], or `bare` for the bare server's request) against a server at ADDR; prints the
+/// requests answered.
+async fn load_only(args: &[String]) -> Result<(), BoxError> {
+    let addr = args
+        .first()
+        .ok_or("--load ADDR TARGET [SECONDS] [CONNECTIONS]")?;
+    let label = args.get(1).map_or("quickstats_get", String::as_str);
+    let seconds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let conns: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(50);
+    let request = if label == "bare" {
+        request_bytes("/billing/api/quickstats_get?u=admin")
+    } else {
+        targets()
+            .into_iter()
+            .find(|t| t.label == label)
+            .ok_or("unknown target")?
+            .request
+    };
+    let s = load(
+        addr,
+        &request,
+        conns,
+        Duration::from_secs(seconds),
+        None,
+        100.0,
+    )
+    .await?;
+    println!(
+        "{label}: {} requests in {:.2} s ({:.0} req/s), {} errors",
+        s.requests,
+        s.wall,
+        s.requests as f64 / s.wall.max(1e-9),
+        s.errors
+    );
+    Ok(())
 }
 
 /// Serve (`bare` or `mock`) and answer `allocs` on stdin with this process's allocation count.
@@ -360,12 +410,16 @@ async fn load(
     request: &[u8],
     conns: usize,
     duration: Duration,
-    pid: u32,
+    pid: Option<u32>,
     ticks: f64,
 ) -> Result<Sample, BoxError> {
     let start = Instant::now();
     let deadline = start + duration;
-    let cpu0 = cpu_seconds(pid, ticks).ok_or("no /proc stat for the server")?;
+    let cpu = |pid: Option<u32>| match pid {
+        Some(pid) => cpu_seconds(pid, ticks).ok_or("no /proc stat for the server"),
+        None => Ok(0.0),
+    };
+    let cpu0 = cpu(pid)?;
     let mut tasks = Vec::with_capacity(conns);
     for _ in 0..conns {
         let addr = addr.to_string();
@@ -403,8 +457,7 @@ async fn load(
         sample.errors += e;
     }
     sample.wall = start.elapsed().as_secs_f64();
-    let cpu1 = cpu_seconds(pid, ticks).ok_or("no /proc stat for the server")?;
-    sample.cpu = cpu1 - cpu0;
+    sample.cpu = cpu(pid)? - cpu0;
     Ok(sample)
 }
 
@@ -510,10 +563,18 @@ async fn bench() -> Result<(), BoxError> {
         for k in 0..n {
             let i = (k + round) % n;
             let sample = if i == 0 {
-                load(&bare.addr, &fixed, conns, duration, bare.pid, ticks).await?
+                load(&bare.addr, &fixed, conns, duration, Some(bare.pid), ticks).await?
             } else {
                 let t = &targets[i - 1];
-                load(&mock.addr, &t.request, conns, duration, mock.pid, ticks).await?
+                load(
+                    &mock.addr,
+                    &t.request,
+                    conns,
+                    duration,
+                    Some(mock.pid),
+                    ticks,
+                )
+                .await?
             };
             samples[i].push(sample);
         }
