@@ -32,6 +32,7 @@ pub fn render(
 ) -> Response<Bytes> {
     match reply {
         Reply::Xml(doc) => success(doc.render(Layout::Pretty), method, settings, quirks),
+        Reply::Rendered(text) => success(text.clone(), method, settings, quirks),
         Reply::Listing(l) => success(l.render_pretty(), method, settings, quirks),
         Reply::Action(doc) => {
             let body = extension(doc.render(Layout::Pretty), settings, quirks);
@@ -49,6 +50,20 @@ pub fn render(
             }
             r
         }
+    }
+}
+
+/// [`render`] of a reply that is no longer needed: a written document is delivered without a
+/// copy.
+pub fn render_owned(
+    reply: Reply,
+    method: Option<&Method>,
+    settings: &Settings,
+    quirks: &Quirks,
+) -> Response<Bytes> {
+    match reply {
+        Reply::Rendered(text) => success(text, method, settings, quirks),
+        other => render(&other, method, settings, quirks),
     }
 }
 

@@ -137,6 +137,9 @@ pub enum Reply {
     /// A success document (declaration included); delivery (gzip, XML extension) is applied by
     /// `render` from the catalogue and settings.
     Xml(Document),
+    /// A success document already written in the pretty layout (declaration included) by a
+    /// [`model::xml::PrettyWriter`], without building its tree; delivered as [`Reply::Xml`] is.
+    Rendered(String),
     /// A plain-text answer (user_simple_balance_get).
     Text(String),
     /// An error text in a wrapper.
@@ -161,6 +164,11 @@ impl Reply {
     pub fn settled(self) -> Reply {
         match self {
             Reply::Listing(l) => Reply::Xml(l.document()),
+            Reply::Rendered(text) => match model::xml::parse_pretty(&text) {
+                Ok(doc) => Reply::Xml(doc),
+                // Not reached: a writer's text parses.
+                Err(_) => Reply::Rendered(text),
+            },
             other => other,
         }
     }
