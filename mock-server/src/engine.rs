@@ -461,7 +461,8 @@ impl Run<'_> {
         if want.iter().any(|(_, v)| v.is_none()) {
             return false; // a value that is no id matches no call
         }
-        self.world.call_facts().iter().any(|c| {
+        // The calls' distinct cells hold every combination of ids a call has.
+        self.world.call_cells().iter().any(|c| {
             want.iter().all(|(f, v)| {
                 let have = match *f {
                     "user_id" => c.user_id,

@@ -7,11 +7,37 @@
 //! match) and destination group are resolved at the same time.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use model::world::{Call, Currency, Device, Money, Provider, Tariff, User, WorldData};
 
 /// No destination matched a call's number.
 pub const NO_DEST: u32 = u32::MAX;
+
+/// FxHash: for keys of small integers (call cells, statistics groups) a multiplicative hash
+/// is many times faster than SipHash, and no key comes from a client.
+#[derive(Default)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+}
 
 /// The world the mock computes from.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +68,8 @@ struct CallColumns {
     time: Vec<i64>,
     dest: Vec<u32>,
     facts: Vec<CallFacts>,
+    /// The distinct who-and-where of the calls ([`CallFacts::cell`] indexes it).
+    cells: Vec<CallCell>,
     src: TextColumn,
     dst: TextColumn,
     clid: TextColumn,
@@ -126,10 +154,12 @@ impl TextColumn {
     }
 }
 
-/// The numbers of one call that statistics need, packed densely (parallel to `data.calls`), so
-/// a pass over a million calls reads a tenth of the memory the full records take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CallFacts {
+/// Who and where of a call: originator, origination point, provider, termination point,
+/// reseller and destination. A world's calls share few of them (its users, devices, providers
+/// and destinations), so each call names its cell by index ([`CallFacts::cell`]) and statistics
+/// can sum calls per cell before grouping the cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct CallCell {
     /// Originator.
     pub user_id: u64,
     /// Origination point.
@@ -140,6 +170,22 @@ pub struct CallFacts {
     pub tp_device_id: u64,
     /// The user's reseller (0 none).
     pub reseller_id: u64,
+    /// Destination index (or [`NO_DEST`]).
+    pub dest: u32,
+}
+
+/// The numbers of one call that statistics need, packed densely (parallel to `data.calls`), so
+/// a pass over a million calls reads a tenth of the memory the full records take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallFacts {
+    /// Its [`CallCell`] (index into [`World::call_cells`]).
+    pub cell: u32,
+    /// Billed seconds.
+    pub billsec: u32,
+    /// Real billed seconds (billsec when unknown).
+    pub real_billsec: u32,
+    /// Whole duration.
+    pub duration: u32,
     /// User price (millionths).
     pub user_price: i64,
     /// Reseller price (millionths).
@@ -150,24 +196,14 @@ pub struct CallFacts {
     pub user_rate: i64,
     /// Provider rate (millionths).
     pub provider_rate: i64,
-    /// Billed seconds.
-    pub billsec: u32,
-    /// Real billed seconds (billsec when unknown).
-    pub real_billsec: u32,
-    /// Whole duration.
-    pub duration: u32,
     /// Answered.
     pub answered: bool,
 }
 
 impl CallFacts {
-    fn of(c: &Call) -> CallFacts {
+    fn of(c: &Call, cell: u32) -> CallFacts {
         CallFacts {
-            user_id: c.user_id,
-            device_id: c.device_id,
-            provider_id: c.provider_id,
-            tp_device_id: c.tp_device_id,
-            reseller_id: c.reseller_id,
+            cell,
             user_price: c.user_price.0,
             reseller_price: c.reseller_price.0,
             provider_price: c.provider_price.0,
@@ -267,7 +303,7 @@ impl World {
         }
         let calls = &self.data.calls;
         let time = calls.iter().map(|c| key(c).0).collect();
-        let dest = calls
+        let dest: Vec<u32> = calls
             .iter()
             .map(|c| {
                 let key = if c.prefix.is_empty() {
@@ -278,7 +314,27 @@ impl World {
                 self.destination_index(key).map_or(NO_DEST, |i| i as u32)
             })
             .collect();
-        let facts: Vec<CallFacts> = calls.iter().map(CallFacts::of).collect();
+        let mut cells: Vec<CallCell> = Vec::new();
+        let mut cell_ids: HashMap<CallCell, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+        let facts: Vec<CallFacts> = calls
+            .iter()
+            .zip(&dest)
+            .map(|(c, &dest)| {
+                let cell = CallCell {
+                    user_id: c.user_id,
+                    device_id: c.device_id,
+                    provider_id: c.provider_id,
+                    tp_device_id: c.tp_device_id,
+                    reseller_id: c.reseller_id,
+                    dest,
+                };
+                let id = *cell_ids.entry(cell).or_insert_with(|| {
+                    cells.push(cell);
+                    (cells.len() - 1) as u32
+                });
+                CallFacts::of(c, id)
+            })
+            .collect();
         let mut answered = Vec::with_capacity(facts.len() / BLOCK + 1);
         let mut running = AnsweredTotals::default();
         for (i, f) in facts.iter().enumerate() {
@@ -292,6 +348,7 @@ impl World {
             time,
             dest,
             facts,
+            cells,
             answered,
             src: TextColumn::of(calls.iter().map(|c| c.src.as_str())),
             dst: TextColumn::of(calls.iter().map(|c| c.dst.as_str())),
@@ -405,6 +462,20 @@ impl World {
     /// The packed numbers of each call, parallel to `data.calls`.
     pub fn call_facts(&self) -> &[CallFacts] {
         &self.calls.facts
+    }
+
+    /// The distinct cells of the calls ([`CallFacts::cell`] indexes them).
+    pub fn call_cells(&self) -> &[CallCell] {
+        &self.calls.cells
+    }
+
+    /// The cell of a call's facts.
+    pub fn cell_of(&self, f: &CallFacts) -> CallCell {
+        self.calls
+            .cells
+            .get(f.cell as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// `src`, `dst` and `clid` of every call, as columns parallel to `data.calls`.

@@ -24,15 +24,15 @@
 //!   `profit` = originator price - terminator price.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
-use model::catalogue::{Product, Role, Wrapper};
+use model::catalogue::{Declaration, Product, Role, Wrapper};
 use model::world::{format_date, Money};
-use model::xml::Element;
+use model::xml::PrettyWriter;
 
-use super::{nice_name, parse_id, ruby_to_i, xml, Ctx, Reply};
+use super::{nice_name, parse_id, ruby_to_i, Ctx, Reply};
 use crate::defect::Defect;
-use crate::world::{mul_money, CallFacts, World, NO_DEST};
+use crate::world::{mul_money, CallCell, CallFacts, FxHasher, World, NO_DEST};
 
 /// The grouping columns, as flags.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,7 +67,7 @@ struct Key {
 }
 
 /// One group's sums (prices in the default currency).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Acc {
     orig_price: i64,
     orig_billed: u64,
@@ -78,31 +78,61 @@ struct Acc {
     total: u64,
 }
 
-/// FxHash: the keys are small integers, so a fast multiplicative hash beats SipHash by far.
-#[derive(Default)]
-struct Fx(u64);
+/// The sums of some calls of one cell, in every variant a request may ask for (prices exact,
+/// in i128).
+#[derive(Debug, Clone, Copy, Default)]
+struct CellSums {
+    total: u64,
+    duration: u64,
+    answered: u64,
+    /// Billed seconds (`billsec` or, with `use_real_billsec=1`, `real_billsec`).
+    billed: u64,
+    real_billed: u64,
+    user_price: i128,
+    reseller_price: i128,
+    provider_price: i128,
+}
 
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
+impl CellSums {
+    fn add(&mut self, c: &CallFacts, real: bool) {
+        self.total += 1;
+        self.duration += u64::from(c.duration);
+        if c.answered {
+            self.answered += 1;
+            self.billed += u64::from(if real { c.real_billsec } else { c.billsec });
+            self.real_billed += u64::from(c.real_billsec);
+            self.user_price += i128::from(c.user_price);
+            self.reseller_price += i128::from(c.reseller_price);
+            self.provider_price += i128::from(c.provider_price);
         }
     }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_i64(&mut self, v: i64) {
-        self.write_u64(v as u64);
+
+    /// Add these sums to a group: the originator pays the user price (his own view, or no
+    /// reseller between), else the reseller price; the terminator price is the provider's (a
+    /// reseller caller: his own price). Prices saturate at the i64 bounds.
+    fn add_to_group(&self, a: &mut Acc, cell: &CallCell, user_view: bool, reseller: bool) {
+        let clamp = |v: i128| v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        a.total += self.total;
+        a.duration += self.duration;
+        a.answered += self.answered;
+        a.orig_billed += self.billed;
+        a.term_billed += self.real_billed;
+        let orig = if user_view || cell.reseller_id == 0 {
+            self.user_price
+        } else {
+            self.reseller_price
+        };
+        let term = if reseller {
+            self.reseller_price
+        } else {
+            self.provider_price
+        };
+        a.orig_price = a.orig_price.saturating_add(clamp(orig));
+        a.term_price = a.term_price.saturating_add(clamp(term));
     }
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// A LIKE pattern with `%` wildcards, ASCII case-insensitive.
 struct Like(Vec<String>);
@@ -168,11 +198,43 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
 
 /// The answer, as broken by an aggregate defect when one is given (see `defect`).
 pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Reply {
-    let mor = ctx.product == Product::Mor;
-    let f = match filters(ctx, world) {
-        Ok(f) => f,
+    let (f, g, grouped, real, user_view, reseller, range) = match read_request(ctx, world, defect) {
+        Ok(r) => r,
         Err(r) => return r,
     };
+    let scan = Scan {
+        f: &f,
+        g,
+        real,
+        user_view,
+        reseller,
+    };
+    let per_call = g.day || g.hour || g.user_rate || g.provider_rate;
+    let map = scan.groups(world, range, per_call);
+    rows_answer(ctx, world, defect, g, grouped, map)
+}
+
+/// What a request asks: filters, grouping (and how many columns it named), billed seconds,
+/// price views, the calls' range; or its error.
+#[allow(clippy::type_complexity)]
+fn read_request(
+    ctx: &Ctx<'_>,
+    world: &World,
+    defect: Option<Defect>,
+) -> Result<
+    (
+        Filters,
+        Groups,
+        usize,
+        bool,
+        bool,
+        bool,
+        std::ops::Range<usize>,
+    ),
+    Reply,
+> {
+    let mor = ctx.product == Product::Mor;
+    let f = filters(ctx, world)?;
     let mut g = Groups::default();
     if mor {
         g.user = ctx.flag("group_by_user");
@@ -222,54 +284,19 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
     } else {
         world.calls_between(from, till)
     };
-    let start = range.start;
-    let facts = &world.call_facts()[range.clone()];
-    let times = &world.call_times()[range.clone()];
-    let dests = &world.call_dests()[range];
-    let mut map: FxMap<Key, Acc> = FxMap::default();
-    for (i, ((c, &t), &dest)) in facts.iter().zip(times).zip(dests).enumerate() {
-        if !f.keeps(c, world, start + i, dest) {
-            continue;
-        }
-        let group = world.dest_group_id(dest).unwrap_or(u32::MAX);
-        let key = Key {
-            user: if g.user { c.user_id } else { 0 },
-            device: if g.device { c.device_id } else { 0 },
-            terminator: if g.terminator { c.provider_id } else { 0 },
-            provider: if g.provider { c.provider_id } else { 0 },
-            tp: if g.tp { c.tp_device_id } else { 0 },
-            dst_group: if g.dst_group { group } else { 0 },
-            dst: if g.dst { dest } else { 0 },
-            day: if g.day { t.div_euclid(86_400) } else { 0 },
-            hour: if g.hour {
-                t.rem_euclid(86_400) / 3600
-            } else {
-                0
-            },
-            user_rate: if g.user_rate { c.user_rate } else { 0 },
-            provider_rate: if g.provider_rate { c.provider_rate } else { 0 },
-        };
-        let a = map.entry(key).or_default();
-        a.total += 1;
-        a.duration += u64::from(c.duration);
-        if c.answered {
-            a.answered += 1;
-            a.orig_billed += u64::from(if real { c.real_billsec } else { c.billsec });
-            a.term_billed += u64::from(c.real_billsec);
-            let orig = if user_view || c.reseller_id == 0 {
-                c.user_price
-            } else {
-                c.reseller_price
-            };
-            let term = if reseller {
-                c.reseller_price
-            } else {
-                c.provider_price
-            };
-            a.orig_price = a.orig_price.saturating_add(orig);
-            a.term_price = a.term_price.saturating_add(term);
-        }
-    }
+    Ok((f, g, grouped, real, user_view, reseller, range))
+}
+
+/// The answer of the groups' sums.
+fn rows_answer(
+    ctx: &Ctx<'_>,
+    world: &World,
+    defect: Option<Defect>,
+    g: Groups,
+    grouped: usize,
+    map: FxMap<Key, Acc>,
+) -> Reply {
+    let mor = ctx.product == Product::Mor;
     let min_answered = ctx
         .arg("answered_calls")
         .map(|v| ruby_to_i(v).max(0) as u64);
@@ -293,7 +320,10 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
     let profit = mor && ctx.flag("profit_show");
     let floor = defect == Some(Defect::AggregateMarginFloor);
     let mut totals = Acc::default();
-    let mut list = Element::new("aggregates");
+    // Written straight into the answer's text (no element tree).
+    let mut w = PrettyWriter::new(Declaration::Utf8, 512 + rows.len() * 640);
+    w.open("page");
+    w.open("aggregates");
     let last = rows.len().saturating_sub(1);
     for (i, (k, a)) in rows.iter().enumerate() {
         let a = Acc {
@@ -301,10 +331,10 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
             term_price: mul_money(Money(a.term_price), rate).0,
             ..*a
         };
-        let mut row = Element::new("aggregate");
-        columns(&mut row, ctx.product, world, &g, k);
-        figures(&mut row, &a, profit, floor);
-        list.push(row);
+        w.open("aggregate");
+        columns(&mut w, ctx.product, world, &g, k);
+        figures(&mut w, &a, profit, floor);
+        w.close();
         if i == last && defect == Some(Defect::AggregateTotalsNotSum) {
             continue;
         }
@@ -316,19 +346,129 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
         totals.answered += a.answered;
         totals.total += a.total;
     }
-    let mut tot = Element::new("totals");
-    figures(&mut tot, &totals, profit, floor);
-    xml(Element::new("page").child(list).child(tot))
+    w.close();
+    w.open("totals");
+    figures(&mut w, &totals, profit, floor);
+    w.close();
+    Reply::Rendered(w.finish())
+}
+
+/// What one request sums: its filters, grouping and price views.
+#[derive(Clone, Copy)]
+struct Scan<'f> {
+    f: &'f Filters,
+    g: Groups,
+    real: bool,
+    user_view: bool,
+    reseller: bool,
+}
+
+impl Scan<'_> {
+    /// The sums per group of the calls in `range`. `per_call`: each call keyed on its own (a
+    /// grouping by time or rate needs it; any grouping may use it), else the calls summed per
+    /// cell first, then the cells grouped.
+    fn groups(
+        &self,
+        world: &World,
+        range: std::ops::Range<usize>,
+        per_call: bool,
+    ) -> FxMap<Key, Acc> {
+        let start = range.start;
+        let facts = &world.call_facts()[range.clone()];
+        let cells = world.call_cells();
+        let Scan {
+            f,
+            g,
+            real,
+            user_view,
+            reseller,
+        } = *self;
+        // The filters on who and where, decided once per cell instead of once per call.
+        let keep_cell: Vec<bool> = cells.iter().map(|c| f.keeps_cell(c, world)).collect();
+        let key_of = |cell: &CallCell, t: i64, c: &CallFacts| {
+            let group = world.dest_group_id(cell.dest).unwrap_or(u32::MAX);
+            Key {
+                user: if g.user { cell.user_id } else { 0 },
+                device: if g.device { cell.device_id } else { 0 },
+                terminator: if g.terminator { cell.provider_id } else { 0 },
+                provider: if g.provider { cell.provider_id } else { 0 },
+                tp: if g.tp { cell.tp_device_id } else { 0 },
+                dst_group: if g.dst_group { group } else { 0 },
+                dst: if g.dst { cell.dest } else { 0 },
+                day: if g.day { t.div_euclid(86_400) } else { 0 },
+                hour: if g.hour {
+                    t.rem_euclid(86_400) / 3600
+                } else {
+                    0
+                },
+                user_rate: if g.user_rate { c.user_rate } else { 0 },
+                provider_rate: if g.provider_rate { c.provider_rate } else { 0 },
+            }
+        };
+        let mut map: FxMap<Key, Acc> = FxMap::default();
+        if per_call {
+            // A group by time or rate: each call's own key.
+            let times = &world.call_times()[range];
+            for (i, (c, &t)) in facts.iter().zip(times).enumerate() {
+                let Some(cell) = cells.get(c.cell as usize) else {
+                    continue;
+                };
+                if !keep_cell[c.cell as usize] || !f.keeps_call(c, world, start + i) {
+                    continue;
+                }
+                let a = map.entry(key_of(cell, t, c)).or_default();
+                a.total += 1;
+                a.duration += u64::from(c.duration);
+                if c.answered {
+                    a.answered += 1;
+                    a.orig_billed += u64::from(if real { c.real_billsec } else { c.billsec });
+                    a.term_billed += u64::from(c.real_billsec);
+                    let orig = if user_view || cell.reseller_id == 0 {
+                        c.user_price
+                    } else {
+                        c.reseller_price
+                    };
+                    let term = if reseller {
+                        c.reseller_price
+                    } else {
+                        c.provider_price
+                    };
+                    a.orig_price = a.orig_price.saturating_add(orig);
+                    a.term_price = a.term_price.saturating_add(term);
+                }
+            }
+        } else {
+            // Every grouping column is one of the cell's: the calls are summed per cell (an array
+            // indexed by the cell, no hashing per call), then the cells per group.
+            let mut sums = vec![CellSums::default(); cells.len()];
+            for (i, c) in facts.iter().enumerate() {
+                let k = c.cell as usize;
+                if !keep_cell[k] || !f.keeps_call(c, world, start + i) {
+                    continue;
+                }
+                sums[k].add(c, real);
+            }
+            let no_call = CallFacts::default();
+            for (cell, s) in cells.iter().zip(&sums) {
+                if s.total == 0 {
+                    continue;
+                }
+                let a = map.entry(key_of(cell, 0, &no_call)).or_default();
+                s.add_to_group(a, cell, user_view, reseller);
+            }
+        }
+        map
+    }
 }
 
 impl Filters {
-    fn keeps(&self, c: &CallFacts, world: &World, index: usize, dest: u32) -> bool {
+    /// Whether the calls of this cell pass the filters on who and where.
+    fn keeps_cell(&self, c: &CallCell, world: &World) -> bool {
         if self.user.is_some_and(|u| u != c.user_id)
             || self.terminator.is_some_and(|t| t != c.provider_id)
             || self.provider.is_some_and(|t| t != c.provider_id)
             || self.device.is_some_and(|d| d != c.device_id)
             || self.tp.is_some_and(|d| d != c.tp_device_id)
-            || self.min_duration.is_some_and(|m| c.duration < m)
         {
             return false;
         }
@@ -336,6 +476,23 @@ impl Filters {
             if !v.contains(&c.user_id) {
                 return false;
             }
+        }
+        if let Some((ok, no_group)) = &self.group_ok {
+            let keep = world
+                .dest_group_id(c.dest)
+                .and_then(|g| ok.get(g as usize).copied())
+                .unwrap_or(*no_group);
+            if !keep {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether a call (of a kept cell) passes the filters on the call itself.
+    fn keeps_call(&self, c: &CallFacts, world: &World, index: usize) -> bool {
+        if self.min_duration.is_some_and(|m| c.duration < m) {
+            return false;
         }
         if self.src.is_some() || self.dst.is_some() || self.clid.is_some() {
             let (src, dst, clid) = world.call_texts();
@@ -352,15 +509,6 @@ impl Filters {
                     .as_ref()
                     .is_some_and(|l| !l.matches(clid.get(index)))
             {
-                return false;
-            }
-        }
-        if let Some((ok, no_group)) = &self.group_ok {
-            let keep = world
-                .dest_group_id(dest)
-                .and_then(|g| ok.get(g as usize).copied())
-                .unwrap_or(*no_group);
-            if !keep {
                 return false;
             }
         }
@@ -434,104 +582,94 @@ fn users_where(world: &World, keep: impl Fn(&model::world::User) -> bool) -> Has
         .collect()
 }
 
-fn columns(row: &mut Element, product: Product, world: &World, g: &Groups, k: &Key) {
+fn columns(row: &mut PrettyWriter<'_>, product: Product, world: &World, g: &Groups, k: &Key) {
     let user = || world.user(k.user).map_or(String::new(), nice_name);
-    let device = || {
-        world
-            .device(k.device)
-            .map_or(String::new(), |d| d.name.clone())
-    };
-    let prov = |id: u64| world.provider(id).map_or(String::new(), |p| p.name.clone());
-    let group = || {
-        world
-            .groups()
-            .get(k.dst_group as usize)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let dst = || {
-        if k.dst == NO_DEST {
-            String::new()
+    let device = |id: u64| world.device(id).map_or("", |d| d.name.as_str());
+    let prov = |id: u64| world.provider(id).map_or("", |p| p.name.as_str());
+    match product {
+        Product::M4 => {
+            if g.user {
+                row.leaf("originator", user());
+                row.leaf("originator_id", k.user);
+            }
+            if g.device {
+                row.leaf("origination_point", device(k.device));
+            }
+            if g.terminator {
+                row.leaf("terminator", prov(k.terminator));
+                row.leaf("terminator_id", k.terminator);
+            }
+            if g.tp {
+                row.leaf("termination_point", device(k.tp));
+            }
+        }
+        Product::Mor => {
+            if g.user {
+                row.leaf("user", user());
+                row.leaf("user_id", k.user);
+            }
+            if g.device {
+                row.leaf("device", device(k.device));
+                row.leaf("device_id", k.device);
+            }
+            if g.terminator {
+                row.leaf("terminator", prov(k.terminator));
+                row.leaf("terminator_id", k.terminator);
+            }
+            if g.provider {
+                row.leaf("provider", prov(k.provider));
+                row.leaf("provider_id", k.provider);
+            }
+        }
+    }
+    if g.dst_group {
+        row.leaf(
+            "dst_group",
+            world
+                .groups()
+                .get(k.dst_group as usize)
+                .map_or("", String::as_str),
+        );
+    }
+    if g.dst {
+        let dst = if k.dst == NO_DEST {
+            ""
         } else {
             world
                 .data
                 .destinations
                 .get(k.dst as usize)
-                .map_or(String::new(), |d| d.prefix.clone())
-        }
-    };
-    match product {
-        Product::M4 => {
-            if g.user {
-                row.push_leaf("originator", user());
-                row.push_leaf("originator_id", k.user);
-            }
-            if g.device {
-                row.push_leaf("origination_point", device());
-            }
-            if g.terminator {
-                row.push_leaf("terminator", prov(k.terminator));
-                row.push_leaf("terminator_id", k.terminator);
-            }
-            if g.tp {
-                row.push_leaf(
-                    "termination_point",
-                    world.device(k.tp).map_or(String::new(), |d| d.name.clone()),
-                );
-            }
-        }
-        Product::Mor => {
-            if g.user {
-                row.push_leaf("user", user());
-                row.push_leaf("user_id", k.user);
-            }
-            if g.device {
-                row.push_leaf("device", device());
-                row.push_leaf("device_id", k.device);
-            }
-            if g.terminator {
-                row.push_leaf("terminator", prov(k.terminator));
-                row.push_leaf("terminator_id", k.terminator);
-            }
-            if g.provider {
-                row.push_leaf("provider", prov(k.provider));
-                row.push_leaf("provider_id", k.provider);
-            }
-        }
-    }
-    if g.dst_group {
-        row.push_leaf("dst_group", group());
-    }
-    if g.dst {
-        row.push_leaf("dst", dst());
+                .map_or("", |d| d.prefix.as_str())
+        };
+        row.leaf("dst", dst);
     }
     if g.day {
-        row.push_leaf("day", format_date(k.day * 86_400));
+        row.leaf("day", format_date(k.day * 86_400));
     }
     if g.hour {
-        row.push_leaf("hour", k.hour);
+        row.leaf("hour", k.hour);
     }
     if g.user_rate {
-        row.push_leaf("user_rate", Money(k.user_rate));
+        row.leaf("user_rate", Money(k.user_rate));
     }
     if g.provider_rate {
-        row.push_leaf("provider_rate", Money(k.provider_rate));
+        row.leaf("provider_rate", Money(k.provider_rate));
     }
 }
 
 /// The figures of a row or the totals; `floor` (defect `aggregate_margin_floor`) rounds ACD and
 /// ASR down.
-fn figures(e: &mut Element, a: &Acc, profit: bool, floor: bool) {
-    e.push_leaf("originator_price", Money(a.orig_price));
-    e.push_leaf("originator_billed_time", a.orig_billed);
-    e.push_leaf("terminator_price", Money(a.term_price));
-    e.push_leaf("terminator_billed_time", a.term_billed);
-    e.push_leaf("duration", a.duration);
-    e.push_leaf("answered_calls", a.answered);
-    e.push_leaf("total_calls", a.total);
+fn figures(e: &mut PrettyWriter<'_>, a: &Acc, profit: bool, floor: bool) {
+    e.leaf("originator_price", Money(a.orig_price));
+    e.leaf("originator_billed_time", a.orig_billed);
+    e.leaf("terminator_price", Money(a.term_price));
+    e.leaf("terminator_billed_time", a.term_billed);
+    e.leaf("duration", a.duration);
+    e.leaf("answered_calls", a.answered);
+    e.leaf("total_calls", a.total);
     let half = if floor { 0 } else { a.answered / 2 };
     let acd = (a.orig_billed + half).checked_div(a.answered).unwrap_or(0);
-    e.push_leaf("acd", acd);
+    e.leaf("acd", acd);
     let asr = if a.total == 0 {
         Money::ZERO
     } else {
@@ -540,9 +678,9 @@ fn figures(e: &mut Element, a: &Acc, profit: bool, floor: bool) {
         let hundredths = (u128::from(a.answered) * 10_000 * 2 + half) / (2 * u128::from(a.total));
         Money(i64::try_from(hundredths).unwrap_or(0) * 10_000)
     };
-    e.push_leaf("asr", asr);
+    e.leaf("asr", asr);
     if profit {
-        e.push_leaf("profit", Money(a.orig_price) - Money(a.term_price));
+        e.leaf("profit", Money(a.orig_price) - Money(a.term_price));
     }
 }
 
@@ -798,6 +936,94 @@ mod tests {
                     .text_content(),
                 "9"
             );
+        }
+    }
+
+    /// The per-cell sums (every grouping of who and where) against the per-call keys (the way
+    /// a grouping by time or rate sums), on the default world and a generated one.
+    #[test]
+    fn summing_per_cell_gives_what_summing_per_call_gives() {
+        use super::{read_request, FxMap, Scan};
+        use crate::methods::Ctx;
+        fn both_ways(q: &Req, w: &crate::world::World) -> [Vec<(super::Key, super::Acc)>; 2] {
+            let m = model::Catalogue::embedded()
+                .method(q.product, q.method)
+                .expect("test data is valid");
+            let caller = q.caller.as_deref().and_then(|c| w.user_by_name(c)).cloned();
+            let ctx = Ctx {
+                product: q.product,
+                method: m,
+                params: &q.params,
+                caller: caller.as_ref(),
+                settings: &q.settings,
+                quirks: &q.quirks,
+                now: NOW,
+                today: (today(), today() + 86_399),
+            };
+            let (f, g, _, real, user_view, reseller, range) =
+                read_request(&ctx, w, None).unwrap_or_else(|e| panic!("{e:?}"));
+            let scan = Scan {
+                f: &f,
+                g,
+                real,
+                user_view,
+                reseller,
+            };
+            let sorted = |m: FxMap<super::Key, super::Acc>| {
+                let mut v: Vec<_> = m.into_iter().collect();
+                v.sort_unstable_by_key(|(k, _)| *k);
+                v
+            };
+            [false, true].map(|per_call| sorted(scan.groups(w, range.clone(), per_call)))
+        }
+        for p in Product::ALL {
+            let generated = crate::world::World::build(
+                crate::generate::generated_calls(p, 7, NOW, 20_000),
+                today(),
+            );
+            for w in [world(p), generated] {
+                let month = month();
+                let mut cases = vec![
+                    req(p, M, "admin"),
+                    req(p, M, "admin").p("from", month),
+                    req(p, M, "admin")
+                        .p("from", month)
+                        .p("from_user_perspective", 1),
+                    req(p, M, "admin").p("from", month).p("use_real_billsec", 1),
+                    req(p, M, "admin").p("from", month).p("a_dst", "3706%"),
+                    req(p, M, "admin")
+                        .p("from", month)
+                        .p("dst_group", "%Mobile"),
+                    req(p, M, "admin")
+                        .p("from", month)
+                        .p("group_by_dst", 1)
+                        .p("group_by_terminator", 1),
+                ];
+                if p == Product::Mor {
+                    cases.push(req(p, M, "admin").p("from", month).p("s_duration", 300));
+                    cases.push(
+                        req(p, M, "admin")
+                            .p("from", month)
+                            .p("group_by_device", 1)
+                            .p("group_by_provider", 1),
+                    );
+                    if w.user_by_name("reseller_pro").is_some() {
+                        cases.push(req(p, M, "reseller_pro").p("from", month));
+                    }
+                } else {
+                    cases.push(
+                        req(p, M, "admin")
+                            .p("from", month)
+                            .p("group_by_op", 1)
+                            .p("group_by_tp", 1),
+                    );
+                }
+                for q in &cases {
+                    let [per_cell, per_call] = both_ways(q, &w);
+                    assert!(!per_call.is_empty(), "{p} {:?}", q.params);
+                    assert_eq!(per_cell, per_call, "{p} {:?}", q.params);
+                }
+            }
         }
     }
 
