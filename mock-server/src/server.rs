@@ -48,9 +48,15 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::Layer as _;
 use tower::ServiceExt as _;
+use tower_http::classify::{
+    NeverClassifyEos, ServerErrorsAsFailures, ServerErrorsFailureClass, SharedClassifier,
+};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{
+    DefaultOnBodyChunk, DefaultOnEos, DefaultOnFailure, ResponseBody, Trace, TraceLayer,
+};
 
 use model::params::Params;
 
@@ -130,9 +136,23 @@ impl Edge {
     }
 }
 
+/// The body of the edge's responses: the router's, as tower-http's tracing hands it on.
+pub type TracedBody = ResponseBody<
+    AxumBody,
+    NeverClassifyEos<ServerErrorsFailureClass>,
+    DefaultOnBodyChunk,
+    DefaultOnEos,
+    DefaultOnFailure,
+>;
+
+/// The edge service: the router inside tower-http's [`TraceLayer`]. The layer wraps the router
+/// as a whole rather than each of its routes (`Router::layer`), so a request passes one tracing
+/// service and no extra boxed route.
+pub type EdgeService = Trace<Router, SharedClassifier<ServerErrorsAsFailures>>;
+
 /// The edge of one instance: routes, body limits, tracing. Built once per instance
 /// ([`Shared::edge`]); served by [`run`] and called by [`handle`].
-pub fn app(shared: &Arc<Shared>) -> Router {
+pub fn app(shared: &Arc<Shared>) -> EdgeService {
     let limits = shared.limits;
     let edge = Edge(Arc::downgrade(shared));
     let api_routes = Router::new()
@@ -147,12 +167,12 @@ pub fn app(shared: &Arc<Shared>) -> Router {
         .route("/__admin/{*endpoint}", any(admin_endpoint))
         .layer(RequestBodyLimitLayer::new(limits.max_admin_body))
         .layer(middleware::from_fn_with_state(edge.clone(), admin_guard));
-    Router::new()
+    let router = Router::new()
         .merge(api_routes)
         .merge(admin_routes)
         .fallback(not_found)
-        .layer(TraceLayer::new_for_http())
-        .with_state(edge)
+        .with_state(edge);
+    TraceLayer::new_for_http().layer(router)
 }
 
 /// Answer one request through the instance's router, without a socket (in-process use,
@@ -190,7 +210,7 @@ pub async fn handle(
 }
 
 /// One request through the instance's router.
-async fn call(shared: &Arc<Shared>, req: AxumRequest) -> AxumResponse {
+async fn call(shared: &Arc<Shared>, req: AxumRequest) -> Response<TracedBody> {
     match shared.edge().oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},
@@ -208,7 +228,7 @@ fn delivery_of<B>(response: &Response<B>) -> Delivery {
 /// What the edge adds to the router's answer: a 413 that tower-http's body limit answered
 /// before any handler ran (an announced Content-Length over the limit) is journalled like the
 /// 413 of a body counted while read, and closes the connection (the body is left unread).
-fn finish(shared: &Shared, verb: &Method, uri: &Uri, mut response: AxumResponse) -> AxumResponse {
+fn finish<B>(shared: &Shared, verb: &Method, uri: &Uri, mut response: Response<B>) -> Response<B> {
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE
         && response.extensions().get::<Journalled>().is_none()
     {
@@ -584,16 +604,20 @@ async fn api(
     }
 }
 
-/// The response body type on the wire: the router's body, or one cut short with an error.
+/// The response body type on the wire: the edge's body, or one cut short with an error.
 #[derive(Debug)]
-pub enum WireBody {
-    /// The router's body, whole.
-    Whole(AxumBody),
+pub enum WireBody<B = TracedBody> {
+    /// The edge's body, whole.
+    Whole(B),
     /// These bytes, then a failed stream (overlay fault `truncate`).
     Cut(Option<Bytes>),
 }
 
-impl Body for WireBody {
+impl<B> Body for WireBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
     type Data = Bytes;
     type Error = axum::BoxError;
 
@@ -631,8 +655,11 @@ impl Body for WireBody {
     }
 }
 
-/// Turn a router response into what hyper sends (an `Err` makes hyper close the connection).
-async fn to_wire(response: AxumResponse) -> Result<Response<WireBody>, std::io::Error> {
+/// Turn an edge response into what hyper sends (an `Err` makes hyper close the connection).
+async fn to_wire<B>(response: Response<B>) -> Result<Response<WireBody<B>>, std::io::Error>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
     match delivery_of(&response) {
         Delivery::Full => Ok(response.map(WireBody::Whole)),
         Delivery::Reset => Err(std::io::Error::new(

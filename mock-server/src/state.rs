@@ -78,8 +78,8 @@ pub struct Shared {
     pub logins: crate::login_throttle::LoginHistory,
     start: Mutex<Start>,
     config: Mutex<MockConfig>,
-    /// The edge (axum router) serving this instance, built on first use.
-    edge: OnceLock<axum::Router>,
+    /// The edge (axum router inside its tower layers) serving this instance, built on first use.
+    edge: OnceLock<crate::server::EdgeService>,
 }
 
 impl Shared {
@@ -116,7 +116,7 @@ impl Shared {
 
     /// The router that serves this instance (the same for the server and in-process callers;
     /// built once, a cheap handle after that).
-    pub fn edge(self: &Arc<Self>) -> axum::Router {
+    pub fn edge(self: &Arc<Self>) -> crate::server::EdgeService {
         self.edge.get_or_init(|| crate::server::app(self)).clone()
     }
 
