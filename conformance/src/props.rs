@@ -287,7 +287,7 @@ impl Seen {
             return Seen::Error(text.clone());
         }
         match &r.doc {
-            Some(d) => Seen::Success(model::xml::canonical_element(&model::xml::shape(&d.root))),
+            Some(d) => Seen::Success(model::xml::shape_text(&d.root)),
             None if !r.text.is_empty() && r.xml_error.is_none() && a.status < 400 => {
                 Seen::Success("text".into())
             }
