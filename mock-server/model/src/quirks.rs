@@ -264,7 +264,10 @@ patchable! {
         /// ending `from`, `daytype`, its duration as stored; the user's custom rates listed
         /// first in the tariff's `<rates>`), or the X3 action's (C 1015-1178: a `Custom Rates`
         /// block of its own first, then the tariff's block without the custom groups; each
-        /// `<rate>` ending `daytype`, `from`; duration -1 answered `Infinity`).
+        /// `<rate>` ending `daytype`, `from`; duration -1 answered `Infinity`; no ownership
+        /// check: `user_id` names any user, `tariff_id` is the admin's any tariff, a reseller's
+        /// own, and ignored for a simple user or an accountant, who get their own tariff).
+        /// MOR only.
         tariff_rates_answers: AnswerSource = AnswerSource::Wiki,
         /// user_login's checks: the wiki page's (the hash over `u` and `p`, MOR since March
         /// 2021; a blocked user fails), or the X3 action's (C 16-21, 40-88, 4273-4279: login is
@@ -328,12 +331,13 @@ impl Quirks {
     }
 
     /// Whether the handler of `method` makes its own role, ownership and feature checks (the X3
-    /// positions of `payment_create_answers` and `devices_get_answers`), so the gate stops after
-    /// the login and hash checks.
+    /// positions of `payment_create_answers`, `devices_get_answers` and `tariff_rates_answers`),
+    /// so the gate stops after the login and hash checks.
     pub fn checks_in_action(&self, method: &str) -> bool {
         match method {
             "payment_create" => self.payment_create_answers == AnswerSource::X3,
             "devices_get" => self.devices_get_answers == AnswerSource::X3,
+            "tariff_rates_get" => self.tariff_rates_answers == AnswerSource::X3,
             _ => false,
         }
     }

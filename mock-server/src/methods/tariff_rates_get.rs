@@ -24,7 +24,10 @@
 //!
 //! Who may read which tariff: the admin and managers (tariffs permission, checked by dispatch)
 //! any; a simple user his own tariff or his devices'; a reseller the tariffs he owns, his users'
-//! tariffs, his own, and the admin's when Allow Resellers to use Admin Tariffs is on.
+//! tariffs, his own, and the admin's when Allow Resellers to use Admin Tariffs is on. The X3
+//! action (quirk `tariff_rates_answers: x3`, its checks in the action) checks no ownership:
+//! `user_id` names any user; `tariff_id` is any tariff for the admin, only his own for a
+//! reseller, and ignored for a simple user or an accountant, who get their own tariff.
 
 use model::catalogue::{Product, Role, Wrapper};
 use model::quirks::AnswerSource;
@@ -36,6 +39,10 @@ use crate::world::World;
 
 /// Handle the request.
 pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
+    if ctx.product == Product::Mor && ctx.quirks.tariff_rates_answers == AnswerSource::X3 {
+        let (tariff_id, custom_of) = select_x3(ctx, world);
+        return answer(ctx, world, tariff_id, custom_of, true);
+    }
     let none = || ctx.error("No tariff found", Wrapper::Page);
     let not_sent = || match ctx.product {
         Product::M4 => ctx.error("device_id or tariff_id was not found", Wrapper::Status),
@@ -80,8 +87,53 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
     } else {
         return not_sent();
     };
+    if let Some(t) = tariff_id.and_then(|id| world.tariff(id)) {
+        if !may_read(ctx, world, t) {
+            return ctx.access_denied();
+        }
+    }
+    answer(ctx, world, tariff_id, custom_of, false)
+}
+
+/// X3's choice of tariff and custom rates (C 1015-1178), which checks no ownership: `user_id`
+/// (digits only, as the hash filter passes it) names any user, his tariff and custom rates;
+/// else `tariff_id` names a tariff for the admin (any) and a reseller (his own only), while a
+/// simple user or an accountant gets his own tariff whatever it says; with neither, the
+/// caller's own tariff and custom rates.
+fn select_x3<'w>(ctx: &Ctx<'w>, world: &'w World) -> (Option<u64>, Option<&'w User>) {
+    let Some(caller) = ctx.caller else {
+        return (None, None);
+    };
+    let tariff_id = ctx.arg("tariff_id").and_then(parse_id);
+    if let Some(uid) = ctx.arg("user_id").and_then(parse_id) {
+        let u = world.user(uid);
+        return (u.and_then(|u| u.tariff_id), u);
+    }
+    match (tariff_id, caller.role) {
+        (Some(_), Role::User | Role::Accountant | Role::Partner) | (None, _) => {
+            (caller.tariff_id, tariff_id.is_none().then_some(caller))
+        }
+        (Some(id), Role::Admin | Role::Manager) => (Some(id), None),
+        (Some(id), Role::Reseller | Role::ResellerPro) => (
+            world
+                .tariff(id)
+                .filter(|t| t.owner_id == caller.id)
+                .map(|t| t.id),
+            None,
+        ),
+    }
+}
+
+/// The answer for the tariff `tariff_id` (checked as the position requires) and the custom
+/// rates of `custom_of`, laid out as the X3 action (`x3`) or the page does.
+fn answer(
+    ctx: &Ctx<'_>,
+    world: &World,
+    tariff_id: Option<u64>,
+    custom_of: Option<&User>,
+    x3: bool,
+) -> Reply {
     let custom = custom_of.map_or(&[][..], |u| u.custom_rates.as_slice());
-    let x3 = ctx.quirks.tariff_rates_answers == AnswerSource::X3;
     let Some(t) = tariff_id.and_then(|id| world.tariff(id)) else {
         if x3 && !custom.is_empty() {
             // X3 writes the Custom Rates block, then its error inside the same <page>.
@@ -90,11 +142,8 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
             page.push(Element::new("status").leaf("error", "No tariff found"));
             return xml(page);
         }
-        return none();
+        return ctx.error("No tariff found", Wrapper::Page);
     };
-    if !may_read(ctx, world, t) {
-        return ctx.access_denied();
-    }
     let mut page = Element::new("page");
     if x3 && !custom.is_empty() {
         custom_block(&mut page, custom, custom_of, x3);
@@ -545,6 +594,37 @@ mod tests {
         ));
         // Other users have none.
         assert!(!custom(&mut req(Product::Mor, M, "user1"), &mut w));
+    }
+
+    #[test]
+    fn x3_checks_no_ownership_and_ignores_tariff_id_for_users() {
+        let mut w = world(Product::Mor);
+        let run = |caller: &str, params: &[(&str, &str)], w: &mut crate::world::World| {
+            let mut q = req(Product::Mor, M, caller);
+            for (k, v) in params {
+                q = q.p(k, v);
+            }
+            q.quirks = x3();
+            q.run(w)
+        };
+        // Any user by user_id, whoever asks (the page: a user reads only his own).
+        let r = run("user1", &[("user_id", "2")], &mut w);
+        assert_eq!(text(&r, "tariff_name"), "Wholesale EUR");
+        let r = run("reseller", &[("user_id", "1")], &mut w);
+        assert_eq!(text(&r, "tariff_name"), "Retail USD");
+        let r = run("accountant", &[("user_id", "2")], &mut w);
+        assert_eq!(text(&r, "tariff_name"), "Wholesale EUR");
+        // A simple user's tariff_id is ignored: his own tariff, without custom rates.
+        let r = run("user3", &[("tariff_id", "2")], &mut w);
+        assert_eq!(text(&r, "tariff_name"), "Retail USD");
+        // A reseller's tariff_id names his own tariffs only.
+        let r = run("reseller", &[("tariff_id", "6")], &mut w);
+        assert_eq!(text(&r, "tariff_name"), "Reseller Retail");
+        let r = run("reseller", &[("tariff_id", "2")], &mut w);
+        assert_eq!(err(&r).0, "No tariff found");
+        // An unknown user has no tariff.
+        let r = run("admin", &[("user_id", "999")], &mut w);
+        assert_eq!(err(&r).0, "No tariff found");
     }
 
     #[test]

@@ -915,3 +915,26 @@ async fn x3_user_calls_get_shows_the_timezone_and_the_destination_filter() {
     );
     mock.stop().await;
 }
+
+/// X3-FACTS 3.5 (C 1015-1178): get_tariff checks no ownership - any caller reads any user's
+/// tariff and custom rates by user_id - and a simple user's tariff_id is ignored (his own
+/// tariff answers); the page lets a user read only his own.
+#[tokio::test]
+async fn x3_get_tariff_reads_any_users_tariff_without_an_ownership_check() {
+    let mock = x3(&[RATES_WORLD]).await;
+    // alice (6), a simple user of the admin, reads carol's (20) tariff and custom rates.
+    let page = get_tariff(&mock, "alice", &[("user_id", "20")]).await;
+    let names: Vec<String> = page
+        .elements()
+        .filter(|e| e.name == "tariff_name")
+        .map(|e| e.text_content())
+        .collect();
+    assert_eq!(names, ["Custom Rates", "Retail T20"]);
+    // carol's tariff_id is ignored: her own tariff, without her custom rates.
+    let page = get_tariff(&mock, "carol", &[("tariff_id", "999")]).await;
+    assert_eq!(
+        page.at("tariff_name").map(|e| e.text_content()).as_deref(),
+        Some("Retail T20")
+    );
+    mock.stop().await;
+}
