@@ -880,6 +880,9 @@ fn diff_el(e: &Element, a: &Element, path: &str, mode: DiffMode) -> Option<Diffe
         }
         return None;
     }
+    if mode == DiffMode::Structure {
+        return diff_runs(&ec, &ac, path, mode);
+    }
     for i in 0..ec.len().max(ac.len()) {
         match (ec.get(i), ac.get(i)) {
             (Some(x), Some(y)) if x.name == y.name => {
@@ -914,6 +917,62 @@ fn diff_el(e: &Element, a: &Element, path: &str, mode: DiffMode) -> Option<Diffe
     None
 }
 
+/// The runs of consecutive same-named elements: (first index, length).
+fn runs(v: &[&Element]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (i, e) in v.iter().enumerate() {
+        match out.last_mut() {
+            Some((start, len)) if v[*start].name == e.name => *len += 1,
+            _ => out.push((i, 1)),
+        }
+    }
+    out
+}
+
+/// Mixed children compared structurally, run by run: a sample lists a repeated element once
+/// (an invoice's `<Product>` after its `<id>` and `<paid>`), so a run of one or more elements of
+/// a name answers a run of that name, each item compared against the expected item at its
+/// place (the last serving any extra). Runs must come in the same order, none missing or added.
+fn diff_runs(ec: &[&Element], ac: &[&Element], path: &str, mode: DiffMode) -> Option<Difference> {
+    let (er, ar) = (runs(ec), runs(ac));
+    for k in 0..er.len().max(ar.len()) {
+        match (er.get(k), ar.get(k)) {
+            (Some(&(es, elen)), Some(&(a0, alen))) if ec[es].name == ac[a0].name => {
+                for i in 0..alen {
+                    let template = ec[es + i.min(elen - 1)];
+                    let p = child_path(path, ac, a0 + i);
+                    if let Some(d) = diff_el(template, ac[a0 + i], &p, mode) {
+                        return Some(d);
+                    }
+                }
+            }
+            (Some(&(es, _)), Some(&(a0, _))) => {
+                return Some(Difference {
+                    path: child_path(path, ec, es),
+                    expected: format!("element <{}>", ec[es].name),
+                    actual: format!("element <{}>", ac[a0].name),
+                })
+            }
+            (Some(&(es, _)), None) => {
+                return Some(Difference {
+                    path: child_path(path, ec, es),
+                    expected: format!("element <{}>", ec[es].name),
+                    actual: "nothing".into(),
+                })
+            }
+            (None, Some(&(a0, _))) => {
+                return Some(Difference {
+                    path: child_path(path, ac, a0),
+                    expected: "nothing".into(),
+                    actual: format!("element <{}>", ac[a0].name),
+                })
+            }
+            (None, None) => {}
+        }
+    }
+    None
+}
+
 /// `/parent/name` or `/parent/name[k]` (1-based, XPath style) when siblings share the name.
 fn child_path(parent: &str, siblings: &[&Element], i: usize) -> String {
     let name = &siblings[i].name;
@@ -935,6 +994,31 @@ mod tests {
 
     /// Regression (fuzz target `xml`, input `< />`): an element named "" parsed, and its
     /// canonical text `</>` did not parse back.
+    #[test]
+    fn a_repeated_element_among_others_matches_the_sample_s_one_structurally() {
+        let sample = parse("<Invoices><Invoice><id>{{int}}</id><Product><Name>{{text}}</Name></Product></Invoice></Invoices>")
+            .expect("sample parses");
+        let two = parse("<Invoices><Invoice><id>1</id><Product><Name>a</Name></Product><Product><Name>b</Name></Product></Invoice><Invoice><id>2</id><Product><Name>c</Name></Product></Invoice></Invoices>")
+            .expect("answer parses");
+        assert_eq!(diff(&sample.root, &two.root, DiffMode::Structure), None);
+        // A repeated item is still checked, and a run still may not be missing or misplaced.
+        let bad = parse("<Invoices><Invoice><id>1</id><Product><Name>a</Name></Product><Product><Nom>b</Nom></Product></Invoice></Invoices>")
+            .expect("answer parses");
+        assert_eq!(
+            diff(&sample.root, &bad.root, DiffMode::Structure).map(|d| d.path),
+            Some("/Invoices/Invoice/Product[2]/Nom".into())
+        );
+        let missing = parse("<Invoices><Invoice><id>1</id></Invoice></Invoices>").expect("parses");
+        assert!(diff(&sample.root, &missing.root, DiffMode::Structure).is_some());
+        let swapped = parse(
+            "<Invoices><Invoice><Product><Name>a</Name></Product><id>1</id></Invoice></Invoices>",
+        )
+        .expect("parses");
+        assert!(diff(&sample.root, &swapped.root, DiffMode::Structure).is_some());
+        // Exact comparison is unchanged: one expected, two found.
+        assert!(diff(&sample.root, &two.root, DiffMode::Exact).is_some());
+    }
+
     #[test]
     fn a_path_segment_with_an_index_names_the_nth_element_of_that_name() {
         let doc = parse("<page><dids><did><n>1</n></did><x/><did><n>2</n></did></dids></page>")
