@@ -621,6 +621,12 @@ fn pipe(p: &Pipe, v: String) -> String {
             "reseller_pro" => "reseller".to_string(),
             _ => v,
         },
+        // Digits only (a timestamp parameter); anything else stays as sent, for the record's
+        // own check to refuse.
+        Pipe::Datetime => match crate::methods::parse_id(&v).and_then(|t| i64::try_from(t).ok()) {
+            Some(t) => format_datetime(t),
+            None => v,
+        },
     }
 }
 

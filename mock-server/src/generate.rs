@@ -33,6 +33,8 @@
 //! did_* methods tell apart: 1 active on device 1 of user1, 2 free, 3 reserved for user3, 4
 //! terminated, 5 free and owned by `reseller`, 6 active on ruser1's device 7 (owned by
 //! `reseller`), 7 active on user2's device 3 and in dial plan 1.
+//! MOR billing records (function `billing`): services 1-3, subscriptions 1-4, last month's invoices
+//! 1-4 (issued on this month's first day) and credit notes 1-3.
 
 use model::catalogue::{Product, Role};
 use model::world::{
@@ -68,6 +70,9 @@ pub fn default_world(product: Product, seed: u64, now: i64) -> WorldData {
         },
     ];
     w.payments = make_payments(&w, now);
+    if product == Product::Mor {
+        billing(&mut w, now);
+    }
     w
 }
 
@@ -626,6 +631,7 @@ fn skeleton(product: Product) -> WorldData {
         currencies,
         dids,
         records: Default::default(),
+        ..WorldData::default()
     }
 }
 
@@ -655,6 +661,153 @@ fn mor_dids() -> Vec<Did> {
         },
     )
     .collect()
+}
+
+/// The MOR default world's services, subscriptions, invoices and credit notes, relative to
+/// `now`: last month's invoices (issued on this month's first day, user1's paid), and credit
+/// notes of last month and today.
+///
+/// | id | service | type | price | owner |
+/// |---|---|---|---|---|
+/// | 1 | `Monthly fee` | periodic_fee | 10 | admin |
+/// | 2 | `Setup fee` | one_time_fee | 25 | admin |
+/// | 3 | `Reseller box` | periodic_fee | 7.5 | `reseller` |
+///
+/// Subscriptions: 1 user1 to 1 since last month's first day, until canceled; 2 user3 to 1 from
+/// last month's first day to this month's last; 3 user2 to 2 added today; 4 ruser1 to 3.
+/// Invoices 1-3 (user1 paid, user2 and user3 unpaid; last month; monthly fee and calls), 4
+/// ruser1's (reseller). Credit notes 1 user1 paid last month, 2 user3 unpaid today, 3 ruser1.
+fn billing(w: &mut WorldData, now: i64) {
+    use model::world::{CreditNote, Invoice, InvoiceLine, Service, Subscription};
+    let this_month = model::world::month_start(now);
+    let last_month = model::world::month_start(this_month - 86_400);
+    let this_month_end = model::world::month_start(this_month + 32 * 86_400) - 1;
+    let at =
+        |t: i64| when_at(t).unwrap_or_else(|| When::parse("2026-01-01 00:00:00").expect("a time"));
+    let today = now.div_euclid(86_400) * 86_400;
+    w.services = vec![
+        Service {
+            id: 1,
+            name: "Monthly fee".into(),
+            service_type: "periodic_fee".into(),
+            price: money("10"),
+            owner_id: 0,
+        },
+        Service {
+            id: 2,
+            name: "Setup fee".into(),
+            service_type: "one_time_fee".into(),
+            price: money("25"),
+            owner_id: 0,
+        },
+        Service {
+            id: 3,
+            name: "Reseller box".into(),
+            service_type: "periodic_fee".into(),
+            price: money("7.5"),
+            owner_id: 4,
+        },
+    ];
+    let sub = |id,
+               user_id,
+               service_id,
+               added: i64,
+               start: Option<i64>,
+               end: Option<i64>,
+               memo: &str,
+               until_canceled| Subscription {
+        id,
+        user_id,
+        service_id,
+        device_id: 0,
+        added: at(added),
+        activation_start: start.map(at),
+        activation_end: end.map(at),
+        memo: memo.into(),
+        until_canceled,
+    };
+    w.subscriptions = vec![
+        sub(
+            1,
+            1,
+            1,
+            last_month,
+            Some(last_month),
+            None,
+            "user1 monthly",
+            true,
+        ),
+        sub(
+            2,
+            3,
+            1,
+            last_month,
+            Some(last_month),
+            Some(this_month_end),
+            "",
+            false,
+        ),
+        sub(3, 2, 2, today, None, None, "setup", false),
+        sub(
+            4,
+            7,
+            3,
+            last_month + 86_400,
+            Some(last_month + 86_400),
+            None,
+            "box",
+            true,
+        ),
+    ];
+    let last_month_end = this_month - 1;
+    let (y, m, _) = model::world::civil_from_days(last_month.div_euclid(86_400));
+    let line = |name: &str, quantity, price: &str| InvoiceLine {
+        name: name.into(),
+        quantity,
+        price: money(price),
+        discount: Money::ZERO,
+    };
+    let inv = |id: u64, user_id, paid: bool, lines: Vec<InvoiceLine>| Invoice {
+        id,
+        user_id,
+        number: format!("INV{:02}{:02}{:03}", y % 100, m, id),
+        period_start: at(last_month),
+        period_end: at(last_month_end.div_euclid(86_400) * 86_400),
+        issue_date: at(this_month),
+        paid,
+        paid_date: paid.then(|| at(this_month + 3_600)),
+        lines,
+    };
+    w.invoices = vec![
+        inv(
+            1,
+            1,
+            true,
+            vec![line("Monthly fee", 1, "10"), line("Calls", 1, "12.5")],
+        ),
+        inv(2, 2, false, vec![line("Calls", 1, "4.2")]),
+        inv(
+            3,
+            3,
+            false,
+            vec![line("Monthly fee", 1, "10"), line("Calls", 1, "31.75")],
+        ),
+        inv(4, 7, false, vec![line("Reseller box", 2, "7.5")]),
+    ];
+    let note = |id: u64, user_id, issued: i64, price: &str, paid: bool, comment: &str| CreditNote {
+        id,
+        user_id,
+        number: format!("CN{id:04}"),
+        issue_date: at(issued),
+        comment: comment.into(),
+        price: money(price),
+        pay_date: paid.then(|| at(issued + 3_600)),
+    };
+    w.credit_notes = vec![
+        note(1, 1, last_month + 2 * 86_400, "5", true, "overcharge"),
+        note(2, 3, today.max(this_month), "2.5", false, "goodwill"),
+        note(3, 7, last_month + 86_400, "1.25", false, "reseller refund"),
+    ];
 }
 
 /// A currency record.

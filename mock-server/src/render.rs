@@ -73,6 +73,7 @@ pub fn error_document(text: &str, wrapper: Wrapper, method: Option<&Method>) -> 
     let root = match wrapper {
         Wrapper::Text => return None,
         Wrapper::Bare => err(),
+        Wrapper::BareCapital => Element::new("Error").text(text),
         Wrapper::Page => Element::new("page").child(err()),
         Wrapper::Status => Element::new("status").child(err()),
         Wrapper::PageStatus => Element::new("page").child(Element::new("status").child(err())),
@@ -225,6 +226,7 @@ mod tests {
         let q = Quirks::default();
         let r = |w| body(&error("T", w, None, StatusCode::OK, &s, &q));
         assert!(r(Wrapper::Bare).contains("\n<error>T</error>"));
+        assert!(r(Wrapper::BareCapital).contains("\n<Error>T</Error>"));
         assert!(r(Wrapper::Status).contains("<status>\n  <error>T</error>\n</status>"));
         assert!(r(Wrapper::PageStatus).contains("<page>\n  <status>\n    <error>T</error>"));
         assert!(r(Wrapper::ResponseMessage).contains("<error>\n    <message>T</message>"));

@@ -567,6 +567,7 @@ impl Skeleton {
                 currencies,
                 dids,
                 records: Default::default(),
+                ..WorldData::default()
             },
             accounts,
             user_id,

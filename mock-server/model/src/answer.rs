@@ -10,6 +10,7 @@ pub fn find_error(root: &Element) -> Option<(String, Option<Wrapper>)> {
     let text_of = |e: &Element| e.text_content().trim().to_string();
     match root.name.as_str() {
         "error" => return Some((text_of(root), Some(Wrapper::Bare))),
+        "Error" => return Some((text_of(root), Some(Wrapper::BareCapital))),
         "action" => {
             let failed = root.find("status").is_some_and(|s| text_of(s) == "failed");
             if failed {

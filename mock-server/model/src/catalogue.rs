@@ -321,6 +321,8 @@ impl Declaration {
 pub enum Wrapper {
     /// `<error>TEXT</error>` as the root (older MOR pages).
     Bare,
+    /// `<Error>TEXT</Error>` as the root, capitalised (MOR invoices_get).
+    BareCapital,
     /// `<page><error>TEXT</error></page>`.
     #[default]
     Page,

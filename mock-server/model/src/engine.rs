@@ -35,7 +35,7 @@
 //! caller acts for, the admin's 0 for an accountant or manager), `{{BINDING.FIELD}}` (a record bound by
 //! `find` or `create`, `row` in a list), `{{new_id}}` (in a `create`), `{{now}}` (date and time),
 //! `{{today}}` (date); filters `|fixed:N` (N decimals), `|digits:N` (zero-padded to N digits),
-//! `|usertype` (a role as MOR prints it). In the answer an element with `if="{{...}}"` is
+//! `|usertype` (a role as MOR prints it), `|datetime` (Unix seconds as `YYYY-MM-DD HH:MM:SS`). In the answer an element with `if="{{...}}"` is
 //! left out when the value is empty or `0`.
 
 use std::collections::BTreeMap;
@@ -337,6 +337,8 @@ pub enum Pipe {
     Digits(usize),
     /// A role as MOR's `usertype` (`reseller_pro` is a `reseller`).
     Usertype,
+    /// Unix seconds as a date and time (`YYYY-MM-DD HH:MM:SS`, UTC); other text as it is.
+    Datetime,
 }
 
 /// A piece of a template.
@@ -390,9 +392,10 @@ impl Template {
                     "fixed" => Pipe::Fixed(n()?),
                     "digits" => Pipe::Digits(n()?),
                     "usertype" => Pipe::Usertype,
+                    "datetime" => Pipe::Datetime,
                     other => {
                         return Err(format!(
-                            "unknown filter `{other}` (expected fixed:N, digits:N or usertype)"
+                            "unknown filter `{other}` (expected fixed:N, digits:N, usertype or datetime)"
                         ))
                     }
                 });

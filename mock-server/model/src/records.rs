@@ -18,11 +18,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::world::{
-    Currency, Destination, Device, Did, Payment, Provider, Record, Tariff, User, WorldData,
+    CreditNote, Currency, Destination, Device, Did, Invoice, Payment, Provider, Record, Service,
+    Subscription, Tariff, User, WorldData,
 };
 
 /// The collections the typed world models, by the names scenarios and the catalogue use.
-pub const TYPED: [&str; 8] = [
+pub const TYPED: [&str; 12] = [
     "users",
     "devices",
     "providers",
@@ -31,6 +32,10 @@ pub const TYPED: [&str; 8] = [
     "payments",
     "currencies",
     "dids",
+    "services",
+    "subscriptions",
+    "invoices",
+    "credit_notes",
 ];
 
 /// Whether `name` is one of the typed collections.
@@ -70,6 +75,10 @@ pub fn read(data: &WorldData, name: &str) -> Vec<Record> {
         "payments" => to_records(&data.payments),
         "currencies" => to_records(&data.currencies),
         "dids" => to_records(&data.dids),
+        "services" => to_records(&data.services),
+        "subscriptions" => to_records(&data.subscriptions),
+        "invoices" => to_records(&data.invoices),
+        "credit_notes" => to_records(&data.credit_notes),
         other => data.records.get(other).cloned().unwrap_or_default(),
     }
 }
@@ -97,6 +106,10 @@ pub fn replace(data: &mut WorldData, name: &str, records: Vec<Record>) -> Result
         "payments" => data.payments = from_records(name, records)?,
         "currencies" => data.currencies = from_records(name, records)?,
         "dids" => data.dids = from_records(name, records)?,
+        "services" => data.services = from_records(name, records)?,
+        "subscriptions" => data.subscriptions = from_records(name, records)?,
+        "invoices" => data.invoices = from_records(name, records)?,
+        "credit_notes" => data.credit_notes = from_records(name, records)?,
         other => {
             data.records.insert(other.to_string(), records);
         }
@@ -176,6 +189,10 @@ pub fn fields(name: &str) -> Option<&'static BTreeMap<String, Field>> {
             ("payments", schema_fields::<Payment>()),
             ("currencies", schema_fields::<Currency>()),
             ("dids", schema_fields::<Did>()),
+            ("services", schema_fields::<Service>()),
+            ("subscriptions", schema_fields::<Subscription>()),
+            ("invoices", schema_fields::<Invoice>()),
+            ("credit_notes", schema_fields::<CreditNote>()),
         ])
     });
     all.get(name)

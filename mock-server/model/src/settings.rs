@@ -22,6 +22,9 @@ patchable! {
         /// "Allow devices to check balance over HTTP": gates user_balance_get and
         /// user_simple_balance_get (`Feature disabled` when off).
         balance_over_http: bool = true,
+        /// "Allow devices to check rate over HTTP": gates rate_get (`Feature disabled` when
+        /// off; on in the mock, so rates can be read out of the box).
+        rate_over_http: bool = true,
         /// "API allow Payments": gates payment_create.
         api_allow_payments: bool = true,
         /// MOR "API allow Registration": user_register answers `Registration over API is

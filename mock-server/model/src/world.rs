@@ -1030,6 +1030,139 @@ fn did_free() -> String {
     "free".into()
 }
 
+/// A service users subscribe to (MOR Billing > Services): a periodic or one-time fee, or a
+/// flat rate. subscriptions_get shows its name, type and price; subscription_create takes its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// `periodic_fee`, `one_time_fee` or `flat_rate` (MOR service types).
+    #[serde(default = "periodic_fee", rename = "type")]
+    pub service_type: String,
+    /// Price per period (a one-time fee: once), in the default currency.
+    #[serde(default)]
+    pub price: Money,
+    /// Owner: 0 the admin's, or a reseller's id (a reseller subscribes his users to his own).
+    #[serde(default)]
+    pub owner_id: u64,
+}
+
+fn periodic_fee() -> String {
+    "periodic_fee".into()
+}
+
+/// A user's subscription to a service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    /// Id.
+    pub id: u64,
+    /// The subscribed user.
+    pub user_id: u64,
+    /// The service.
+    pub service_id: u64,
+    /// The device it is for (0 none).
+    #[serde(default)]
+    pub device_id: u64,
+    /// When it was added.
+    pub added: When,
+    /// Start of activation (none: from when it was added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_start: Option<When>,
+    /// End of activation (none: open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_end: Option<When>,
+    /// Memo.
+    #[serde(default)]
+    pub memo: String,
+    /// Runs until canceled (no activation end).
+    #[serde(default)]
+    pub until_canceled: bool,
+}
+
+/// One line (product) of an invoice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceLine {
+    /// What was sold (`Calls`, a service name).
+    pub name: String,
+    /// How many.
+    #[serde(default = "one")]
+    pub quantity: u32,
+    /// Price of one, without tax.
+    pub price: Money,
+    /// Discount on the line.
+    #[serde(default)]
+    pub discount: Money,
+}
+
+impl InvoiceLine {
+    /// The line's sum: price times quantity, less the discount.
+    pub fn sum(&self) -> Money {
+        Money(self.price.0.saturating_mul(i64::from(self.quantity))) - self.discount
+    }
+}
+
+/// An invoice of a user for a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Invoice {
+    /// Id.
+    pub id: u64,
+    /// The invoiced user.
+    pub user_id: u64,
+    /// Its number (`INV2611001`).
+    pub number: String,
+    /// First day of the invoiced period.
+    pub period_start: When,
+    /// Last day of the invoiced period.
+    pub period_end: When,
+    /// When it was issued.
+    pub issue_date: When,
+    /// Paid.
+    #[serde(default)]
+    pub paid: bool,
+    /// When it was paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_date: Option<When>,
+    /// Its lines.
+    #[serde(default)]
+    pub lines: Vec<InvoiceLine>,
+}
+
+impl Invoice {
+    /// The invoice's price without tax: the sum of its lines.
+    pub fn price(&self) -> Money {
+        self.lines.iter().map(InvoiceLine::sum).sum()
+    }
+}
+
+/// A credit note issued to a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditNote {
+    /// Id.
+    pub id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// Its number.
+    #[serde(default)]
+    pub number: String,
+    /// When it was issued.
+    pub issue_date: When,
+    /// Comment.
+    #[serde(default)]
+    pub comment: String,
+    /// Amount without tax, in the default currency.
+    pub price: Money,
+    /// When it was paid (none: unpaid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_date: Option<When>,
+}
+
 /// A record of a collection the typed world does not model: a flat map of field names to
 /// values, declared and used by catalogue methods only (see `model::records`).
 pub type Record = serde_json::Map<String, serde_json::Value>;
@@ -1070,6 +1203,18 @@ pub struct WorldData {
     /// DIDs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dids: Vec<Did>,
+    /// Services users subscribe to (MOR).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
+    /// Subscriptions of users to services (MOR).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<Subscription>,
+    /// Invoices (MOR).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invoices: Vec<Invoice>,
+    /// Credit notes (MOR).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credit_notes: Vec<CreditNote>,
     /// Records of collections only the catalogue knows (a method declared in an extra catalogue
     /// file over a collection of its own), by collection name; each record has an `id`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -1143,6 +1288,10 @@ impl WorldData {
         upsert(&mut self.payments, other.payments, |a| a.id);
         upsert(&mut self.currencies, other.currencies, |a| a.name.clone());
         upsert(&mut self.dids, other.dids, |a| a.id);
+        upsert(&mut self.services, other.services, |a| a.id);
+        upsert(&mut self.subscriptions, other.subscriptions, |a| a.id);
+        upsert(&mut self.invoices, other.invoices, |a| a.id);
+        upsert(&mut self.credit_notes, other.credit_notes, |a| a.id);
         for (name, records) in other.records {
             upsert(self.records.entry(name).or_default(), records, |r| {
                 r.get("id").map(crate::records::text).unwrap_or_default()
