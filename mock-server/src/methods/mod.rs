@@ -22,6 +22,7 @@ pub mod exchange_rate_update;
 pub mod payment_create;
 pub mod payments_get;
 pub mod quickstats_get;
+pub mod rate_get;
 pub mod tariff_rates_get;
 pub mod tariff_wholesale_update;
 pub mod user_balance_get;
@@ -308,6 +309,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         "quickstats_get" => Handler::Read(quickstats_get::run),
         "aggregate_get" => Handler::Read(aggregate_get::run),
         "user_details_get" => Handler::Read(user_details_get::run),
+        "rate_get" => Handler::Read(rate_get::run),
         _ => return None,
     })
 }
