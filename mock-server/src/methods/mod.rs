@@ -23,6 +23,7 @@ pub mod payment_create;
 pub mod payments_get;
 pub mod quickstats_get;
 pub mod rate_get;
+pub mod subscriptions_get;
 pub mod tariff_rates_get;
 pub mod tariff_wholesale_update;
 pub mod user_balance_get;
@@ -310,6 +311,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         "aggregate_get" => Handler::Read(aggregate_get::run),
         "user_details_get" => Handler::Read(user_details_get::run),
         "rate_get" => Handler::Read(rate_get::run),
+        "subscriptions_get" => Handler::Read(subscriptions_get::run),
         _ => return None,
     })
 }
