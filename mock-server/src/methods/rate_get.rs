@@ -2,7 +2,10 @@
 //! MOR API rate_get (oldid 17549 and current; "Allow devices to check rate over HTTP" gates it,
 //! feature `rate_over_http`). Rating: the destination is the one whose prefix is the longest
 //! prefix of the number sent (X3 C `rate`: every leading part of the number, the longest
-//! destination prefix first), and the rate is the user's tariff's rate for that destination.
+//! destination prefix first), and the rate is the user's custom rate for its destination group
+//! when he has one (the first band's price), else his tariff's rate for that destination (by
+//! prefix, else the tariff's retail rate for the group), as the X3 code and the page ("If rate by
+//! prefix is not found in Custom Rates, it will be taken from Tariff assigned to User") order it.
 //!
 //! Checks in the X3 order: an empty prefix (`Empty prefix`), the user (`User was not found`),
 //! the destination (`Prefix not found`), the rate (`Rate was not found`). Who may ask for whose
@@ -10,6 +13,7 @@
 //! himself (`Access Denied` otherwise; the pages say nothing, X3 checks no owner).
 
 use model::catalogue::Wrapper;
+use model::world::GroupRates;
 use model::xml::Element;
 
 use super::{xml, Ctx, Reply};
@@ -32,7 +36,7 @@ pub fn run(ctx: &Ctx<'_>, world: &World) -> Reply {
     if !ctx.can_act_on(world, user.id) {
         return ctx.access_denied();
     }
-    match rate(world, user.tariff_id, number) {
+    match rate(world, user.tariff_id, &user.custom_rates, number) {
         Rated::Rate { rate, name, prefix } => {
             xml(Element::new("page").leaf("rate", format!("{rate}#{name}#{prefix}")))
         }
@@ -59,18 +63,34 @@ pub enum Rated {
     NoRate,
 }
 
-/// Rate `number` under tariff `tariff_id`: the destination by longest prefix, then the tariff's
-/// rate for exactly that destination's prefix.
-pub fn rate(world: &World, tariff_id: Option<u64>, number: &str) -> Rated {
+/// Rate `number` for a user with tariff `tariff_id` and custom rates `custom`: the destination
+/// by longest prefix; then a custom rate of its group (first band), the tariff's rate for
+/// exactly that destination's prefix, or the tariff's retail rate of its group (first band).
+pub fn rate(world: &World, tariff_id: Option<u64>, custom: &[GroupRates], number: &str) -> Rated {
     let Some(dest) = world.destination_of(number) else {
         return Rated::NoDestination;
     };
-    let found = tariff_id
-        .and_then(|id| world.tariff(id))
-        .and_then(|t| t.rates.iter().find(|r| r.prefix == dest.prefix));
+    let first_band = |groups: &[GroupRates]| {
+        groups
+            .iter()
+            .find(|g| g.group == dest.group)
+            .and_then(|g| g.bands.first())
+            .map(|b| b.price)
+    };
+    let tariff = tariff_id.and_then(|id| world.tariff(id));
+    let found = first_band(custom)
+        .or_else(|| {
+            tariff.and_then(|t| {
+                t.rates
+                    .iter()
+                    .find(|r| r.prefix == dest.prefix)
+                    .map(|r| r.rate)
+            })
+        })
+        .or_else(|| tariff.and_then(|t| first_band(&t.group_rates)));
     match found {
-        Some(r) => Rated::Rate {
-            rate: r.rate,
+        Some(rate) => Rated::Rate {
+            rate,
             name: dest.name.clone(),
             prefix: dest.prefix.clone(),
         },
@@ -93,16 +113,28 @@ mod tests {
             let longer = format!("{}0000", d.prefix);
             let want = w.destination_of(&longer).map(|x| x.prefix.clone());
             assert_eq!(want.as_deref(), Some(d.prefix.as_str()), "{longer}");
-            match rate(&w, Some(1), &longer) {
+            match rate(&w, Some(1), &[], &longer) {
                 Rated::Rate { prefix, .. } => assert_eq!(prefix, d.prefix),
                 other => panic!("{longer}: {other:?}"),
             }
         }
-        assert_eq!(rate(&w, Some(1), "999"), Rated::NoDestination);
+        assert_eq!(rate(&w, Some(1), &[], "999"), Rated::NoDestination);
         assert_eq!(
-            rate(&w, None, &w.data.destinations[0].prefix),
+            rate(&w, None, &[], &w.data.destinations[0].prefix),
             Rated::NoRate
         );
+        // A custom rate of the destination's group wins over the tariff (user3: Lithuania MOB).
+        let user3 = w.user(3).expect("user3").clone();
+        match rate(&w, user3.tariff_id, &user3.custom_rates, "37061234") {
+            Rated::Rate { rate, prefix, .. } => {
+                assert_eq!((rate.to_string(), prefix.as_str()), ("0.09".into(), "3706"))
+            }
+            other => panic!("{other:?}"),
+        }
+        match rate(&w, user3.tariff_id, &user3.custom_rates, "3705") {
+            Rated::Rate { rate, .. } => assert_eq!(rate.to_string(), "0.04"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
