@@ -13,7 +13,7 @@
 //! | 1 | `user1` | `user1` | simple user | `user1uniq` | balance 60.0 USD, VAT 21 %, tariff 1 |
 //! | 2 | `user2` | `user2` | simple user | `user2uniq` | balance -12.5, currency EUR, prepaid |
 //! | 3 | `user3` | `user3` | simple user | `user3uniq` | balance 250.0, credit 100.0, tariff 1, custom rates for `Lithuania MOB` and `UK - Mobile` |
-//! | 4 | `manager` (M4) | `manager` | manager | `managuniq` | permissions quick_stats, connection_points, currency_management, tariffs |
+//! | 4 | `manager` (M4) | `manager` | manager | `managuniq` | permissions quick_stats, connection_points, currency_management, tariffs, users |
 //! | 5 | `manager2` (M4) | `manager2` | manager | `mana2uniq` | no permissions |
 //! | 4 | `reseller` (MOR) | `reseller` | reseller | `resuniq01` | own API secret `reseller_secret`; owns 7 and 8 |
 //! | 5 | `reseller_pro` (MOR) | `reseller_pro` | reseller PRO | `respuniq1` | own API secret `reseller_pro_secret`; owns 9 |
@@ -396,6 +396,7 @@ fn skeleton(product: Product) -> WorldData {
                 "connection_points",
                 "currency_management",
                 "tariffs",
+                "users",
             ]
             .map(String::from)
             .to_vec();

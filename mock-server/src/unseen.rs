@@ -10,7 +10,7 @@
 //! passwords equal to usernames, and per product the roles:
 //!
 //! - M4: simple users, a manager with `quick_stats`, `connection_points`,
-//!   `currency_management` and `tariffs`, and a manager without permissions;
+//!   `currency_management`, `tariffs` and `users`, and a manager without permissions;
 //! - MOR: simple users, a reseller and a reseller PRO with their own API secrets, each owning
 //!   users of his own, and an accountant with `data_stats`.
 //!
@@ -51,7 +51,7 @@ pub struct UnseenAccount {
 }
 
 /// The accounts of the unseen world of `product` for `seed`, one per role: `admin`; M4
-/// `manager` (the one with all four permissions); MOR `reseller`, `reseller_pro` and
+/// `manager` (the one with all five permissions); MOR `reseller`, `reseller_pro` and
 /// `accountant`; and `user`, a simple user owned by the admin with calls today (the admin-owned
 /// simple user with the lowest id, as the conformance runner picks in-process). They depend on
 /// the seed alone, so a test can write a target file without starting a mock.
@@ -108,7 +108,7 @@ const COUNTRIES: [&str; 6] = [
 enum Slot {
     /// A simple user; the owner is the slot index of a reseller, or the admin.
     User { owner: Option<usize> },
-    /// An M4 manager, with all four permissions or none.
+    /// An M4 manager, with all five permissions or none.
     Manager { full: bool },
     /// A MOR reseller (or reseller PRO).
     Reseller { pro: bool },
@@ -284,6 +284,7 @@ impl Skeleton {
                         "connection_points",
                         "currency_management",
                         "tariffs",
+                        "users",
                     ]
                     .map(String::from)
                     .to_vec();
@@ -912,7 +913,7 @@ mod tests {
                 .iter()
                 .find(|u| u.username == manager.username)
                 .expect("in the world");
-            assert_eq!(full.permissions.len(), 4);
+            assert_eq!(full.permissions.len(), 5);
             assert!(managers.iter().any(|m| m.permissions.is_empty()));
             assert!(managers.iter().all(|m| m.id >= full.id));
 
