@@ -99,12 +99,15 @@ impl Element {
     }
 
     /// The element at a slash-separated path below this one (`quickstats/today/calls`); a
-    /// segment `name[N]` is the N-th child called `name` (from 1: `dids/did[3]/did_number`).
+    /// segment `name[N]` is the N-th child called `name` (from 1: `dids/did[3]/did_number`),
+    /// `name[last]` the last one (the record a write just added to the end of a list, whatever
+    /// the list held before).
     pub fn at(&self, path: &str) -> Option<&Element> {
         path.split('/')
             .filter(|s| !s.is_empty())
             .try_fold(self, |e, seg| {
                 match seg.strip_suffix(']').and_then(|s| s.split_once('[')) {
+                    Some((name, "last")) => e.elements().filter(|c| c.name == name).last(),
                     Some((name, n)) => {
                         let n: usize = n.parse().ok()?;
                         e.elements()
@@ -1040,6 +1043,22 @@ mod tests {
         assert!(doc.root.at("dids/did[3]").is_none());
         assert!(doc.root.at("dids/did[0]").is_none());
         assert!(doc.root.at("dids/did[x]").is_none());
+    }
+
+    #[test]
+    fn a_path_segment_with_last_names_the_last_element_of_that_name() {
+        let doc = parse("<page><dids><did><n>1</n></did><x/><did><n>2</n></did><x/></dids></page>")
+            .expect("test XML parses");
+        assert_eq!(
+            doc.root
+                .at("dids/did[last]/n")
+                .map(Element::text_content)
+                .as_deref(),
+            Some("2")
+        );
+        assert!(doc.root.at("dids/y[last]").is_none());
+        let empty = parse("<page><dids/></page>").expect("test XML parses");
+        assert!(empty.root.at("dids/did[last]").is_none());
     }
 
     #[test]
