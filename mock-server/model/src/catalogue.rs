@@ -817,78 +817,235 @@ impl ProductCatalogue {
         self.index.keys().map(String::as_str)
     }
 
-    fn upsert(&mut self, mut method: Method) {
-        method.product = Some(self.product);
-        match self.methods.iter().position(|m| m.name == method.name) {
-            Some(i) => self.methods[i] = method,
-            None => self.methods.push(method),
+    /// Add `methods`, each replacing the method of its name, and index once (indexing after
+    /// each method made loading a file quadratic in its number of methods).
+    fn upsert_all(&mut self, methods: Vec<Method>) {
+        for mut method in methods {
+            method.product = Some(self.product);
+            match self.methods.iter().position(|m| m.name == method.name) {
+                Some(i) => self.methods[i] = method,
+                None => self.methods.push(method),
+            }
         }
         self.reindex();
     }
 }
 
 /// The catalogue of both products.
+///
+/// A product's part is the embedded one, parsed once per process when first asked for (so a
+/// mock of one product never parses the other's catalogue: YAML parsing was 90% of the mock's
+/// start-up, three quarters of it the MOR files an M4 mock never reads), until a file changes
+/// it; then the catalogue holds its own changed copy. Copying a catalogue copies only the
+/// parts it changed.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
-    products: BTreeMap<Product, ProductCatalogue>,
+    mor: Part,
+    m4: Part,
 }
 
-const EMBEDDED: [(&str, &str); 2] = [
-    ("catalogue/mor.yaml", include_str!("../catalogue/mor.yaml")),
-    ("catalogue/m4.yaml", include_str!("../catalogue/m4.yaml")),
+/// One product's part of a catalogue.
+#[derive(Debug, Clone)]
+enum Part {
+    /// The embedded files' catalogue, shared by every catalogue that did not change it.
+    Embedded,
+    /// Changed by a file (or parsed afresh by [`Catalogue::parse_embedded`]).
+    Own(Box<ProductCatalogue>),
+}
+
+/// The embedded catalogue of `product`, parsed on first use.
+fn embedded_part(product: Product) -> Result<&'static ProductCatalogue, LoadError> {
+    static PARSED: [OnceLock<ProductCatalogue>; 2] = [OnceLock::new(), OnceLock::new()];
+    let cell = &PARSED[Product::ALL.iter().position(|p| *p == product).unwrap_or(0)];
+    if let Some(pc) = cell.get() {
+        return Ok(pc);
+    }
+    let pc = parse_embedded_product(product)?;
+    Ok(cell.get_or_init(|| pc))
+}
+
+/// The embedded files of one product: its catalogue and its methods catalogued only.
+struct Embedded {
+    product: Product,
+    /// The catalogue (path as named in errors, text).
+    catalogue: (&'static str, &'static str),
+    /// The methods catalogued only, answered from their documented samples: checked strictly
+    /// (see [`Method::check_documented_sample`]), and never replacing one of the catalogue's
+    /// methods.
+    documented: (&'static str, &'static str),
+}
+
+const EMBEDDED: [Embedded; 2] = [
+    Embedded {
+        product: Product::Mor,
+        catalogue: ("catalogue/mor.yaml", include_str!("../catalogue/mor.yaml")),
+        documented: (
+            "catalogue/mor-documented.yaml",
+            include_str!("../catalogue/mor-documented.yaml"),
+        ),
+    },
+    Embedded {
+        product: Product::M4,
+        catalogue: ("catalogue/m4.yaml", include_str!("../catalogue/m4.yaml")),
+        documented: (
+            "catalogue/m4-documented.yaml",
+            include_str!("../catalogue/m4-documented.yaml"),
+        ),
+    },
 ];
 
-/// The methods catalogued only, answered from their documented samples: loaded with the
-/// embedded files above, checked strictly (see [`Method::check_documented_sample`]), and never
-/// replacing one of their methods.
-const DOCUMENTED: [(&str, &str); 2] = [
-    (
-        "catalogue/mor-documented.yaml",
-        include_str!("../catalogue/mor-documented.yaml"),
-    ),
-    (
-        "catalogue/m4-documented.yaml",
-        include_str!("../catalogue/m4-documented.yaml"),
-    ),
-];
+/// Parse the embedded files of `product`.
+fn parse_embedded_product(product: Product) -> Result<ProductCatalogue, LoadError> {
+    let Some(files) = EMBEDDED.iter().find(|e| e.product == product) else {
+        return Err(LoadError::Source(SourceError::new(
+            product.as_str(),
+            1,
+            "product",
+            "product has no embedded catalogue",
+        )));
+    };
+    let (path, text) = files.catalogue;
+    let file: CatalogueFile = crate::yaml::from_str(text, Path::new(path))?;
+    if file.product != product {
+        return Err(LoadError::Source(SourceError::new(
+            path,
+            field_line_top(text, "product"),
+            "product",
+            format!("the embedded catalogue of {product} names another product"),
+        )));
+    }
+    let general = file.general.ok_or_else(|| {
+        LoadError::Source(SourceError::new(
+            path,
+            1,
+            "general",
+            "missing field `general` in an embedded catalogue",
+        ))
+    })?;
+    validate_engines(path, text, &general, &file.methods)?;
+    let mut methods = file.methods;
+    check_samples(path, text, &mut methods, false)?;
+    let mut pc = ProductCatalogue::new(product, general, methods);
+    let (path, text) = files.documented;
+    let file: CatalogueFile = crate::yaml::from_str(text, Path::new(path))?;
+    if file.product != product {
+        return Err(LoadError::Source(SourceError::new(
+            path,
+            field_line_top(text, "product"),
+            "product",
+            format!("the documented samples of {product} name another product"),
+        )));
+    }
+    merge_documented_into(&mut pc, file, text, path)?;
+    Ok(pc)
+}
+
+/// The line of a top-level key of `text` (1 when absent).
+fn field_line_top(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+        .map_or(1, |i| i + 1)
+}
+
+/// Merge a parsed file of documented samples into `pc` (see [`Catalogue::merge_documented`]).
+fn merge_documented_into(
+    pc: &mut ProductCatalogue,
+    file: CatalogueFile,
+    text: &str,
+    name: &str,
+) -> Result<(), LoadError> {
+    if file.general.is_some() {
+        return Err(LoadError::Source(SourceError::new(
+            name,
+            field_line_top(text, "general"),
+            "general",
+            "a file of documented samples keeps the product's general errors",
+        )));
+    }
+    let mut methods = file.methods;
+    check_samples(name, text, &mut methods, true)?;
+    let mut seen: Vec<&str> = Vec::new();
+    for m in &methods {
+        for n in std::iter::once(&m.name).chain(&m.aliases) {
+            let clash = match pc.method(n) {
+                Some(old) => Some(format!(
+                    "`{n}` is already {} in the catalogue: a documented sample never replaces a method",
+                    if old.name == *n { "a method" } else { "an alias" }
+                )),
+                None if seen.contains(&n.as_str()) => {
+                    Some(format!("`{n}` is named twice in this file"))
+                }
+                None => None,
+            };
+            if let Some(message) = clash {
+                let field = if *n == m.name { "name" } else { "aliases" };
+                return Err(LoadError::Source(SourceError::new(
+                    name,
+                    if *n == m.name {
+                        method_line(text, &m.name)
+                    } else {
+                        field_line(text, &m.name, &["aliases"])
+                    },
+                    &format!("methods[{}].{field}", m.name),
+                    message,
+                )));
+            }
+            seen.push(n);
+        }
+    }
+    validate_engines(name, text, &pc.general, &methods)?;
+    pc.upsert_all(methods);
+    Ok(())
+}
 
 impl Catalogue {
-    /// The catalogue compiled into the binaries, parsed once.
+    /// The catalogue compiled into the binaries, each product's part parsed once, when first
+    /// asked for.
     ///
     /// The embedded files are checked by the crate's tests, so a failure here is a build defect;
     /// it is reported with the file, line and field rather than panicking at an unwrap.
     pub fn embedded() -> &'static Catalogue {
-        static CELL: OnceLock<Catalogue> = OnceLock::new();
-        CELL.get_or_init(|| match Self::parse_embedded() {
-            Ok(c) => c,
-            Err(e) => panic!("embedded catalogue is invalid (a build defect): {e}"),
+        static EMBEDDED_CATALOGUE: Catalogue = Catalogue {
+            mor: Part::Embedded,
+            m4: Part::Embedded,
+        };
+        &EMBEDDED_CATALOGUE
+    }
+
+    /// Parse the embedded files afresh, both products now (used by tests, which see every
+    /// error of the embedded files).
+    pub fn parse_embedded() -> Result<Catalogue, LoadError> {
+        Ok(Catalogue {
+            mor: Part::Own(Box::new(parse_embedded_product(Product::Mor)?)),
+            m4: Part::Own(Box::new(parse_embedded_product(Product::M4)?)),
         })
     }
 
-    /// Parse the embedded files afresh (used by [`Catalogue::embedded`] and by tests).
-    pub fn parse_embedded() -> Result<Catalogue, LoadError> {
-        let mut products = BTreeMap::new();
-        for (path, text) in EMBEDDED {
-            let file: CatalogueFile = crate::yaml::from_str(text, Path::new(path))?;
-            let general = file.general.ok_or_else(|| {
-                LoadError::Source(SourceError::new(
-                    path,
-                    1,
-                    "general",
-                    "missing field `general` in an embedded catalogue",
-                ))
-            })?;
-            validate_engines(path, text, &general, &file.methods)?;
-            let mut methods = file.methods;
-            check_samples(path, text, &mut methods, false)?;
-            let pc = ProductCatalogue::new(file.product, general, methods);
-            products.insert(file.product, pc);
+    fn part_mut(&mut self, product: Product) -> &mut Part {
+        match product {
+            Product::Mor => &mut self.mor,
+            Product::M4 => &mut self.m4,
         }
-        let mut catalogue = Catalogue { products };
-        for (path, text) in DOCUMENTED {
-            catalogue.merge_documented(text, Path::new(path))?;
+    }
+
+    /// The part of `product`, for changing: this catalogue's own copy from now on.
+    fn product_mut(&mut self, product: Product) -> Result<&mut ProductCatalogue, LoadError> {
+        let part = self.part_mut(product);
+        if let Part::Embedded = part {
+            *part = Part::Own(Box::new(embedded_part(product)?.clone()));
         }
-        Ok(catalogue)
+        match part {
+            Part::Own(pc) => Ok(pc),
+            Part::Embedded => Err(LoadError::Source(SourceError::new(
+                product.as_str(),
+                1,
+                "product",
+                "product has no embedded catalogue",
+            ))),
+        }
     }
 
     /// Merge a file of documented samples (methods catalogued only): every method carries its
@@ -897,62 +1054,8 @@ impl Catalogue {
     pub fn merge_documented(&mut self, text: &str, path: &Path) -> Result<(), LoadError> {
         let file: CatalogueFile = crate::yaml::from_str(text, path)?;
         let name = path.display().to_string();
-        let pc = self.products.get_mut(&file.product).ok_or_else(|| {
-            LoadError::Source(SourceError::new(
-                &name,
-                1,
-                "product",
-                "product has no embedded catalogue",
-            ))
-        })?;
-        if file.general.is_some() {
-            let line = text
-                .lines()
-                .position(|l| l.starts_with("general:"))
-                .map_or(1, |i| i + 1);
-            return Err(LoadError::Source(SourceError::new(
-                &name,
-                line,
-                "general",
-                "a file of documented samples keeps the product's general errors",
-            )));
-        }
-        let mut methods = file.methods;
-        check_samples(&name, text, &mut methods, true)?;
-        let mut seen: Vec<&str> = Vec::new();
-        for m in &methods {
-            for n in std::iter::once(&m.name).chain(&m.aliases) {
-                let clash = match pc.method(n) {
-                    Some(old) => Some(format!(
-                        "`{n}` is already {} in the catalogue: a documented sample never replaces a method",
-                        if old.name == *n { "a method" } else { "an alias" }
-                    )),
-                    None if seen.contains(&n.as_str()) => {
-                        Some(format!("`{n}` is named twice in this file"))
-                    }
-                    None => None,
-                };
-                if let Some(message) = clash {
-                    let field = if *n == m.name { "name" } else { "aliases" };
-                    return Err(LoadError::Source(SourceError::new(
-                        &name,
-                        if *n == m.name {
-                            method_line(text, &m.name)
-                        } else {
-                            field_line(text, &m.name, &["aliases"])
-                        },
-                        &format!("methods[{}].{field}", m.name),
-                        message,
-                    )));
-                }
-                seen.push(n);
-            }
-        }
-        validate_engines(&name, text, &pc.general, &methods)?;
-        for m in methods {
-            pc.upsert(m);
-        }
-        Ok(())
+        let pc = self.product_mut(file.product)?;
+        merge_documented_into(pc, file, text, &name)
     }
 
     /// This catalogue with the methods of a user file added or replaced.
@@ -968,14 +1071,7 @@ impl Catalogue {
     /// Merge a catalogue file given as text (`path` names it in errors).
     pub fn merge_str(&mut self, text: &str, path: &Path) -> Result<(), LoadError> {
         let file: CatalogueFile = crate::yaml::from_str(text, path)?;
-        let pc = self.products.get_mut(&file.product).ok_or_else(|| {
-            LoadError::Source(SourceError::new(
-                &path.display().to_string(),
-                1,
-                "product",
-                "product has no embedded catalogue",
-            ))
-        })?;
+        let pc = self.product_mut(file.product)?;
         if let Some(g) = file.general {
             pc.general = g;
         }
@@ -983,16 +1079,23 @@ impl Catalogue {
         validate_engines(&name, text, &pc.general, &file.methods)?;
         let mut methods = file.methods;
         check_samples(&name, text, &mut methods, false)?;
-        for m in methods {
-            pc.upsert(m);
-        }
+        pc.upsert_all(methods);
         Ok(())
     }
 
     /// The catalogue of one product.
     pub fn product(&self, product: Product) -> &ProductCatalogue {
-        // Both products are always present: parse_embedded fills both and nothing removes one.
-        &self.products[&product]
+        let part = match product {
+            Product::Mor => &self.mor,
+            Product::M4 => &self.m4,
+        };
+        match part {
+            Part::Own(pc) => pc,
+            Part::Embedded => match embedded_part(product) {
+                Ok(pc) => pc,
+                Err(e) => panic!("embedded catalogue is invalid (a build defect): {e}"),
+            },
+        }
     }
 
     /// The method of `product` answering to `name`.
