@@ -300,10 +300,53 @@ impl Base {
     /// The generated world at `now`; `seed` (a scenario's `world.seed`) replaces the configured
     /// seed of whichever kind is in force.
     fn generate(self, product: Product, seed: Option<u64>, now: i64) -> WorldData {
-        match self.unseen {
-            Some(unseen) => unseen::unseen_world(product, seed.unwrap_or(unseen), now),
-            None => generate::default_world(product, seed.or(self.seed).unwrap_or(1), now),
+        let key = match self.unseen {
+            Some(unseen) => Generated::Unseen(product, seed.unwrap_or(unseen), now),
+            None => Generated::Default(product, seed.or(self.seed).unwrap_or(1), now),
+        };
+        key.world()
+    }
+}
+
+/// A generated world, named by what it is a function of: its kind, product, seed and `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generated {
+    Default(Product, u64, i64),
+    Unseen(Product, u64, i64),
+}
+
+/// How many generated worlds are kept for reuse.
+const GENERATED_KEPT: usize = 4;
+
+impl Generated {
+    /// The world, generated or, when one of the last few generated is the same, copied.
+    ///
+    /// Generating is a pure function of the key, and a process often builds many mocks on one
+    /// world (the runner in-process builds one per scenario file, most on the default world at
+    /// one pinned clock): copying the world is a fraction of generating it again.
+    fn world(self) -> WorldData {
+        static KEPT: Mutex<Vec<(Generated, Arc<WorldData>)>> = Mutex::new(Vec::new());
+        let hit = {
+            let kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+            kept.iter()
+                .find(|(k, _)| *k == self)
+                .map(|(_, w)| Arc::clone(w))
+        };
+        if let Some(w) = hit {
+            return WorldData::clone(&w);
         }
+        let w = match self {
+            Generated::Default(product, seed, now) => generate::default_world(product, seed, now),
+            Generated::Unseen(product, seed, now) => unseen::unseen_world(product, seed, now),
+        };
+        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if !kept.iter().any(|(k, _)| *k == self) {
+            if kept.len() == GENERATED_KEPT {
+                kept.remove(0);
+            }
+            kept.push((self, Arc::new(w.clone())));
+        }
+        w
     }
 }
 
@@ -552,5 +595,31 @@ mod tests {
             !shared.read().settings.api_enabled,
             "the reloaded files are the new start"
         );
+    }
+
+    #[test]
+    fn a_kept_generated_world_is_the_one_its_key_generates() {
+        // More keys than are kept, each asked twice in a row and again after the others, so
+        // hits, misses and evictions all happen; every answer must equal a fresh generation.
+        let now = 1_795_435_200;
+        let keys = [
+            Generated::Default(Product::M4, 1, now),
+            Generated::Default(Product::Mor, 1, now),
+            Generated::Default(Product::M4, 2, now),
+            Generated::Default(Product::M4, 1, now + 86_400),
+            Generated::Unseen(Product::M4, 1, now),
+            Generated::Unseen(Product::Mor, 7, now),
+        ];
+        assert!(keys.len() > GENERATED_KEPT);
+        for round in 0..2 {
+            for key in keys {
+                let fresh = match key {
+                    Generated::Default(p, seed, now) => generate::default_world(p, seed, now),
+                    Generated::Unseen(p, seed, now) => unseen::unseen_world(p, seed, now),
+                };
+                assert!(key.world() == fresh, "round {round}: {key:?}");
+                assert!(key.world() == fresh, "round {round}, kept: {key:?}");
+            }
+        }
     }
 }
