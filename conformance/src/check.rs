@@ -848,7 +848,8 @@ pub fn rows_in_period(
 /// Every row's `field` is one of `one_of` (compared exactly, placeholders allowed).
 pub fn rows_match(root: &Element, rows: &str, field: &str, one_of: &[String]) -> Vec<Mismatch> {
     for (i, r) in rows_at(root, rows).iter().enumerate() {
-        let v = r.find(field).map(|e| e.text_content().trim().to_string());
+        // An element or an attribute of the row (`@user_id`: invoices_get's <Invoice>).
+        let v = value_at(r, field);
         let ok = v
             .as_deref()
             .is_some_and(|v| one_of.iter().any(|w| value_matches(w, v)));
@@ -1074,6 +1075,25 @@ mod tests {
     fn check(expect: &Expect, body: &str) -> Vec<Mismatch> {
         let a = answer(body);
         check_answer(expect, &a, &read(&a, &Known::default()), None)
+    }
+
+    #[test]
+    fn rows_match_reads_an_element_or_an_attribute_of_each_row() {
+        let doc = model::xml::parse(
+            "<Invoices><Invoice user_id=\"7\"><id>1</id></Invoice><Invoice user_id=\"8\"><id>2</id></Invoice></Invoices>",
+        )
+        .expect("xml");
+        let one = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(rows_match(&doc.root, "Invoice", "@user_id", &one(&["7", "8"])).is_empty());
+        assert_eq!(
+            rows_match(&doc.root, "Invoice", "@user_id", &one(&["7"]))[0].actual,
+            "row 2 has `8`"
+        );
+        assert!(rows_match(&doc.root, "Invoice", "id", &one(&["1", "2"])).is_empty());
+        assert_eq!(
+            rows_match(&doc.root, "Invoice", "@number", &one(&["{{any}}"]))[0].actual,
+            "row 1 has no such element"
+        );
     }
 
     #[test]

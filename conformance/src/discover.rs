@@ -11,8 +11,9 @@
 //! - settings: `api_enabled` (`API Requests are disabled`), `hash_check` (is a corrupted digest
 //!   refused?), `allow_get` (is a signed GET answered?);
 //! - facts (see [`model::facts::FACTS`]): each credential's user id, another simple user, a
-//!   device, a tariff, a non-default currency, a recent day with calls, and ids and a username
-//!   proven absent.
+//!   simple user of the reseller, a device, a tariff, a non-default currency, a recent day with
+//!   calls, and ids and a username proven absent. A service's id no read shows: the target
+//!   file gives it (`service.id`, `reseller_service.id`).
 //!
 //! A fact that cannot be found is noted with the reason; only the cases that need it skip.
 
@@ -561,6 +562,42 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
             Some(id) => d.found("provider.id", id),
             None => d.notes.push(
                 "$provider.id: dids_get listed no DID of the admin (give it in the target file)"
+                    .into(),
+            ),
+        }
+    }
+    // A simple user of the reseller: the first his users_get lists (it asks for his password).
+    if let (Some(c), Some(rid), true, None) = (
+        t.credentials.get("reseller"),
+        d.facts.get("reseller.id").map(str::to_string),
+        serves("users_get"),
+        d.facts.get("reseller_user.id"),
+    ) {
+        let found = match &c.password {
+            Some(pw) => t
+                .read("users_get", "reseller", &[("p", pw.clone())])
+                .await
+                .and_then(|r| {
+                    check::rows_at(&r, "status/users/user")
+                        .iter()
+                        .filter(|row| check::value_at(row, "owner_id").as_deref() == Some(&rid))
+                        .filter(|row| check::value_at(row, "usertype").as_deref() == Some("user"))
+                        .find_map(|row| {
+                            Some((
+                                check::value_at(row, "id")?,
+                                check::value_at(row, "username")?,
+                            ))
+                        })
+                }),
+            None => None,
+        };
+        match found {
+            Some((id, name)) => {
+                d.found("reseller_user.id", id);
+                d.found("reseller_user.username", name);
+            }
+            None => d.notes.push(
+                "$reseller_user.id: users_get as the reseller (with his password_env) listed no simple user of his"
                     .into(),
             ),
         }

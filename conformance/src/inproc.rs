@@ -235,6 +235,26 @@ pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now:
     if let Some(p) = provider {
         f.set("provider.id", p.to_string());
     }
+    // A simple user of the `reseller` credential, and the admin's and the reseller's services.
+    let reseller = creds
+        .get("reseller")
+        .and_then(|c| world.user_by_name(&c.username));
+    if let Some(r) = reseller {
+        if let Some(u) = users
+            .iter()
+            .find(|u| u.role == Role::User && u.owner_id == r.id)
+        {
+            f.set("reseller_user.id", u.id.to_string());
+            f.set("reseller_user.username", u.username.clone());
+        }
+    }
+    let service_of = |owner: u64| world.data.services.iter().find(|s| s.owner_id == owner);
+    if let Some(s) = service_of(0) {
+        f.set("service.id", s.id.to_string());
+    }
+    if let Some(s) = reseller.and_then(|r| service_of(r.id)) {
+        f.set("reseller_service.id", s.id.to_string());
+    }
     let used: Vec<&str> = users.iter().map(|u| u.currency.as_str()).collect();
     let mut currencies: Vec<_> = world
         .data

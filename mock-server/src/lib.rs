@@ -54,4 +54,4 @@ pub use defect::Defect;
 pub use model;
 pub use server::{handle, Answer, Delivery, MockServer};
 pub use state::Shared;
-pub use unseen::{unseen_accounts, unseen_world, UnseenAccount};
+pub use unseen::{unseen_accounts, unseen_facts, unseen_world, UnseenAccount};

@@ -23,13 +23,18 @@
 //! and payments are relative to `now`: at least ten calls today with every disposition, from at
 //! least two admin-owned users (the `user` account one of them), calls earlier this month and
 //! last month, some through a DID, prices with four decimals so margins are not round numbers.
+//! MOR billing records ([`make_billing`]): services of the admin and of each reseller, the
+//! subscriptions, last month's invoices and the credit notes of the admin's and the resellers'
+//! users (the `user` account has each kind), ids and amounts from the seed, times relative to
+//! `now`.
 
 use std::collections::HashSet;
 
 use model::catalogue::{Product, Role};
 use model::world::{
-    month_start, ActiveCall, Call, Currency, Destination, Device, Did, Disposition, Money, Payment,
-    Provider, Rate, User, WorldData,
+    month_start, ActiveCall, Call, CreditNote, Currency, Destination, Device, Did, Disposition,
+    Invoice, InvoiceLine, Money, Payment, Provider, Rate, Service, Subscription, User, When,
+    WorldData,
 };
 
 use crate::generate::{self, money, price, tariff, user, when_at, Rng, DESTINATIONS};
@@ -68,7 +73,38 @@ pub fn unseen_world(product: Product, seed: u64, now: i64) -> WorldData {
     w.calls = make_calls(&w, &mut rng, now, s.user_id, s.second_id).into();
     w.payments = make_payments(&w, &mut rng, now);
     w.active_calls = make_active_calls(&w, &mut rng);
+    if product == Product::Mor {
+        // A stream of its own, so the calls and payments are what they were before billing
+        // records existed.
+        let mut rng = Rng(seed ^ 0xB111_1460_0000_0001 ^ product_salt(product));
+        make_billing(&mut w, &mut rng, now, s.user_id);
+    }
     w
+}
+
+/// What an operator writes in a target file for the unseen world of `product` and `seed`
+/// because no read of the API shows it: MOR the id of a service of the admin (`service.id`) and
+/// of the `reseller` account (`reseller_service.id`). Services depend on the seed alone.
+pub fn unseen_facts(product: Product, seed: u64) -> Vec<(&'static str, String)> {
+    // Any clock gives the same services.
+    let w = unseen_world(product, seed, 1_795_444_200);
+    let reseller = unseen_accounts(product, seed)
+        .into_iter()
+        .find(|a| a.role == "reseller")
+        .and_then(|a| {
+            w.users
+                .iter()
+                .find(|u| u.username == a.username)
+                .map(|u| u.id)
+        });
+    let mut out = Vec::new();
+    if let Some(s) = w.services.iter().find(|s| s.owner_id == 0) {
+        out.push(("service.id", s.id.to_string()));
+    }
+    if let Some(s) = reseller.and_then(|r| w.services.iter().find(|s| s.owner_id == r)) {
+        out.push(("reseller_service.id", s.id.to_string()));
+    }
+    out
 }
 
 /// Distinct random streams per product for the same seed.
@@ -834,6 +870,194 @@ fn make_active_calls(w: &WorldData, rng: &mut Rng) -> Vec<ActiveCall> {
         .collect()
 }
 
+/// The MOR billing records: two or three services of the admin and one of each reseller; a
+/// subscription of every simple user (the `user` account's until canceled, since last month),
+/// some to a second service; last month's invoice of every simple user (issued on this month's
+/// first day; the `user` account's paid, with a service line and a calls line, others with one to
+/// three lines and a discount now and then); credit notes of the `user` account (paid, last
+/// month), of another user of the admin (unpaid, today) and of a reseller's user.
+fn make_billing(w: &mut WorldData, rng: &mut Rng, now: i64, user_id: u64) {
+    let this_month = month_start(now);
+    let last_month = month_start(this_month - 1);
+    let today = now.div_euclid(86_400) * 86_400;
+    let at =
+        |t: i64| when_at(t).unwrap_or_else(|| When::parse("2026-01-01 00:00:00").expect("a time"));
+    let resellers: Vec<u64> = w
+        .users
+        .iter()
+        .filter(|u| u.role.is_reseller())
+        .map(|u| u.id)
+        .collect();
+    let admin_n = 2 + rng.below(2) as usize;
+    let service_ids = ids(rng, admin_n + resellers.len(), 100, 300, 6);
+    let kinds = ["periodic_fee", "one_time_fee", "flat_rate"];
+    let mut services = Vec::new();
+    for (k, &id) in service_ids.iter().enumerate() {
+        let owner_id = k.checked_sub(admin_n).map_or(0, |r| resellers[r]);
+        let kind = if owner_id == 0 {
+            kinds[k % 3]
+        } else {
+            "periodic_fee"
+        };
+        let word = capitalized(pick(rng, &WORDS));
+        let name = match kind {
+            "one_time_fee" => format!("{word} setup"),
+            "flat_rate" => format!("{word} minutes"),
+            _ => format!("{word} plan"),
+        };
+        services.push(Service {
+            id,
+            name,
+            service_type: kind.into(),
+            price: Money(rng.range(150, 4_999) * 100),
+            owner_id,
+        });
+    }
+    let simple: Vec<(u64, u64)> = w
+        .users
+        .iter()
+        .filter(|u| u.role == Role::User)
+        .map(|u| (u.id, u.owner_id))
+        .collect();
+    let of_owner =
+        |owner: u64| -> Vec<&Service> { services.iter().filter(|s| s.owner_id == owner).collect() };
+    // Another simple user of the admin than the `user` account.
+    let other = simple
+        .iter()
+        .find(|&&(id, owner)| owner == 0 && id != user_id)
+        .map_or(u64::MAX, |&(id, _)| id);
+    let mut subscriptions = Vec::new();
+    let mut sub_id = 100 + rng.below(500);
+    let mut invoices = Vec::new();
+    let mut inv_id = 100 + rng.below(700);
+    let (y, m, _) = model::world::civil_from_days(last_month.div_euclid(86_400));
+    let last_month_end = (this_month - 1).div_euclid(86_400) * 86_400;
+    for &(uid, owner) in &simple {
+        let own = of_owner(owner);
+        let Some(&first) = own.first() else { continue };
+        let is_user = uid == user_id;
+        let mut subscribed = vec![first];
+        if own.len() > 1 && rng.below(2) == 0 {
+            subscribed.push(own[1 + rng.below(own.len() as u64 - 1) as usize]);
+        }
+        for (k, s) in subscribed.iter().enumerate() {
+            let added = if is_user && k == 0 {
+                last_month + rng.range(0, 9) * 86_400
+            } else {
+                rng.range(last_month, now)
+            };
+            // The `user` account's first runs until canceled; another user's of the admin
+            // ends with this month (so both kinds are there).
+            let ends = uid == other && k == 0;
+            let until_canceled = !ends && ((is_user && k == 0) || rng.below(2) == 0);
+            let end = (ends || (!until_canceled && rng.below(2) == 0))
+                .then(|| month_start(this_month + 32 * 86_400) - 1);
+            subscriptions.push(Subscription {
+                id: sub_id,
+                user_id: uid,
+                service_id: s.id,
+                device_id: 0,
+                added: at(added),
+                activation_start: (rng.below(3) != 0)
+                    .then(|| at(added.div_euclid(86_400) * 86_400)),
+                activation_end: end.map(at),
+                memo: if rng.below(2) == 0 {
+                    format!("{} {}", pick(rng, &WORDS), uid)
+                } else {
+                    String::new()
+                },
+                until_canceled,
+            });
+            sub_id += 1 + rng.below(5);
+        }
+        // Last month's invoice: every user of a reseller, the `user` account and most other
+        // users of the admin have one.
+        if !is_user && owner == 0 && rng.below(5) == 0 {
+            continue;
+        }
+        let mut lines = vec![InvoiceLine {
+            name: first.name.clone(),
+            quantity: 1,
+            price: first.price,
+            discount: Money::ZERO,
+        }];
+        if is_user || rng.below(3) != 0 {
+            lines.push(InvoiceLine {
+                name: "Calls".into(),
+                quantity: 1,
+                price: amount4(rng, 5_000, 900_000),
+                discount: Money::ZERO,
+            });
+        }
+        if !is_user && rng.below(3) == 0 {
+            let extra = own[rng.below(own.len() as u64) as usize];
+            lines.push(InvoiceLine {
+                name: extra.name.clone(),
+                quantity: 1 + rng.below(3) as u32,
+                price: extra.price,
+                discount: Money(rng.range(1, 99) * 100),
+            });
+        }
+        let paid = is_user || rng.below(2) == 0;
+        invoices.push(Invoice {
+            id: inv_id,
+            user_id: uid,
+            number: format!("INV{:02}{:02}{:04}", y % 100, m, inv_id),
+            period_start: at(last_month),
+            period_end: at(last_month_end),
+            issue_date: at(this_month),
+            paid,
+            paid_date: paid.then(|| at(this_month + rng.range(3_600, 86_000))),
+            lines,
+        });
+        inv_id += 1 + rng.below(7);
+    }
+    // Credit notes: the `user` account's (paid, last month), another user of the admin's
+    // (unpaid, today) and one of a reseller's user.
+    let resold = simple
+        .iter()
+        .find(|&&(_, owner)| owner != 0)
+        .map(|&(id, _)| id);
+    let mut note_id = 100 + rng.below(400);
+    let mut credit_notes = Vec::new();
+    for (uid, issued, paid, comment) in [
+        (
+            Some(user_id),
+            last_month + rng.range(1, 20) * 86_400,
+            true,
+            "overcharge",
+        ),
+        (
+            (other != u64::MAX).then_some(other),
+            today.max(this_month),
+            false,
+            "goodwill",
+        ),
+        (
+            resold,
+            last_month + rng.range(1, 20) * 86_400,
+            rng.below(2) == 0,
+            "refund",
+        ),
+    ] {
+        let Some(uid) = uid else { continue };
+        credit_notes.push(CreditNote {
+            id: note_id,
+            user_id: uid,
+            number: format!("CN{note_id:05}"),
+            issue_date: at(issued),
+            comment: comment.into(),
+            price: Money(rng.range(100, 9_999) * 100),
+            pay_date: paid.then(|| at(issued + 3_600)),
+        });
+        note_id += 1 + rng.below(9);
+    }
+    w.services = services;
+    w.subscriptions = subscriptions;
+    w.invoices = invoices;
+    w.credit_notes = credit_notes;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -997,6 +1221,78 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_mor_world_has_billing_records_of_the_user_account_and_of_resellers_users() {
+        // A mid-month day and the first of a month (2026-12-01 09:00).
+        for now in [NOW, 1_796_115_600] {
+            for seed in [0, 1, 7, 4242, 12_345] {
+                let w = unseen_world(Product::Mor, seed, now);
+                let acc = unseen_accounts(Product::Mor, seed);
+                let id_of = |role: &str| {
+                    let a = acc.iter().find(|a| a.role == role).expect("role");
+                    w.users
+                        .iter()
+                        .find(|u| u.username == a.username)
+                        .expect("user")
+                        .id
+                };
+                let (user, reseller) = (id_of("user"), id_of("reseller"));
+                let owner = |uid: u64| w.users.iter().find(|u| u.id == uid).map(|u| u.owner_id);
+                assert!(w.services.iter().filter(|s| s.owner_id == 0).count() >= 2);
+                assert!(w.services.iter().any(|s| s.owner_id == reseller));
+                assert!(w
+                    .services
+                    .iter()
+                    .all(|s| s.id >= 100 && s.price > Money::ZERO));
+                for s in &w.subscriptions {
+                    let service = w.services.iter().find(|x| x.id == s.service_id);
+                    assert_eq!(service.map(|x| x.owner_id), owner(s.user_id), "{s:?}");
+                }
+                let time = |x: &When| x.resolve(0).expect("absolute");
+                assert!(w.subscriptions.iter().all(|s| time(&s.added) <= now));
+                assert!(w
+                    .subscriptions
+                    .iter()
+                    .any(|s| s.user_id == user && s.until_canceled));
+                assert!(w
+                    .subscriptions
+                    .iter()
+                    .any(|s| owner(s.user_id) == Some(0) && s.activation_end.is_some()));
+                assert!(w
+                    .subscriptions
+                    .iter()
+                    .any(|s| owner(s.user_id) == Some(reseller)));
+                let inv = w
+                    .invoices
+                    .iter()
+                    .find(|i| i.user_id == user)
+                    .expect("invoice");
+                assert!(inv.paid && inv.lines.len() >= 2 && inv.price() > Money::ZERO);
+                assert!(w.invoices.iter().any(|i| !i.paid));
+                assert!(w
+                    .invoices
+                    .iter()
+                    .any(|i| owner(i.user_id) == Some(reseller)));
+                let last_month = month_start(month_start(now) - 1);
+                assert!(w
+                    .invoices
+                    .iter()
+                    .all(|i| time(&i.period_start) == last_month && time(&i.issue_date) <= now));
+                assert!(w
+                    .credit_notes
+                    .iter()
+                    .any(|n| n.user_id == user && n.pay_date.is_some()));
+                assert!(w.credit_notes.iter().any(|n| n.pay_date.is_none()));
+                assert!(w.credit_notes.iter().all(|n| time(&n.issue_date) <= now));
+                // The services (what a target file names) do not depend on the clock.
+                assert_eq!(w.services, unseen_world(Product::Mor, seed, NOW).services);
+            }
+        }
+        assert!(unseen_world(Product::M4, 1, NOW).invoices.is_empty());
+        let facts = unseen_facts(Product::Mor, 4242);
+        assert_eq!(facts.len(), 2, "{facts:?}");
     }
 
     #[test]

@@ -48,10 +48,15 @@ pub fn write_target_file(
     }
     // What no API answer shows, an operator writes in the target file: the admin's uniquehash
     // (user_register's owner), the mock's default.
-    text.push_str(&format!(
-        "facts: {{ admin.uniquehash: {} }}\n",
+    // So are the ids of services (MOR subscription_create), which no read shows.
+    let mut facts = format!(
+        "admin.uniquehash: {}",
         model::Settings::default().uniquehash
-    ));
+    );
+    for (name, value) in mock_server::unseen_facts(product, seed) {
+        facts.push_str(&format!(", {name}: {value}"));
+    }
+    text.push_str(&format!("facts: {{ {facts} }}\n"));
     let path = dir.join(format!("target-{product}.yaml"));
     std::fs::write(&path, text).expect("target file written");
     (path, env)

@@ -105,6 +105,19 @@ pub const FACTS: &[(&str, &str)] = &[
     ),
     ("today.end", "23:59:59 of today"),
     ("month.start", "00:00:00 of the first day of this month"),
+    (
+        "reseller_user.id",
+        "a simple user of the `reseller` credential (users_get as the reseller)",
+    ),
+    ("reseller_user.username", "that user's username"),
+    (
+        "service.id",
+        "a service of the admin (MOR; no read shows a service's id: give it in the target file)",
+    ),
+    (
+        "reseller_service.id",
+        "a service of the `reseller` credential (MOR; give it in the target file)",
+    ),
     ("absent.user_id", "a user id the target does not know"),
     ("absent.username", "a username the target does not know"),
     ("absent.device_id", "a device id the target does not know"),

@@ -541,7 +541,7 @@ pub enum Invariant {
     RowsMatch {
         /// Path of the rows.
         rows: String,
-        /// Element of a row.
+        /// Element of a row, or `@name` for an attribute of it.
         field: String,
         /// The values allowed.
         one_of: Vec<String>,
