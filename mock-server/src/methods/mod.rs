@@ -19,9 +19,12 @@ pub mod aggregate_get;
 pub mod device_details_get;
 pub mod devices_get;
 pub mod exchange_rate_update;
+pub mod invoices_get;
 pub mod payment_create;
 pub mod payments_get;
 pub mod quickstats_get;
+pub mod rate_get;
+pub mod subscriptions_get;
 pub mod tariff_rates_get;
 pub mod tariff_wholesale_update;
 pub mod user_balance_get;
@@ -308,6 +311,9 @@ pub fn handler(name: &str) -> Option<Handler> {
         "quickstats_get" => Handler::Read(quickstats_get::run),
         "aggregate_get" => Handler::Read(aggregate_get::run),
         "user_details_get" => Handler::Read(user_details_get::run),
+        "rate_get" => Handler::Read(rate_get::run),
+        "subscriptions_get" => Handler::Read(subscriptions_get::run),
+        "invoices_get" => Handler::Read(invoices_get::run),
         _ => return None,
     })
 }
