@@ -16,9 +16,11 @@ use crate::defect::Defect;
 use crate::world::World;
 
 pub mod aggregate_get;
+pub mod credit_notes_get;
 pub mod device_details_get;
 pub mod devices_get;
 pub mod exchange_rate_update;
+pub mod financial_statements_get;
 pub mod invoices_get;
 pub mod payment_create;
 pub mod payments_get;
@@ -314,6 +316,8 @@ pub fn handler(name: &str) -> Option<Handler> {
         "rate_get" => Handler::Read(rate_get::run),
         "subscriptions_get" => Handler::Read(subscriptions_get::run),
         "invoices_get" => Handler::Read(invoices_get::run),
+        "credit_notes_get" => Handler::Read(credit_notes_get::run),
+        "financial_statements_get" => Handler::Read(financial_statements_get::run),
         _ => return None,
     })
 }
