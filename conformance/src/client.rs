@@ -12,7 +12,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
-use model::catalogue::{Catalogue, HttpVerb, Product};
+use model::catalogue::{Catalogue, HttpVerb, Method, Product};
 use model::params::{form_encode, Params};
 use model::quirks::{AbsentParams, Quirks};
 use model::scenario::{Encoding, Request, Signing};
@@ -164,8 +164,14 @@ pub fn build(
     }
     let verb = req.http.unwrap_or(HttpVerb::Post);
     let url = match &req.path {
-        Some(p) => raw_url(base, p),
-        None => api_url(base, &req.method),
+        Some(p) => raw_url(base, &served_path(p, method, ctx.quirks)),
+        // A case names a method; the target may answer to another of its names only.
+        None => api_url(
+            base,
+            method.map_or(req.method.as_str(), |m| {
+                ctx.quirks.name_to_send(m, &req.method)
+            }),
+        ),
     };
     // A GET carries everything in the query string whatever the encoding says.
     let (query, body) = match (req.encoding, verb) {
@@ -182,6 +188,26 @@ pub fn build(
         digest,
         secret_params: Vec::new(),
     })
+}
+
+/// A case's raw `path`, with the method's name in `/billing/api/NAME` replaced by the name the
+/// target answers to (quirk `served_names`) when NAME is one of the case's method's names; any
+/// other path (a name of no method, another method's) as written.
+fn served_path<'a>(
+    path: &'a str,
+    method: Option<&Method>,
+    quirks: &Quirks,
+) -> std::borrow::Cow<'a, str> {
+    let (Some(m), Some(rest)) = (method, path.strip_prefix("/billing/api/")) else {
+        return path.into();
+    };
+    let end = rest.find(['?', '.', '/']).unwrap_or(rest.len());
+    let name = &rest[..end];
+    let own = name == m.name || m.aliases.iter().any(|a| a == name);
+    match quirks.name_to_send(m, name) {
+        sent if own && sent != name => format!("/billing/api/{sent}{}", &rest[end..]).into(),
+        _ => path.into(),
+    }
 }
 
 /// The day holding the Unix time `t`: its 00:00:00 and 23:59:59 in UTC, for `@today_*` defaults.

@@ -573,6 +573,15 @@ fn x3_lacks() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The names the MOR X3 controller answers to (quirk `served_names`), as the `x3` profile
+/// lists them: a target answering to X3's names only is told this list.
+fn x3_served_names() -> std::collections::BTreeSet<String> {
+    model::profile::Profiles::embedded()
+        .get(Product::Mor, "x3")
+        .map(|p| p.quirks.served_names.clone())
+        .unwrap_or_default()
+}
+
 impl Prober<'_> {
     fn admin(&self) -> String {
         self.target.admin.username.clone()
@@ -668,9 +677,14 @@ impl Prober<'_> {
             (Encoding::Query, _) | (_, HttpVerb::Get) => (params.clone(), Params::new()),
             _ => (Params::new(), params.clone()),
         };
+        // Asked by a method's name: the name the target is known to answer to.
+        let path = match self.cat.method(self.product, &ask.method) {
+            Some(m) if ask.path == ask.method => self.known.name_to_send(m, &ask.path).to_string(),
+            _ => ask.path.clone(),
+        };
         let req = BuiltRequest {
             verb: ask.verb,
-            url: api_url(&self.target.base, &ask.path),
+            url: api_url(&self.target.base, &path),
             query,
             body,
             encoding: ask.encoding,
@@ -725,6 +739,35 @@ impl Prober<'_> {
                 .await?;
             if unserved(&r, &g.unknown_method.text) {
                 lacking.insert(m);
+            }
+        }
+        // 0b. Whether the target answers to the current names or only to X3's action names
+        // (quirk served_names): user_details_get and its X3 name user_details, unsigned.
+        if self.product == Product::Mor {
+            let current = self
+                .ask(
+                    Ask::new("served_names", "user_details_get", Some(&admin))
+                        .tweak(Tweak::Missing),
+                )
+                .await?;
+            let mut old =
+                Ask::new("served_names", "user_details_get", Some(&admin)).tweak(Tweak::Missing);
+            old.path = "user_details".into();
+            let old = self.ask(old).await?;
+            let x3_names = x3_served_names();
+            if unserved(&current, &g.unknown_method.text)
+                && !unserved(&old, &g.unknown_method.text)
+                && !x3_names.is_empty()
+            {
+                self.known.served_names = x3_names.clone();
+                self.profile.quirks.served_names = Some(x3_names);
+            } else if !unserved(&current, &g.unknown_method.text) {
+                self.profile.quirks.served_names = Some(Default::default());
+            } else {
+                self.untold(
+                    "served_names",
+                    "neither user_details_get nor user_details is served",
+                );
             }
         }
         // The baseline is quickstats_get, or payments_get where quickstats_get is not served.

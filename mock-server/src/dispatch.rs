@@ -539,9 +539,10 @@ fn gate<'c, 'l>(
     defect: Option<Defect>,
 ) -> Result<(&'c Method, Option<&'l User>), Box<Refusal<'c>>> {
     let g = &cat.general;
-    // A method of the quirk unimplemented_methods is answered as a name naming none.
+    // A method of the quirk unimplemented_methods, and a name outside served_names, are
+    // answered as a name naming none.
     let resolved = crate::router::resolve(cat, &live.quirks, name)
-        .filter(|m| !live.quirks.is_unimplemented(&m.name));
+        .filter(|m| !live.quirks.is_unimplemented(&m.name) && live.quirks.serves(name));
     let Some(method) = resolved else {
         use model::quirks::UnknownMethod;
         let (reply, status) = match live.quirks.unknown_method {

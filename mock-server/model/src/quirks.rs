@@ -283,6 +283,12 @@ patchable! {
         /// answered as a path naming no method (quirk `unknown_method`). X3 has no action for
         /// exchange_rate_update, device_details_get, quickstats_get or aggregate_get.
         unimplemented_methods: BTreeSet<String> = BTreeSet::new(),
+        /// The names (canonical or alias) the server answers to; empty: every name of the
+        /// catalogue. Any other name is answered as a path naming no method (quirk
+        /// `unknown_method`). X3 routes `/api/NAME` to the controller action NAME (routes.rb's
+        /// `:controller(/:action)`), and its actions carry the old names: `user_details`, not
+        /// `user_details_get`.
+        served_names: BTreeSet<String> = BTreeSet::new(),
         /// Whether user_login answers `Please wait 10 seconds before trying to login again` once
         /// the last three attempts from the client's address failed (X3, C 40-88).
         login_throttle: LoginThrottle = LoginThrottle::None,
@@ -323,6 +329,29 @@ impl Quirks {
             .get(method)
             .copied()
             .unwrap_or(self.error_precedence)
+    }
+
+    /// Whether the server answers to `name` (a method's canonical name or an alias): every
+    /// name when `served_names` is empty.
+    pub fn serves(&self, name: &str) -> bool {
+        self.served_names.is_empty() || self.served_names.contains(name)
+    }
+
+    /// The name to send for `method` when a client asks for it as `asked`: `asked` where the
+    /// server answers to it, else the first of the method's names (canonical, then aliases in
+    /// catalogue order) it answers to, else `asked`.
+    pub fn name_to_send<'a>(
+        &'a self,
+        method: &'a crate::catalogue::Method,
+        asked: &'a str,
+    ) -> &'a str {
+        if self.serves(asked) {
+            return asked;
+        }
+        std::iter::once(&method.name)
+            .chain(&method.aliases)
+            .find(|n| self.serves(n))
+            .map_or(asked, String::as_str)
     }
 
     /// Whether `method` (canonical name) is one of `unimplemented_methods`.

@@ -45,10 +45,24 @@ fn signed(method: &str, u: &str, params: &[(&str, &str)], secret: &str) -> Param
     p
 }
 
-/// POST `method` as `u` signed with `u`'s secret (the admin's for an unknown `u`).
+/// The name the x3 profile's server answers to for `method` (X3's action names: `user_details`
+/// for user_details_get); a name of no method as it is.
+fn x3_name(method: &str) -> String {
+    let quirks = &Profiles::embedded()
+        .get(Product::Mor, "x3")
+        .expect("x3")
+        .quirks;
+    match Catalogue::embedded().method(Product::Mor, method) {
+        Some(m) => quirks.name_to_send(m, method).to_string(),
+        None => method.to_string(),
+    }
+}
+
+/// POST `method` (by the name X3 answers to) as `u` signed with `u`'s secret (the admin's for
+/// an unknown `u`).
 async fn post(mock: &Mock, method: &str, u: &str, params: &[(&str, &str)]) -> Answer {
     let p = signed(method, u, params, secret_of(u));
-    mock.send(Method::POST, method, &p).await
+    mock.send(Method::POST, &x3_name(method), &p).await
 }
 
 /// POST `method` as `u` with a hash that cannot match.
@@ -59,7 +73,7 @@ async fn post_wrong_hash(mock: &Mock, method: &str, u: &str, params: &[(&str, &s
         p.push(*k, *v);
     }
     p.push("hash", "0".repeat(40));
-    mock.send(Method::POST, method, &p).await
+    mock.send(Method::POST, &x3_name(method), &p).await
 }
 
 /// The element path from the root down to the first `<error>`, and its text.
@@ -209,7 +223,7 @@ async fn x3_simple_balance_and_balance_answer_get_without_hash_or_login() {
             p.push(*k, *v);
         }
         let mock = &mock;
-        async move { mock.send(Method::GET, method, &p).await }
+        async move { mock.send(Method::GET, &x3_name(method), &p).await }
     };
     for params in [
         &[("id", "aliceuh")][..],
@@ -240,6 +254,53 @@ async fn x3_simple_balance_and_balance_answer_get_without_hash_or_login() {
         "{}",
         a.body
     );
+    mock.stop().await;
+}
+
+/// routes.rb (`:controller(/:action)`) and C 12-21: `/api/NAME` runs the action NAME, and X3's
+/// actions carry the old names, so the current name user_details_get reaches `method_missing`
+/// while user_details answers; with the quirk `served_names` reset to every name both answer.
+#[tokio::test]
+async fn x3_answers_only_to_its_own_action_names() {
+    let mock = x3(&[]).await;
+    for (current, old) in [
+        ("user_details_get", "user_details"),
+        ("payments_get", "payments_list"),
+        ("devices_get", "device_list"),
+        ("user_simple_balance_get", "simple_balance"),
+    ] {
+        let p = signed(current, "admin", &[("user_id", "2")], secret_of("admin"));
+        let a = mock.send(Method::POST, current, &p).await;
+        let doc = xml::parse(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
+        assert_eq!(
+            doc.root.at("type").map(|e| e.text_content()).as_deref(),
+            Some("Undefined method"),
+            "{current}: {}",
+            a.body
+        );
+        assert_eq!(
+            doc.root.at("name").map(|e| e.text_content()).as_deref(),
+            Some(current),
+            "{}",
+            a.body
+        );
+        let a = mock.send(Method::POST, old, &p).await;
+        assert!(
+            !a.body.contains("Undefined method"),
+            "{old} is X3's action: {}",
+            a.body
+        );
+    }
+    mock.stop().await;
+    let mock = x3(&["version: 1\nquirks: { served_names: [] }\n"]).await;
+    let p = signed(
+        "user_details_get",
+        "admin",
+        &[("user_id", "2")],
+        secret_of("admin"),
+    );
+    let a = mock.send(Method::POST, "user_details_get", &p).await;
+    assert!(a.is_success(), "{}", a.body);
     mock.stop().await;
 }
 
@@ -513,7 +574,7 @@ async fn x3_sends_answers_as_downloads_and_get_tariff_as_a_zip_archive() {
     let p = signed("tariff_rates_get", "admin", &[], secret_of("admin"));
     let r = mock
         .client
-        .post(mock.url(&format!("/billing/api/tariff_rates_get?{}", p.to_query())))
+        .post(mock.url(&format!("/billing/api/get_tariff?{}", p.to_query())))
         .send()
         .await
         .expect("answered");
