@@ -69,6 +69,18 @@ impl InProcess {
             let mut discovery = world_facts(&live.world, &creds, &live.settings, live.clock.now());
             // A method the mock does not implement (quirk unimplemented_methods, profile x3)
             // is not served: its cases skip, as discovery decides on a deployment.
+            // A method none of whose names the mock answers to (quirk served_names) likewise.
+            for m in model::catalogue::Catalogue::embedded()
+                .product(product)
+                .methods()
+            {
+                if !live.quirks.serves_method(m) {
+                    discovery.unavailable.insert(
+                        m.name.clone(),
+                        "answers to none of its names: quirk served_names".into(),
+                    );
+                }
+            }
             for m in &live.quirks.unimplemented_methods {
                 discovery.unavailable.insert(
                     m.clone(),

@@ -743,7 +743,7 @@ impl Prober<'_> {
         }
         // 0b. Whether the target answers to the current names or only to X3's action names
         // (quirk served_names): user_details_get and its X3 name user_details, unsigned.
-        if self.product == Product::Mor {
+        {
             let current = self
                 .ask(
                     Ask::new("served_names", "user_details_get", Some(&admin))

@@ -798,7 +798,12 @@ impl MethodCtx<'_> {
             .join("&");
         Wire {
             verb,
-            method: self.method.name.clone(),
+            // The name the target answers to for the method (quirk served_names).
+            method: self
+                .target
+                .quirks
+                .name_to_send(self.method, &self.method.name)
+                .to_string(),
             query,
         }
     }
@@ -1010,6 +1015,11 @@ fn show_input(ctx: &MethodCtx<'_>, input: &CaseInput) -> String {
 
 /// Why a property does not apply to this method on this target, if it does not.
 fn not_applicable(ctx: &MethodCtx<'_>, property: &str) -> Option<String> {
+    if !ctx.target.quirks.serves_method(ctx.method) {
+        return Some(
+            "the target answers to none of this method's names (quirk served_names)".into(),
+        );
+    }
     if ctx.target.quirks.is_unimplemented(&ctx.method.name) {
         return Some(
             "the target does not implement this method (quirk unimplemented_methods)".into(),

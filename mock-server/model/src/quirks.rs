@@ -337,6 +337,11 @@ impl Quirks {
         self.served_names.is_empty() || self.served_names.contains(name)
     }
 
+    /// Whether the server answers to at least one of `method`'s names.
+    pub fn serves_method(&self, method: &crate::catalogue::Method) -> bool {
+        self.serves(&method.name) || method.aliases.iter().any(|a| self.serves(a))
+    }
+
     /// The name to send for `method` when a client asks for it as `asked`: `asked` where the
     /// server answers to it, else the first of the method's names (canonical, then aliases in
     /// catalogue order) it answers to, else `asked`.
