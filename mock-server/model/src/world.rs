@@ -96,21 +96,20 @@ impl Money {
     }
 }
 
-/// Ruby's `Float#to_s` look: trailing zeros trimmed, at least one decimal (`6.04`, `20.0`).
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // As `fixed(6)` with the fraction's trailing zeros trimmed, without building it: the
-        // digits are written backwards into a buffer on the stack and handed over at once (an
-        // answer holds many amounts; the formatting machinery per part cost more than the rest).
+impl Money {
+    /// Ruby's `Float#to_s` look at the end of `buf` (see the `Display` impl); returns where it
+    /// starts. The digits are written backwards on the stack: an answer holds many amounts, and
+    /// the formatting machinery per part cost more than the rest.
+    fn text_into(self, buf: &mut [u8; 28]) -> usize {
+        // As `fixed(6)` with the fraction's trailing zeros trimmed, without building it.
         let a = self.0.unsigned_abs();
         let scale = SCALE.unsigned_abs();
-        let (mut int, mut frac, mut width) = (a / scale, a % scale, 6usize);
+        let (int, mut frac, mut width) = (a / scale, a % scale, 6usize);
         while width > 1 && frac % 10 == 0 {
             frac /= 10;
             width -= 1;
         }
         // A sign, 20 digits, the point and 6 decimals at most.
-        let mut buf = [0u8; 28];
         let mut i = buf.len();
         for _ in 0..width {
             i -= 1;
@@ -119,19 +118,24 @@ impl fmt::Display for Money {
         }
         i -= 1;
         buf[i] = b'.';
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (int % 10) as u8;
-            int /= 10;
-            if int == 0 {
-                break;
-            }
-        }
-        if self.0 < 0 {
-            i -= 1;
-            buf[i] = b'-';
-        }
+        crate::xml::digits_into(&mut buf[..i], int, self.0 < 0)
+    }
+}
+
+/// Ruby's `Float#to_s` look: trailing zeros trimmed, at least one decimal (`6.04`, `20.0`).
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 28];
+        let i = self.text_into(&mut buf);
         f.write_str(std::str::from_utf8(&buf[i..]).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl crate::xml::Plain for Money {
+    fn push_plain(&self, out: &mut String) {
+        let mut buf = [0u8; 28];
+        let i = self.text_into(&mut buf);
+        crate::xml::push_ascii(out, &buf[i..]);
     }
 }
 

@@ -325,6 +325,18 @@ impl<'n> PrettyWriter<'n> {
         self.out.push('>');
     }
 
+    /// `<name>value</name>` of a number or an amount, written straight into the text: the same
+    /// bytes as [`PrettyWriter::leaf`] writes for it, without the formatting machinery (an
+    /// answer on the hot path holds many of them; `write!` cost more than the rest of a leaf).
+    pub fn leaf_plain(&mut self, name: &str, value: impl Plain) {
+        self.start(name);
+        self.out.push('>');
+        value.push_plain(&mut self.out);
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
     /// The text: every element still open closed, and the final newline.
     pub fn finish(mut self) -> String {
         while !self.open.is_empty() {
@@ -334,6 +346,64 @@ impl<'n> PrettyWriter<'n> {
         self.out
     }
 }
+
+/// A value whose text is never empty and never needs escaping (digits, a sign, a decimal
+/// point), written by [`PrettyWriter::leaf_plain`] exactly as its `Display` writes it.
+pub trait Plain {
+    /// Append the value's text, as `Display` writes it, to `out`.
+    fn push_plain(&self, out: &mut String);
+}
+
+/// Append the ASCII bytes of `digits` (written backwards into a buffer by the caller) to `out`.
+pub(crate) fn push_ascii(out: &mut String, digits: &[u8]) {
+    out.extend(digits.iter().map(|&b| char::from(b)));
+}
+
+/// The decimal digits of `n` at the end of `buf`, preceded by `-` when `negative`; returns where
+/// they start.
+pub(crate) fn digits_into(buf: &mut [u8], mut n: u64, negative: bool) -> usize {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    i
+}
+
+macro_rules! plain_unsigned {
+    ($($t:ty),*) => {$(
+        impl Plain for $t {
+            fn push_plain(&self, out: &mut String) {
+                let mut buf = [0u8; 20];
+                let i = digits_into(&mut buf, *self as u64, false);
+                push_ascii(out, &buf[i..]);
+            }
+        }
+    )*};
+}
+
+macro_rules! plain_signed {
+    ($($t:ty),*) => {$(
+        impl Plain for $t {
+            fn push_plain(&self, out: &mut String) {
+                let mut buf = [0u8; 20];
+                let i = digits_into(&mut buf, (*self as i64).unsigned_abs(), *self < 0);
+                push_ascii(out, &buf[i..]);
+            }
+        }
+    )*};
+}
+
+plain_unsigned!(u8, u16, u32, u64, usize);
+plain_signed!(i8, i16, i32, i64, isize);
 
 /// The tree of a document [`PrettyWriter`] wrote: parsed back, without the layout's whitespace
 /// between elements, so it equals the tree that renders to that text (values holding a carriage
@@ -1246,6 +1316,15 @@ mod tests {
             assert_eq!(text, doc.render(Layout::Pretty));
             assert_eq!(parse_pretty(&text).expect("it parses"), doc);
         }
+        // Deep nesting.
+        let mut deep = Element::new("d19").leaf("v", 1);
+        for i in (0..19).rev() {
+            deep = Element::new(format!("d{i}")).child(deep);
+        }
+        let doc = Document::new(deep);
+        let mut w = PrettyWriter::new(doc.declaration, 0);
+        write_tree(&mut w, &doc.root);
+        assert_eq!(w.finish(), doc.render(Layout::Pretty));
         // Elements left open are closed by finish.
         let mut w = PrettyWriter::new(Declaration::None, 0);
         w.open("a");
@@ -1276,6 +1355,34 @@ mod tests {
             let text = w.finish();
             prop_assert_eq!(&text, &doc.render(Layout::Pretty));
             prop_assert_eq!(parse_pretty(&text).unwrap(), doc);
+        }
+
+        #[test]
+        fn a_plain_leaf_is_the_leaf_display_writes(
+            u in any::<u64>(),
+            i in any::<i64>(),
+            m in prop_oneof![any::<i64>(), -10_000_000i64..10_000_000],
+        ) {
+            let m = crate::world::Money(m);
+            let mut plain = PrettyWriter::new(Declaration::None, 0);
+            let mut shown = PrettyWriter::new(Declaration::None, 0);
+            plain.open("a");
+            shown.open("a");
+            for n in [u, 0, u64::MAX] {
+                plain.leaf_plain("u", n);
+                shown.leaf("u", n);
+            }
+            for n in [i, 0, -1, i64::MIN, i64::MAX] {
+                plain.leaf_plain("i", n);
+                shown.leaf("i", n);
+            }
+            plain.leaf_plain("s", (i % 1000) as i16);
+            shown.leaf("s", (i % 1000) as i16);
+            for v in [m, crate::world::Money(i64::MIN), crate::world::Money(0)] {
+                plain.leaf_plain("m", v);
+                shown.leaf("m", v);
+            }
+            prop_assert_eq!(plain.finish(), shown.finish());
         }
 
         #[test]

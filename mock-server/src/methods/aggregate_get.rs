@@ -590,14 +590,14 @@ fn columns(row: &mut PrettyWriter<'_>, product: Product, world: &World, g: &Grou
         Product::M4 => {
             if g.user {
                 row.leaf("originator", user());
-                row.leaf("originator_id", k.user);
+                row.leaf_plain("originator_id", k.user);
             }
             if g.device {
                 row.leaf("origination_point", device(k.device));
             }
             if g.terminator {
                 row.leaf("terminator", prov(k.terminator));
-                row.leaf("terminator_id", k.terminator);
+                row.leaf_plain("terminator_id", k.terminator);
             }
             if g.tp {
                 row.leaf("termination_point", device(k.tp));
@@ -606,19 +606,19 @@ fn columns(row: &mut PrettyWriter<'_>, product: Product, world: &World, g: &Grou
         Product::Mor => {
             if g.user {
                 row.leaf("user", user());
-                row.leaf("user_id", k.user);
+                row.leaf_plain("user_id", k.user);
             }
             if g.device {
                 row.leaf("device", device(k.device));
-                row.leaf("device_id", k.device);
+                row.leaf_plain("device_id", k.device);
             }
             if g.terminator {
                 row.leaf("terminator", prov(k.terminator));
-                row.leaf("terminator_id", k.terminator);
+                row.leaf_plain("terminator_id", k.terminator);
             }
             if g.provider {
                 row.leaf("provider", prov(k.provider));
-                row.leaf("provider_id", k.provider);
+                row.leaf_plain("provider_id", k.provider);
             }
         }
     }
@@ -647,29 +647,29 @@ fn columns(row: &mut PrettyWriter<'_>, product: Product, world: &World, g: &Grou
         row.leaf("day", format_date(k.day * 86_400));
     }
     if g.hour {
-        row.leaf("hour", k.hour);
+        row.leaf_plain("hour", k.hour);
     }
     if g.user_rate {
-        row.leaf("user_rate", Money(k.user_rate));
+        row.leaf_plain("user_rate", Money(k.user_rate));
     }
     if g.provider_rate {
-        row.leaf("provider_rate", Money(k.provider_rate));
+        row.leaf_plain("provider_rate", Money(k.provider_rate));
     }
 }
 
 /// The figures of a row or the totals; `floor` (defect `aggregate_margin_floor`) rounds ACD and
 /// ASR down.
 fn figures(e: &mut PrettyWriter<'_>, a: &Acc, profit: bool, floor: bool) {
-    e.leaf("originator_price", Money(a.orig_price));
-    e.leaf("originator_billed_time", a.orig_billed);
-    e.leaf("terminator_price", Money(a.term_price));
-    e.leaf("terminator_billed_time", a.term_billed);
-    e.leaf("duration", a.duration);
-    e.leaf("answered_calls", a.answered);
-    e.leaf("total_calls", a.total);
+    e.leaf_plain("originator_price", Money(a.orig_price));
+    e.leaf_plain("originator_billed_time", a.orig_billed);
+    e.leaf_plain("terminator_price", Money(a.term_price));
+    e.leaf_plain("terminator_billed_time", a.term_billed);
+    e.leaf_plain("duration", a.duration);
+    e.leaf_plain("answered_calls", a.answered);
+    e.leaf_plain("total_calls", a.total);
     let half = if floor { 0 } else { a.answered / 2 };
     let acd = (a.orig_billed + half).checked_div(a.answered).unwrap_or(0);
-    e.leaf("acd", acd);
+    e.leaf_plain("acd", acd);
     let asr = if a.total == 0 {
         Money::ZERO
     } else {
@@ -678,9 +678,9 @@ fn figures(e: &mut PrettyWriter<'_>, a: &Acc, profit: bool, floor: bool) {
         let hundredths = (u128::from(a.answered) * 10_000 * 2 + half) / (2 * u128::from(a.total));
         Money(i64::try_from(hundredths).unwrap_or(0) * 10_000)
     };
-    e.leaf("asr", asr);
+    e.leaf_plain("asr", asr);
     if profit {
-        e.leaf("profit", Money(a.orig_price) - Money(a.term_price));
+        e.leaf_plain("profit", Money(a.orig_price) - Money(a.term_price));
     }
 }
 
