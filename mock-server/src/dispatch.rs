@@ -141,13 +141,28 @@ pub fn dispatch(
     elasticsearch: bool,
     client: Option<std::net::IpAddr>,
 ) -> Dispatched {
+    let found = shared.methods().method(name);
+    dispatch_found(shared, verb, name, found, params, elasticsearch, client)
+}
+
+/// [`dispatch`] with the catalogue method the name found (`shared.methods().method(name)`),
+/// looked up once by the caller.
+pub fn dispatch_found<'c>(
+    shared: &'c Shared,
+    verb: HttpVerb,
+    name: &str,
+    found: Option<&'c Method>,
+    params: &Params,
+    elasticsearch: bool,
+    client: Option<std::net::IpAddr>,
+) -> Dispatched {
     let cat = shared.methods();
-    let writes = cat
-        .method(name)
+    let writes = found
         .is_some_and(|m| m.writes || matches!(methods::handler(&m.name), Some(Handler::Write(_))));
     let req = Req {
         verb,
         name,
+        found,
         params,
         elasticsearch,
         client,
@@ -168,7 +183,7 @@ pub fn dispatch(
             tracing::error!(method = name, "a method handler panicked; answered 500");
             Dispatched {
                 response: render::html_status(500),
-                method: cat.method(name).map(|m| m.name.clone()),
+                method: found.map(|m| m.name.clone()),
                 outcome: "panic".into(),
                 answer: None,
             }
@@ -178,9 +193,11 @@ pub fn dispatch(
 
 /// What `run` needs of the request.
 #[derive(Clone, Copy)]
-struct Req<'r> {
+struct Req<'r, 'c> {
     verb: HttpVerb,
     name: &'r str,
+    /// The catalogue method `name` found (before the quirks that switch aliases).
+    found: Option<&'c Method>,
     params: &'r Params,
     elasticsearch: bool,
     client: Option<std::net::IpAddr>,
@@ -235,18 +252,19 @@ fn run<'c>(
     shared: &Shared,
     cat: &'c ProductCatalogue,
     access: &mut Access<'_>,
-    req: &Req<'_>,
+    req: &Req<'_, 'c>,
 ) -> Step<'c> {
     let Req {
         verb,
         name,
+        found,
         params,
         elasticsearch,
         client,
     } = *req;
     let live = access.live();
     let defect = shared.defect;
-    let (method, caller) = match gate(cat, live, verb, name, params, defect) {
+    let (method, caller) = match gate(cat, live, verb, name, found, params, defect) {
         Ok(pass) => pass,
         Err(mut refusal) => {
             if let Some(m) = refusal.method {
@@ -535,13 +553,14 @@ fn gate<'c, 'l>(
     live: &'l Live,
     verb: HttpVerb,
     name: &str,
+    found: Option<&'c Method>,
     params: &Params,
     defect: Option<Defect>,
 ) -> Result<(&'c Method, Option<&'l User>), Box<Refusal<'c>>> {
     let g = &cat.general;
     // A method of the quirk unimplemented_methods, and a name outside served_names, are
     // answered as a name naming none.
-    let resolved = crate::router::resolve(cat, &live.quirks, name)
+    let resolved = crate::router::resolve_found(found, &live.quirks, name)
         .filter(|m| !live.quirks.is_unimplemented(&m.name) && live.quirks.serves(name));
     let Some(method) = resolved else {
         use model::quirks::UnknownMethod;
@@ -842,6 +861,7 @@ mod tests {
         let req = Req {
             verb: HttpVerb::Post,
             name: "payments_get",
+            found: cat.method("payments_get"),
             params: &params,
             elasticsearch: false,
             client: None,

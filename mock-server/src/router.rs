@@ -45,7 +45,16 @@ pub fn resolve<'c>(
     quirks: &Quirks,
     name: &str,
 ) -> Option<&'c Method> {
-    let method = catalogue.method(name)?;
+    resolve_found(catalogue.method(name), quirks, name)
+}
+
+/// [`resolve`] of the method `catalogue.method(name)` found (one lookup serves the whole flow).
+pub fn resolve_found<'c>(
+    found: Option<&'c Method>,
+    quirks: &Quirks,
+    name: &str,
+) -> Option<&'c Method> {
+    let method = found?;
     // The M4 index's `aggregates_get` routes only while the quirk says so (CONTRA: the method
     // page and the PHP client use aggregate_get).
     if name == "aggregates_get" && method.name != name && !quirks.aggregates_get_alias {

@@ -509,18 +509,21 @@ async fn api(
     }
     let params = parsed.params;
     let cat = shared.methods();
+    // The one catalogue lookup of the flow (the overlay, the journal and dispatch share it).
+    let found = cat.method(name);
     let (canned, faults) = {
         let live = shared.read();
-        let canonical = router::resolve(cat, &live.quirks, name).map(|m| m.name.as_str());
-        let probe = Probe {
-            name,
-            canonical,
-            params: &params,
-            verb,
-        };
         if live.overlay.is_empty() {
             (None, Default::default())
         } else {
+            let canonical =
+                router::resolve_found(found, &live.quirks, name).map(|m| m.name.as_str());
+            let probe = Probe {
+                name,
+                canonical,
+                params: &params,
+                verb,
+            };
             let canned = live.overlay.canned(&probe);
             let faults = match canned {
                 Some(_) => Default::default(),
@@ -539,12 +542,12 @@ async fn api(
         path: uri.path().to_string(),
         method: canonical,
         u: params.get("u").map(str::to_string),
-        params: Entry::redact_owned(params, cat.method(name)),
+        params: Entry::redact_owned(params, found),
         outcome,
         status,
         answer: None,
     };
-    let canonical_name = || cat.method(name).map(|m| m.name.clone());
+    let canonical_name = || found.map(|m| m.name.clone());
 
     if let Some(c) = canned {
         let status = StatusCode::from_u16(c.status).unwrap_or(StatusCode::OK);
@@ -589,7 +592,7 @@ async fn api(
         Some(FaultAction::Truncate(n)) => (false, Some(n)),
         None => (false, None),
     };
-    let d = dispatch::dispatch(shared, verb, name, &params, elasticsearch, client);
+    let d = dispatch::dispatch_found(shared, verb, name, found, &params, elasticsearch, client);
     let outcome = match truncate {
         Some(_) => Cow::Borrowed(FaultAction::Truncate(0).label()),
         None => d.outcome,

@@ -169,6 +169,10 @@ pub fn form_encode(s: &str) -> String {
 
 /// Decode a form or query component: `+` is a space, `%XX` a byte; bad escapes stay literal.
 pub fn form_decode(s: &[u8]) -> String {
+    if !s.iter().any(|&b| b == b'+' || b == b'%') {
+        // Nothing to decode (the usual name and value): one copy.
+        return String::from_utf8_lossy(s).into_owned();
+    }
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
@@ -217,6 +221,14 @@ mod tests {
         assert_eq!(p.get("n"), Some("a b"));
         assert_eq!(p.get("m"), Some("a b"));
         assert_eq!(p.get("bad"), Some("%zz%4"));
+    }
+
+    #[test]
+    fn invalid_utf8_decodes_to_replacement_characters_escaped_or_not() {
+        assert_eq!(form_decode(b"a\xffb"), "a\u{FFFD}b");
+        assert_eq!(form_decode(b"a%FFb"), "a\u{FFFD}b");
+        assert_eq!(form_decode(b"a\xff+b"), "a\u{FFFD} b");
+        assert_eq!(form_decode(b"plain-text_1.2"), "plain-text_1.2");
     }
 
     #[test]
