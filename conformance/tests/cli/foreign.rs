@@ -13,18 +13,23 @@ use model::catalogue::{Catalogue, Product};
 use super::power::{run_suite, write_target_file, Outcome, SECRET, UNSEEN_SEED};
 use crate::text;
 
-/// `mor-mock` beside `mor-conformance` in the target directory, built if a narrower build left
-/// it out.
+/// `mor-mock` beside `mor-conformance` in the target directory, brought up to date once per
+/// test run: a narrower build (`cargo test -p conformance`) neither builds nor rebuilds it, and
+/// a binary left from an older checkout answered with the old code (false failures after a
+/// rebase). Cargo's own freshness check makes this a no-op when it is current.
 pub(super) fn mor_mock_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     let exe = Path::new(env!("CARGO_BIN_EXE_mor-conformance"))
         .with_file_name(format!("mor-mock{}", std::env::consts::EXE_SUFFIX));
-    if !exe.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "mock-server", "--bin", "mor-mock"])
-            .status()
-            .expect("cargo runs");
+    BUILT.get_or_init(|| {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "-q", "-p", "mock-server", "--bin", "mor-mock"]);
+        if !cfg!(debug_assertions) {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cargo runs");
         assert!(status.success(), "cargo build of mor-mock failed");
-    }
+    });
     exe
 }
 
