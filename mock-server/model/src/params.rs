@@ -171,7 +171,10 @@ pub fn form_encode(s: &str) -> String {
 pub fn form_decode(s: &[u8]) -> String {
     if !s.iter().any(|&b| b == b'+' || b == b'%') {
         // Nothing to decode (the usual name and value): one copy.
-        return String::from_utf8_lossy(s).into_owned();
+        return match std::str::from_utf8(s) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(s).into_owned(),
+        };
     }
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;

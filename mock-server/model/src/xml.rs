@@ -356,7 +356,10 @@ pub trait Plain {
 
 /// Append the ASCII bytes of `digits` (written backwards into a buffer by the caller) to `out`.
 pub(crate) fn push_ascii(out: &mut String, digits: &[u8]) {
-    out.extend(digits.iter().map(|&b| char::from(b)));
+    match std::str::from_utf8(digits) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.extend(digits.iter().map(|&b| char::from(b))),
+    }
 }
 
 /// The decimal digits of `n` at the end of `buf`, preceded by `-` when `negative`; returns where
