@@ -407,3 +407,74 @@ fn on_a_day_without_calls_an_aggregate_s_no_data_found_counts_as_zero() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A MOR deployment with users but no invoices and no subscriptions: the reads answer their
+/// documented "nothing matches" (`no invoices found`, `No Subscriptions found`), so the cases
+/// that need rows are skipped saying so, none fails, and the error cases still run.
+#[test]
+fn on_a_deployment_without_billing_records_cases_needing_rows_skip_and_none_fails() {
+    let dir = temp("no-records");
+    let world = dir.join("no-records.yaml");
+    std::fs::write(
+        &world,
+        format!(
+            "version: 1\nclock: \"2026-11-23 12:00:00\"\nsettings: {{ api_secret: {SECRET} }}\n\
+             world:\n  base: empty\n  users:\n\
+             \x20   - {{ id: 7, username: plain, password: ppw, role: user, owner_id: 0, balance: \"5.00\" }}\n\
+             \x20   - {{ id: 8, username: other, password: opw, role: user, owner_id: 0, balance: \"1.00\" }}\n"
+        ),
+    )
+    .expect("world written");
+    let mock = MockProcess::start(&[
+        "--product",
+        "mor",
+        "--scenario",
+        world.to_str().expect("utf-8"),
+    ]);
+    let tf = dir.join("target.yaml");
+    std::fs::write(
+        &tf,
+        "product: mor\nseeded: false\ncredentials:\n\
+         \x20 admin: { username: admin, secret_env: MOR_SECRET, password_env: NR_ADMIN_PW }\n\
+         \x20 user: { username: plain, secret_env: MOR_SECRET, password_env: NR_USER_PW }\n",
+    )
+    .expect("target file written");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/mor");
+    let json = dir.join("report.json");
+    let out = super::run(
+        &[
+            "run",
+            root.join("invoices_get.yaml").to_str().expect("utf-8"),
+            root.join("subscriptions_get.yaml").to_str().expect("utf-8"),
+            "--target",
+            &mock.url,
+            "--target-file",
+            tf.to_str().expect("utf-8"),
+            "--json",
+            json.to_str().expect("utf-8"),
+        ],
+        &[
+            ("MOR_SECRET", SECRET),
+            ("NR_ADMIN_PW", "admin"),
+            ("NR_USER_PW", "ppw"),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
+    let outcomes = report["outcomes"].as_array().expect("outcomes");
+    let no_rows = outcomes
+        .iter()
+        .filter(|o| {
+            o["status"] == "skipped"
+                && o["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("has no rows for this case"))
+        })
+        .count();
+    let passed = outcomes.iter().filter(|o| o["status"] == "passed").count();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(no_rows > 0, "no case skipped for want of rows:\n{stdout}");
+    assert!(passed > 0, "no case ran:\n{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

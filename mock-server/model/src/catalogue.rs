@@ -373,6 +373,11 @@ pub struct ErrorSpec {
     /// How sure we are.
     #[serde(default)]
     pub source: Source,
+    /// The read's answer when nothing matches (no rows), not a refusal: on a deployment whose
+    /// data has none, a case needing rows is skipped saying so, and a narrower second read
+    /// answering it returned no rows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty: bool,
 }
 
 /// The documented sample answer of a method catalogued only: no behaviour of the mock computes
