@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use model::catalogue::{Catalogue, Product};
 
@@ -335,64 +335,88 @@ fn a_deployment_serving_some_methods_still_runs_the_cases_of_those_it_serves() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A quiet day on a deployment: no call today nor this month. Quick stats count 0 calls, and
-/// aggregate_get answers `No data found` for the period: the same quantity, zero, so the
-/// cross-method checks pass.
-#[test]
-fn on_a_day_without_calls_an_aggregate_s_no_data_found_counts_as_zero() {
-    let dir = temp("quiet");
-    let world = dir.join("quiet.yaml");
+/// A deployment of `product` serving one scenario's world (`world`: its `world:` block, under
+/// a pinned clock and the test's secret), run with `scenarios` (paths under `scenarios/`) and a
+/// target file naming `admin` and the simple user `user` (username, password): the run's
+/// output and its JSON report.
+fn run_on_world(
+    name: &str,
+    product: &str,
+    world: &str,
+    user: (&str, &str),
+    scenarios: &[&str],
+) -> (Output, serde_json::Value) {
+    let dir = temp(name);
+    let file = dir.join("world.yaml");
     std::fs::write(
-        &world,
+        &file,
         format!(
-            "version: 1\nclock: \"2026-11-23 12:00:00\"\nsettings: {{ api_secret: {SECRET} }}\n\
-             world:\n  base: empty\n  users:\n\
-             \x20   - {{ id: 7, username: quiet, password: qpw, role: user, owner_id: 0, balance: \"5.00\" }}\n\
-             \x20 calls:\n\
-             \x20   - {{ id: 1, calldate: \"2026-10-03 10:00:00\", dst: \"37060000001\", user_id: 7,\n\
-             \x20       disposition: ANSWERED, billsec: 60, user_price: \"0.12\", provider_price: \"0.05\" }}\n"
+            "version: 1\nclock: \"2026-11-23 12:00:00\"\nsettings: {{ api_secret: {SECRET} }}\n{world}"
         ),
     )
     .expect("world written");
     let mock = MockProcess::start(&[
         "--product",
-        "m4",
+        product,
         "--scenario",
-        world.to_str().expect("utf-8"),
+        file.to_str().expect("utf-8"),
     ]);
     let tf = dir.join("target.yaml");
     std::fs::write(
         &tf,
-        "product: m4\nseeded: false\ncredentials:\n\
-         \x20 admin: { username: admin, secret_env: MOR_SECRET, password_env: QUIET_ADMIN_PW }\n\
-         \x20 user: { username: quiet, secret_env: MOR_SECRET, password_env: QUIET_USER_PW }\n",
+        format!(
+            "product: {product}\nseeded: false\ncredentials:\n\
+             \x20 admin: {{ username: admin, secret_env: MOR_SECRET, password_env: T_ADMIN_PW }}\n\
+             \x20 user: {{ username: {}, secret_env: MOR_SECRET, password_env: T_USER_PW }}\n",
+            user.0
+        ),
     )
     .expect("target file written");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let json = dir.join("report.json");
+    let paths: Vec<String> = scenarios
+        .iter()
+        .map(|s| root.join(s).to_str().expect("utf-8").to_string())
+        .collect();
+    let mut args: Vec<&str> = vec!["run"];
+    args.extend(paths.iter().map(String::as_str));
+    let (url, tf, json_s) = (
+        mock.url.clone(),
+        tf.to_str().expect("utf-8").to_string(),
+        json.to_str().expect("utf-8").to_string(),
+    );
+    args.extend(["--target", &url, "--target-file", &tf, "--json", &json_s]);
     let out = super::run(
-        &[
-            "run",
-            root.join("common/consistency.yaml")
-                .to_str()
-                .expect("utf-8"),
-            root.join("m4/quickstats_get.yaml").to_str().expect("utf-8"),
-            "--target",
-            &mock.url,
-            "--target-file",
-            tf.to_str().expect("utf-8"),
-            "--json",
-            json.to_str().expect("utf-8"),
-        ],
+        &args,
         &[
             ("MOR_SECRET", SECRET),
-            ("QUIET_ADMIN_PW", "admin"),
-            ("QUIET_USER_PW", "qpw"),
+            ("T_ADMIN_PW", "admin"),
+            ("T_USER_PW", user.1),
         ],
     );
+    let report = serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
+    drop(mock);
+    let _ = std::fs::remove_dir_all(&dir);
+    (out, report)
+}
+
+/// A quiet day on a deployment: no call today nor this month. Quick stats count 0 calls, and
+/// aggregate_get answers `No data found` for the period: the same quantity, zero, so the
+/// cross-method checks pass.
+#[test]
+fn on_a_day_without_calls_an_aggregate_s_no_data_found_counts_as_zero() {
+    let (out, report) = run_on_world(
+        "quiet",
+        "m4",
+        "world:\n  base: empty\n  users:\n\
+         \x20   - { id: 7, username: quiet, password: qpw, role: user, owner_id: 0, balance: \"5.00\" }\n\
+         \x20 calls:\n\
+         \x20   - { id: 1, calldate: \"2026-10-03 10:00:00\", dst: \"37060000001\", user_id: 7,\n\
+         \x20       disposition: ANSWERED, billsec: 60, user_price: \"0.12\", provider_price: \"0.05\" }\n",
+        ("quiet", "qpw"),
+        &["common/consistency.yaml", "m4/quickstats_get.yaml"],
+    );
     let stdout = text(&out.stdout);
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
     let outcomes = report["outcomes"].as_array().expect("outcomes");
     let zero_compared = outcomes.iter().any(|o| {
         o["status"] == "passed"
@@ -405,7 +429,6 @@ fn on_a_day_without_calls_an_aggregate_s_no_data_found_counts_as_zero() {
         zero_compared,
         "no quick stats case compared against an empty aggregate:\n{stdout}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A MOR deployment with users but no invoices and no subscriptions: the reads answer their
@@ -413,55 +436,16 @@ fn on_a_day_without_calls_an_aggregate_s_no_data_found_counts_as_zero() {
 /// that need rows are skipped saying so, none fails, and the error cases still run.
 #[test]
 fn on_a_deployment_without_billing_records_cases_needing_rows_skip_and_none_fails() {
-    let dir = temp("no-records");
-    let world = dir.join("no-records.yaml");
-    std::fs::write(
-        &world,
-        format!(
-            "version: 1\nclock: \"2026-11-23 12:00:00\"\nsettings: {{ api_secret: {SECRET} }}\n\
-             world:\n  base: empty\n  users:\n\
-             \x20   - {{ id: 7, username: plain, password: ppw, role: user, owner_id: 0, balance: \"5.00\" }}\n\
-             \x20   - {{ id: 8, username: other, password: opw, role: user, owner_id: 0, balance: \"1.00\" }}\n"
-        ),
-    )
-    .expect("world written");
-    let mock = MockProcess::start(&[
-        "--product",
+    let (out, report) = run_on_world(
+        "no-records",
         "mor",
-        "--scenario",
-        world.to_str().expect("utf-8"),
-    ]);
-    let tf = dir.join("target.yaml");
-    std::fs::write(
-        &tf,
-        "product: mor\nseeded: false\ncredentials:\n\
-         \x20 admin: { username: admin, secret_env: MOR_SECRET, password_env: NR_ADMIN_PW }\n\
-         \x20 user: { username: plain, secret_env: MOR_SECRET, password_env: NR_USER_PW }\n",
-    )
-    .expect("target file written");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/mor");
-    let json = dir.join("report.json");
-    let out = super::run(
-        &[
-            "run",
-            root.join("invoices_get.yaml").to_str().expect("utf-8"),
-            root.join("subscriptions_get.yaml").to_str().expect("utf-8"),
-            "--target",
-            &mock.url,
-            "--target-file",
-            tf.to_str().expect("utf-8"),
-            "--json",
-            json.to_str().expect("utf-8"),
-        ],
-        &[
-            ("MOR_SECRET", SECRET),
-            ("NR_ADMIN_PW", "admin"),
-            ("NR_USER_PW", "ppw"),
-        ],
+        "world:\n  base: empty\n  users:\n\
+         \x20   - { id: 7, username: plain, password: ppw, role: user, owner_id: 0, balance: \"5.00\" }\n\
+         \x20   - { id: 8, username: other, password: opw, role: user, owner_id: 0, balance: \"1.00\" }\n",
+        ("plain", "ppw"),
+        &["mor/invoices_get.yaml", "mor/subscriptions_get.yaml"],
     );
     let stdout = text(&out.stdout);
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
     let outcomes = report["outcomes"].as_array().expect("outcomes");
     let no_rows = outcomes
         .iter()
@@ -476,5 +460,4 @@ fn on_a_deployment_without_billing_records_cases_needing_rows_skip_and_none_fail
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(no_rows > 0, "no case skipped for want of rows:\n{stdout}");
     assert!(passed > 0, "no case ran:\n{stdout}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

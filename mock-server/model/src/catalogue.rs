@@ -909,16 +909,21 @@ fn parse_embedded_product(product: Product) -> Result<ProductCatalogue, LoadErro
             "product has no embedded catalogue",
         )));
     };
+    // One of the product's embedded files, which must name the product.
+    let parse = |(path, text): (&str, &str)| -> Result<CatalogueFile, LoadError> {
+        let file: CatalogueFile = crate::yaml::from_str(text, Path::new(path))?;
+        if file.product != product {
+            return Err(LoadError::Source(SourceError::new(
+                path,
+                field_line_top(text, "product"),
+                "product",
+                format!("an embedded file of {product} names another product"),
+            )));
+        }
+        Ok(file)
+    };
     let (path, text) = files.catalogue;
-    let file: CatalogueFile = crate::yaml::from_str(text, Path::new(path))?;
-    if file.product != product {
-        return Err(LoadError::Source(SourceError::new(
-            path,
-            field_line_top(text, "product"),
-            "product",
-            format!("the embedded catalogue of {product} names another product"),
-        )));
-    }
+    let file = parse(files.catalogue)?;
     let general = file.general.ok_or_else(|| {
         LoadError::Source(SourceError::new(
             path,
@@ -932,15 +937,7 @@ fn parse_embedded_product(product: Product) -> Result<ProductCatalogue, LoadErro
     check_samples(path, text, &mut methods, false)?;
     let mut pc = ProductCatalogue::new(product, general, methods);
     let (path, text) = files.documented;
-    let file: CatalogueFile = crate::yaml::from_str(text, Path::new(path))?;
-    if file.product != product {
-        return Err(LoadError::Source(SourceError::new(
-            path,
-            field_line_top(text, "product"),
-            "product",
-            format!("the documented samples of {product} name another product"),
-        )));
-    }
+    let file = parse(files.documented)?;
     merge_documented_into(&mut pc, file, text, path)?;
     Ok(pc)
 }
