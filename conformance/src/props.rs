@@ -588,6 +588,11 @@ fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
     let mut results = Vec::new();
     let mut new_failures = Vec::new();
     for m in &methods {
+        // In-process, every method starts from the mock's start state: one method's writes
+        // (user_details_update's valid cases change user1) never reach another's callers.
+        if let Transport::InProcess(shared) = &target.transport {
+            shared.reset();
+        }
         for property in PROPERTIES {
             if !args.properties.is_empty() && !args.properties.iter().any(|p| p == property) {
                 continue;
