@@ -743,32 +743,25 @@ impl Prober<'_> {
         }
         // 0b. Whether the target answers to the current names or only to X3's action names
         // (quirk served_names): user_details_get and its X3 name user_details, unsigned.
-        {
-            let current = self
-                .ask(
-                    Ask::new("served_names", "user_details_get", Some(&admin))
-                        .tweak(Tweak::Missing),
-                )
-                .await?;
-            let mut old =
-                Ask::new("served_names", "user_details_get", Some(&admin)).tweak(Tweak::Missing);
-            old.path = "user_details".into();
-            let old = self.ask(old).await?;
-            let x3_names = x3_served_names();
-            if unserved(&current, &g.unknown_method.text)
-                && !unserved(&old, &g.unknown_method.text)
-                && !x3_names.is_empty()
-            {
-                self.known.served_names = x3_names.clone();
-                self.profile.quirks.served_names = Some(x3_names);
-            } else if !unserved(&current, &g.unknown_method.text) {
-                self.profile.quirks.served_names = Some(Default::default());
-            } else {
-                self.untold(
-                    "served_names",
-                    "neither user_details_get nor user_details is served",
-                );
-            }
+        let current = self
+            .ask(Ask::new("served_names", "user_details_get", Some(&admin)).tweak(Tweak::Missing))
+            .await?;
+        let mut old =
+            Ask::new("served_names", "user_details_get", Some(&admin)).tweak(Tweak::Missing);
+        old.path = "user_details".into();
+        let old = self.ask(old).await?;
+        let x3_names = x3_served_names();
+        let current_served = !unserved(&current, &g.unknown_method.text);
+        if !current_served && !unserved(&old, &g.unknown_method.text) && !x3_names.is_empty() {
+            self.known.served_names = x3_names.clone();
+            self.profile.quirks.served_names = Some(x3_names);
+        } else if current_served {
+            self.profile.quirks.served_names = Some(Default::default());
+        } else {
+            self.untold(
+                "served_names",
+                "neither user_details_get nor user_details is served",
+            );
         }
         // The baseline is quickstats_get, or payments_get where quickstats_get is not served.
         let baseline = if lacking.contains("quickstats_get") {

@@ -1248,18 +1248,13 @@ struct Unanswered {
     error: Option<String>,
 }
 
-/// The documented answer of a read over a period without data (aggregate_get, user_calls_get).
-const NO_DATA: &str = "No data found";
-
 /// Whether `text` is `method`'s answer when nothing matches (an error the catalogue marks
-/// `empty`, or `No data found`): a read with no rows, not a refusal.
+/// `empty`, such as aggregate_get's `No data found`): a read with no rows, not a refusal.
 fn is_empty_answer(ctx: &Ctx, method: &str, text: Option<&str>) -> bool {
     let Some(text) = text else { return false };
-    text == NO_DATA
-        || ctx
-            .catalogue
-            .method(ctx.product, method)
-            .is_some_and(|m| m.errors.iter().any(|e| e.empty && e.text == text))
+    ctx.catalogue
+        .method(ctx.product, method)
+        .is_some_and(|m| m.errors.iter().any(|e| e.empty && e.text == text))
 }
 
 async fn second_answer(
