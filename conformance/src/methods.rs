@@ -61,10 +61,10 @@ pub fn run(args: &MethodsArgs) -> Result<String, Failure> {
                         } else {
                             format!(" (also {})", m.aliases.join(", "))
                         },
-                        if m.is_documented_sample() {
-                            " [catalogued only: documented sample]"
-                        } else {
-                            ""
+                        match (&m.sample, &m.inferred) {
+                            (Some(_), _) => " [catalogued only: documented sample]",
+                            (None, Some(_)) => " [catalogued only: inferred shape]",
+                            (None, None) => "",
                         }
                     );
                 }
@@ -100,6 +100,13 @@ pub fn describe(out: &mut String, catalogue: &Catalogue, product: Product, m: &M
             out,
             "  behaviour: catalogued only: the mock answers the documented sample below after the protocol checks ({})",
             sample.source
+        );
+    }
+    if let Some(inferred) = &m.inferred {
+        let _ = writeln!(
+            out,
+            "  behaviour: catalogued only, no documented sample: the mock answers the inferred answer below, placeholders filled, after the protocol checks (INF: {})",
+            inferred.source
         );
     }
     let _ = writeln!(out, "  parameters:");
@@ -258,5 +265,36 @@ mod tests {
             .find(|l| l.starts_with("  user_balance_get "))
             .expect("listed");
         assert!(!computed.contains("catalogued only"), "{computed}");
+    }
+
+    #[test]
+    fn a_method_with_an_inferred_shape_says_so_and_never_calls_it_a_documented_sample() {
+        let cat = Catalogue::embedded();
+        let m = cat
+            .method(Product::Mor, "providers_get")
+            .expect("in the catalogue");
+        let mut out = String::new();
+        describe(&mut out, cat, Product::Mor, m);
+        assert!(
+            out.contains("  behaviour: catalogued only, no documented sample: the mock answers the inferred answer below, placeholders filled, after the protocol checks (INF: MOR API providers get, https://wiki.kolmisoft.com/index.php?oldid=29158"),
+            "{out}"
+        );
+        assert!(out.contains("    <id>{{int}}</id>\n"), "{out}");
+        assert!(!out.contains("  documented sample:\n"), "{out}");
+        assert!(!out.contains("answers the documented sample"), "{out}");
+        let list = run(&MethodsArgs {
+            name: None,
+            product: Some(Product::Mor),
+            catalogue: None,
+        })
+        .expect("listed");
+        let line = list
+            .lines()
+            .find(|l| l.starts_with("  providers_get "))
+            .expect("listed");
+        assert!(
+            line.ends_with(" [catalogued only: inferred shape]"),
+            "{line}"
+        );
     }
 }

@@ -303,7 +303,7 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
             // through it.
             let mut methods = plan_methods(&plan, &catalogue, product);
             for m in catalogue.product(product).methods() {
-                if !methods.contains(&m.name) && !m.is_documented_sample() {
+                if !methods.contains(&m.name) && !m.is_catalogued_only() {
                     methods.push(m.name.clone());
                 }
             }

@@ -18,7 +18,8 @@
 //! 6. the method's feature setting is off -> `Feature disabled`;
 //! 7. the method: its behaviour declared in the catalogue (`engine`, run by [`crate::engine`]),
 //!    else its handler, else, for a method catalogued only, its documented sample as the page
-//!    shows it (catalogue `sample`), else its answer's shape with plausible values. An answer
+//!    shows it (catalogue `sample`), else its answer's shape (an `inferred` shape, or a
+//!    catalogue file's `response.sample`) with plausible values. An answer
 //!    taken from a sample is never silent: it carries [`ANSWER_HEADER`], the journal's `answer`
 //!    says what it was taken from, and so does [`EXPLAIN_HEADER`] under `--explain`.
 //!
@@ -73,8 +74,9 @@ pub const ANSWER_HEADER: &str = "x-mor-mock-answer";
 /// [`ANSWER_HEADER`] of a method catalogued only: its documented sample, as the page shows it.
 pub const DOCUMENTED_SAMPLE: &str = "documented-sample";
 
-/// [`ANSWER_HEADER`] of a method with neither behaviour nor documented sample (a catalogue
-/// file's method without `engine`): its answer's shape with plausible values.
+/// [`ANSWER_HEADER`] of a method with neither behaviour nor documented sample (a method
+/// catalogued only with an inferred shape, or a catalogue file's method without `engine`): its
+/// answer's shape with plausible values.
 pub const SAMPLE_SHAPE: &str = "sample-shape";
 
 /// The text of the Elasticsearch fault (M4 quickstats_get page).
@@ -494,9 +496,15 @@ fn mark_sample(
 ) -> String {
     let headers = response.headers_mut();
     headers.insert(ANSWER_HEADER, HeaderValue::from_static(kind));
-    let said = match &method.sample {
-        Some(s) => format!("documented sample ({})", s.source),
-        None => "sample shape: no behaviour and no documented sample, placeholders filled".into(),
+    let said = match (&method.sample, &method.inferred) {
+        (Some(s), _) => format!("documented sample ({})", s.source),
+        (None, Some(i)) => format!(
+            "inferred shape, not a documented sample (INF: {}), placeholders filled",
+            i.source
+        ),
+        (None, None) => {
+            "sample shape: no behaviour and no documented sample, placeholders filled".into()
+        }
     };
     if explain {
         let why = format!(

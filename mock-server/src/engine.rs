@@ -636,7 +636,7 @@ mod tests {
 
     /// The README's table of methods per product, counted from the catalogue: by code (a
     /// handler), declared as data (an engine block) or catalogued only (answered from the
-    /// sample).
+    /// documented sample, or from the inferred shape where no sample is documented).
     #[test]
     fn methods_per_product_in_the_readme() {
         let readme = include_str!("../../README.md");
@@ -648,35 +648,36 @@ mod tests {
                 .filter(|m| m.engine.is_none() && crate::methods::handler(&m.name).is_some())
                 .count();
             let sample = methods.iter().filter(|m| m.is_documented_sample()).count();
+            let inferred = methods.iter().filter(|m| m.inferred.is_some()).count();
             let neither: Vec<&str> = methods
                 .iter()
                 .filter(|m| {
                     m.engine.is_none()
                         && crate::methods::handler(&m.name).is_none()
-                        && !m.is_documented_sample()
+                        && !m.is_catalogued_only()
                 })
                 .map(|m| m.name.as_str())
                 .collect();
             assert!(
                 neither.is_empty(),
-                "{p}: neither computed nor catalogued with a documented sample: {neither:?}"
+                "{p}: neither computed nor catalogued with a documented sample or inferred shape: {neither:?}"
             );
-            // A documented sample never stands beside a behaviour: the mock would compute the
-            // answer while `methods` and the count say it is the sample.
+            // A documented sample or inferred shape never stands beside a behaviour: the mock
+            // would compute the answer while `methods` and the count say it is the sample.
             let both: Vec<&str> = methods
                 .iter()
-                .filter(|m| m.is_documented_sample() && crate::methods::handler(&m.name).is_some())
+                .filter(|m| m.is_catalogued_only() && crate::methods::handler(&m.name).is_some())
                 .map(|m| m.name.as_str())
                 .collect();
             assert!(
                 both.is_empty(),
-                "{p}: a handler and a documented sample: {both:?}"
+                "{p}: a handler and a documented sample or inferred shape: {both:?}"
             );
             let name = match p {
                 Product::Mor => "MOR",
                 Product::M4 => "M4",
             };
-            let row = format!("| {name} | {code} | {engine} | {sample} |");
+            let row = format!("| {name} | {code} | {engine} | {sample} | {inferred} |");
             assert!(readme.contains(&row), "README lacks the row `{row}`");
         }
     }

@@ -393,6 +393,22 @@ pub struct DocumentedSample {
     pub source: String,
 }
 
+/// The inferred answer shape of a method catalogued only whose documentation shows no complete
+/// success sample (the page read ends before it, or only the vendor's server code builds it).
+/// The mock answers the shape with its placeholders filled (`X-Mor-Mock-Answer: sample-shape`),
+/// never as a documented sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InferredShape {
+    /// The answer's shape: XML without the declaration whose values are `{{type}}`
+    /// placeholders (`{{int}}`, `{{number}}`, `{{text}}`, `{{datetime}}`, `{{date}}`, `{{any}}`)
+    /// or fixed texts the source shows, or the text of a `body: text` method.
+    pub shape: String,
+    /// What it is inferred from and how far that goes: the page's title, address and revision
+    /// and where the copy read ends, or the code's file and lines (printable ASCII).
+    pub source: String,
+}
+
 /// One method of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -464,6 +480,10 @@ pub struct Method {
     /// from it when the catalogue loads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<DocumentedSample>,
+    /// A method catalogued only without a documented sample: its inferred answer shape, which
+    /// becomes `response.sample` when the catalogue loads. Never beside `sample`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inferred: Option<InferredShape>,
     /// The behaviour as data, run by the mock's engine: the method's checks, writes and answer
     /// over the world's records (see [`crate::engine`]). Without it the mock answers with the
     /// method's own code, or its documented sample.
@@ -540,66 +560,115 @@ impl Method {
         self.sample.is_some()
     }
 
-    /// Check a method answered from its documented sample, and derive its answer's shape
-    /// (`response.sample`) from the sample when the entry gives none. `strict` (the files of
-    /// documented samples): the sample is required, every hashed parameter is a parameter (or
-    /// `u`, `p`) and someone may call it. The error is the field path (keys from the method's
-    /// line) and what is wrong.
+    /// Whether the mock answers this method from its catalogue entry alone, with no behaviour:
+    /// its documented sample, or its inferred shape.
+    pub fn is_catalogued_only(&self) -> bool {
+        self.sample.is_some() || self.inferred.is_some()
+    }
+
+    /// Check a method catalogued only (answered from its documented sample or its inferred
+    /// shape), and set its answer's shape (`response.sample`): derived from the documented
+    /// sample when the entry gives none, or the inferred shape. `strict` (the files of methods
+    /// catalogued only): a sample or an inferred shape is required, every hashed parameter is
+    /// a parameter (or `u`, `p`) and someone may call it. The error is the field path (keys
+    /// from the method's line) and what is wrong.
     pub fn check_documented_sample(
         &mut self,
         strict: bool,
     ) -> Result<(), (Vec<&'static str>, String)> {
-        let Some(sample) = &self.sample else {
-            return if strict {
-                Err((
-                    vec!["sample"],
-                    "a method of a file of documented samples needs `sample` (answer and source)"
-                        .into(),
+        let (field, source, answer) = match (&self.sample, &self.inferred) {
+            (Some(_), Some(_)) => {
+                return Err((
+                    vec!["inferred"],
+                    "a method has a documented sample or an inferred shape, not both".into(),
                 ))
-            } else {
-                Ok(())
-            };
+            }
+            (Some(s), None) => ("sample", &s.source, &s.answer),
+            (None, Some(i)) => ("inferred", &i.source, &i.shape),
+            (None, None) => {
+                return if strict {
+                    Err((
+                        vec!["sample"],
+                        "a method of a file of methods catalogued only needs `sample` (answer and source) or, without a documented sample, `inferred` (shape and source)"
+                            .into(),
+                    ))
+                } else {
+                    Ok(())
+                };
+            }
         };
+        let inferred = field == "inferred";
+        let answer_key = if inferred { "shape" } else { "answer" };
         if self.engine.is_some() {
             return Err((
                 vec!["engine"],
-                "a method answered from its documented sample declares no engine".into(),
+                format!(
+                    "a method answered from its {} declares no engine",
+                    if inferred {
+                        "inferred shape"
+                    } else {
+                        "documented sample"
+                    }
+                ),
             ));
         }
-        if sample.source.trim().is_empty() {
+        if source.trim().is_empty() {
             return Err((
-                vec!["sample", "source"],
-                "empty: name the page (title, address, revision where known)".into(),
+                vec![field, "source"],
+                if inferred {
+                    "empty: name what the shape is inferred from (page and where its copy ends, or code and lines)"
+                } else {
+                    "empty: name the page (title, address, revision where known)"
+                }
+                .into(),
             ));
         }
-        if let Some(c) = sample.source.chars().find(|c| !(' '..='~').contains(c)) {
+        if let Some(c) = source.chars().find(|c| !(' '..='~').contains(c)) {
             return Err((
-                vec!["sample", "source"],
+                vec![field, "source"],
                 format!("{c:?} is not printable ASCII (the source is sent in a response header)"),
             ));
         }
-        if sample.answer.trim().is_empty() {
-            return Err((vec!["sample", "answer"], "empty".into()));
+        if answer.trim().is_empty() {
+            return Err((vec![field, answer_key], "empty".into()));
         }
         let shape = match self.response.body {
-            BodyKind::Text => sample.answer.clone(),
+            BodyKind::Text => answer.clone(),
             BodyKind::Xml | BodyKind::GzipXml | BodyKind::ZipXml => {
-                let doc = crate::xml::parse(&sample.answer).map_err(|e| {
+                let doc = crate::xml::parse(answer).map_err(|e| {
                     (
-                        vec!["sample", "answer"],
+                        vec![field, answer_key],
                         format!("not XML: {} (at byte {})", e.message, e.position),
                     )
                 })?;
-                let mut out = String::new();
-                crate::xml::render_element(
-                    &crate::xml::shape(&doc.root),
-                    crate::xml::Layout::Pretty,
-                    0,
-                    &mut out,
-                );
-                out
+                if inferred {
+                    // Kept as written: its fixed texts (a status the page shows) stay, and
+                    // its placeholders are filled when answered.
+                    answer.clone()
+                } else {
+                    let mut out = String::new();
+                    crate::xml::render_element(
+                        &crate::xml::shape(&doc.root),
+                        crate::xml::Layout::Pretty,
+                        0,
+                        &mut out,
+                    );
+                    out
+                }
             }
         };
+        if inferred {
+            if !self.response.sample.trim().is_empty() && self.response.sample != shape {
+                return Err((
+                    vec!["response", "sample"],
+                    "an inferred shape is the answer's shape: leave `response.sample` out".into(),
+                ));
+            }
+            // Never presented as documented: the answer's shape is an inference.
+            if self.response.source == Source::Doc {
+                self.response.source = Source::Inf;
+            }
+        }
         if strict {
             for h in &self.hash {
                 if h != "u" && h != "p" && self.param(h).is_none() {
@@ -1238,6 +1307,23 @@ mod tests {
             }
         }
         assert!(n > 0, "no method catalogued only");
+        // An inferred shape is the answer's shape as written, marked INF, and parses.
+        for p in Product::ALL {
+            for m in c
+                .product(p)
+                .methods()
+                .iter()
+                .filter(|m| m.inferred.is_some())
+            {
+                let i = m.inferred.as_ref().expect("inferred");
+                assert!(!i.source.trim().is_empty(), "{p} {}", m.name);
+                assert!(m.engine.is_none() && m.sample.is_none(), "{p} {}", m.name);
+                assert_eq!(m.response.sample, i.shape, "{p} {}", m.name);
+                assert_eq!(m.response.source, Source::Inf, "{p} {}", m.name);
+                crate::xml::parse(&i.shape)
+                    .unwrap_or_else(|e| panic!("{p} {}: shape: {e}", m.name));
+            }
+        }
     }
 
     #[test]
@@ -1310,6 +1396,64 @@ mod tests {
             err.contains("methods[doc_x].sample.answer: not XML"),
             "{err}"
         );
+    }
+
+    const INFERRED: &str = "    params:\n      - {name: u, required: true}\n      - {name: id}\n    hash: [id]\n    access:\n      - {role: admin}\n    inferred:\n      source: 'MOR API doc x (wiki, oldid 1; the copy read ends before the sample)'\n      shape: |-\n        <page><status>Done</status><id>{{int}}</id></page>\n";
+
+    #[test]
+    fn an_inferred_shape_loads_as_the_answers_shape_marked_inf_and_never_as_a_documented_sample() {
+        let base = || Catalogue::parse_embedded().expect("embedded");
+        let path = Path::new("extra-documented.yaml");
+        let mut c = base();
+        c.merge_documented(&documented(INFERRED), path)
+            .expect("an inferred entry loads");
+        let m = c.method(Product::Mor, "doc_x").expect("added");
+        assert!(m.is_catalogued_only() && !m.is_documented_sample());
+        assert_eq!(
+            m.response.sample,
+            "<page><status>Done</status><id>{{int}}</id></page>"
+        );
+        assert_eq!(m.response.source, Source::Inf);
+
+        let cases: [(String, &str, &str); 4] = [
+            (
+                documented(&format!(
+                    "{INFERRED}    sample:\n      source: 'p'\n      answer: <page/>\n"
+                )),
+                "extra-documented.yaml:11: methods[doc_x].inferred:",
+                "not both",
+            ),
+            (
+                documented(&INFERRED.replace("</id></page>", "</page>")),
+                "extra-documented.yaml:13: methods[doc_x].inferred.shape:",
+                "not XML",
+            ),
+            (
+                documented(&INFERRED.replace(
+                    "'MOR API doc x (wiki, oldid 1; the copy read ends before the sample)'",
+                    "' '",
+                )),
+                "extra-documented.yaml:12: methods[doc_x].inferred.source:",
+                "empty: name what the shape is inferred from",
+            ),
+            (
+                documented(&format!(
+                    "{INFERRED}    response:\n      sample: <page><other/></page>\n"
+                )),
+                "extra-documented.yaml:16: methods[doc_x].response.sample:",
+                "leave `response.sample` out",
+            ),
+        ];
+        for (text, at, what) in cases {
+            let err = base()
+                .merge_documented(&text, path)
+                .expect_err("refused")
+                .to_string();
+            assert!(
+                err.starts_with(at) && err.contains(what),
+                "{err}\n---\n{text}"
+            );
+        }
     }
 
     #[test]

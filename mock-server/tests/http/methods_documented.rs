@@ -1,7 +1,8 @@
-//! Methods catalogued only (catalogue `sample`), over real HTTP on the generated default world:
-//! each passes the protocol checks (known method, verb, login, hash, role) and then answers its
-//! documented sample as the page shows it, never silently: a response header, the journal's
-//! `answer` and, under `--explain`, the explain header say so.
+//! Methods catalogued only (catalogue `sample`, or `inferred` where no sample is documented),
+//! over real HTTP on the generated default world: each passes the protocol checks (known method,
+//! verb, login, hash, role) and then answers its documented sample as the page shows it, or its
+//! inferred shape with placeholder values, never silently and never one for the other: a
+//! response header, the journal's `answer` and, under `--explain`, the explain header say which.
 
 use mock_server::model::catalogue::{Catalogue, Method, Product, Role};
 use mock_server::model::params::Params;
@@ -74,16 +75,16 @@ async fn send(mock: &Mock, verb: reqwest::Method, method: &str, p: &Params) -> A
 async fn every_method_catalogued_only_answers_its_documented_sample_after_the_protocol_checks() {
     let cat = Catalogue::embedded();
     let mut checked = 0;
+    let mut inferred = 0;
     for product in Product::ALL {
         let documented: Vec<&Method> = cat
             .product(product)
             .methods()
             .iter()
-            .filter(|m| m.is_documented_sample())
+            .filter(|m| m.is_catalogued_only())
             .collect();
         let mock = Mock::start_with(MockConfig::new(product).explain(true)).await;
         for m in &documented {
-            let sample = m.sample.as_ref().expect("a documented sample");
             let allowed = |role: Role| {
                 m.access_for(role)
                     .is_some_and(|a| a.permission.is_none() || role == Role::Admin)
@@ -102,24 +103,57 @@ async fn every_method_catalogued_only_answers_its_documented_sample_after_the_pr
             )
             .await;
             assert_eq!(ok.status, 200, "{product} {}: {}", m.name, ok.body);
-            assert_eq!(
-                xml::canonical(&ok.body).unwrap_or_else(|e| panic!("{}: {e}", m.name)),
-                xml::canonical(&sample.answer).expect("the sample parses"),
-                "{product} {} answered something else than its sample",
-                m.name
-            );
-            assert_eq!(
-                ok.header("x-mor-mock-answer").as_deref(),
-                Some("documented-sample"),
-                "{product} {}",
-                m.name
-            );
             let explain = ok.header("x-mor-mock-explain").unwrap_or_default();
-            assert!(
-                explain.contains("documented sample") && explain.contains(&sample.source),
-                "{product} {}: explain header {explain:?}",
-                m.name
-            );
+            match (&m.sample, &m.inferred) {
+                (Some(sample), _) => {
+                    assert_eq!(
+                        xml::canonical(&ok.body).unwrap_or_else(|e| panic!("{}: {e}", m.name)),
+                        xml::canonical(&sample.answer).expect("the sample parses"),
+                        "{product} {} answered something else than its sample",
+                        m.name
+                    );
+                    assert_eq!(
+                        ok.header("x-mor-mock-answer").as_deref(),
+                        Some("documented-sample"),
+                        "{product} {}",
+                        m.name
+                    );
+                    assert!(
+                        explain.contains("documented sample") && explain.contains(&sample.source),
+                        "{product} {}: explain header {explain:?}",
+                        m.name
+                    );
+                }
+                (None, Some(shape)) => {
+                    // The shape's elements in order, every placeholder filled with a value of
+                    // its type, the fixed texts as written.
+                    let expected = xml::parse(&shape.shape).expect("the shape parses");
+                    let actual = xml::parse(&ok.body)
+                        .unwrap_or_else(|e| panic!("{product} {}: {e}", m.name));
+                    assert_eq!(
+                        xml::diff(&expected.root, &actual.root, xml::DiffMode::Exact),
+                        None,
+                        "{product} {} answered something else than its inferred shape: {}",
+                        m.name,
+                        ok.body
+                    );
+                    assert!(!ok.body.contains("{{"), "{product} {}: {}", m.name, ok.body);
+                    assert_eq!(
+                        ok.header("x-mor-mock-answer").as_deref(),
+                        Some("sample-shape"),
+                        "{product} {}: an inferred shape is never a documented sample",
+                        m.name
+                    );
+                    assert!(
+                        explain.contains("inferred shape, not a documented sample")
+                            && explain.contains(&shape.source),
+                        "{product} {}: explain header {explain:?}",
+                        m.name
+                    );
+                    inferred += 1;
+                }
+                (None, None) => unreachable!("filtered: catalogued only"),
+            }
             // Every alias answers the same.
             for alias in &m.aliases {
                 let a = send(
@@ -190,17 +224,21 @@ async fn every_method_catalogued_only_answers_its_documented_sample_after_the_pr
         let journal = mock.admin_get("journal").await;
         let entries = journal.as_array().expect("journal entries");
         for m in &documented {
-            let source = &m.sample.as_ref().expect("sample").source;
+            let said = match (&m.sample, &m.inferred) {
+                (Some(s), _) => format!("documented sample ({})", s.source),
+                (None, Some(i)) => format!(
+                    "inferred shape, not a documented sample (INF: {}), placeholders filled",
+                    i.source
+                ),
+                (None, None) => unreachable!("filtered: catalogued only"),
+            };
             let answers: Vec<&str> = entries
                 .iter()
                 .filter(|e| e["method"] == m.name.as_str())
                 .filter_map(|e| e["answer"].as_str())
                 .collect();
             assert!(
-                !answers.is_empty()
-                    && answers
-                        .iter()
-                        .all(|a| *a == format!("documented sample ({source})")),
+                !answers.is_empty() && answers.iter().all(|a| *a == said),
                 "{product} {}: journal answers {answers:?}",
                 m.name
             );
@@ -218,6 +256,7 @@ async fn every_method_catalogued_only_answers_its_documented_sample_after_the_pr
         mock.stop().await;
     }
     assert!(checked >= 40, "only {checked} methods catalogued only");
+    assert!(inferred >= 1, "no method catalogued with an inferred shape");
 }
 
 #[tokio::test]
