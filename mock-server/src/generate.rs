@@ -51,29 +51,75 @@ pub const DEFAULT_CALLS: usize = 400;
 pub fn default_world(product: Product, seed: u64, now: i64) -> WorldData {
     let mut w = skeleton(product);
     w.calls = make_calls(&w, product, seed, now, DEFAULT_CALLS, 12).into();
-    w.active_calls = vec![
-        ActiveCall {
-            user_id: 1,
-            answered: true,
-        },
-        ActiveCall {
-            user_id: 2,
-            answered: false,
-        },
-        ActiveCall {
-            user_id: 1,
-            answered: true,
-        },
-        ActiveCall {
-            user_id: if product == Product::Mor { 7 } else { 3 },
-            answered: true,
-        },
-    ];
+    w.active_calls = active_calls(&w, product);
     w.payments = make_payments(&w, now);
     if product == Product::Mor {
         billing(&mut w, now);
     }
     w
+}
+
+/// The four calls in progress: user1's answered call to a Lithuanian mobile through Test
+/// Provider on server 1 (two minutes in), user2's call to Iran ringing through Carrier Two on
+/// server 2, user1's answered call to user3's first device (no provider), and an answered call
+/// of the reseller's ruser1 (M4: user3) that came in through DID 6 and goes out through
+/// Budget Route.
+fn active_calls(w: &WorldData, product: Product) -> Vec<ActiveCall> {
+    let first_device = |uid: u64| {
+        w.devices
+            .iter()
+            .find(|d| d.user_id == uid)
+            .map_or(0, |d| d.id)
+    };
+    let fourth = if product == Product::Mor { 7 } else { 3 };
+    vec![
+        ActiveCall {
+            id: 1,
+            device_id: first_device(1),
+            src: "101".into(),
+            dst: "37060012345".into(),
+            start_ago: 125,
+            provider_id: 1,
+            ..ActiveCall::of(1, true)
+        },
+        ActiveCall {
+            id: 2,
+            device_id: first_device(2),
+            src: "103".into(),
+            dst: "989121234567".into(),
+            start_ago: 8,
+            ringing: 8,
+            provider_id: 2,
+            server_id: 2,
+            ..ActiveCall::of(2, false)
+        },
+        ActiveCall {
+            id: 3,
+            device_id: first_device(1),
+            src: "101".into(),
+            dst: "105".into(),
+            start_ago: 40,
+            ringing: 4,
+            dst_user_id: 3,
+            dst_device_id: first_device(3),
+            ..ActiveCall::of(1, true)
+        },
+        ActiveCall {
+            id: 4,
+            device_id: first_device(fourth),
+            src: "37052000006".into(),
+            dst: "79161234567".into(),
+            start_ago: 610,
+            ringing: 10,
+            provider_id: 3,
+            did: if product == Product::Mor {
+                "37052000006".into()
+            } else {
+                String::new()
+            },
+            ..ActiveCall::of(fourth, true)
+        },
+    ]
 }
 
 /// The default world with `n` generated calls instead (for the aggregate benchmark): the same

@@ -849,7 +849,11 @@ fn make_payments(w: &WorldData, rng: &mut Rng, now: i64) -> Vec<Payment> {
     out
 }
 
-/// Three to six calls in progress of simple users (the first answered, the second not).
+/// Three to six calls in progress of simple users (the first answered, the second not), each
+/// from one of its user's devices to a number of a destination of the world, through a
+/// provider or (now and then) to another user's device, on server 1 or 2, started up to half
+/// an hour ago; ids from 200 with gaps. The caller and answered draws come first, so the users
+/// and states are what they were before the calls had more fields.
 fn make_active_calls(w: &WorldData, rng: &mut Rng) -> Vec<ActiveCall> {
     let callers: Vec<u64> = w
         .users
@@ -857,7 +861,7 @@ fn make_active_calls(w: &WorldData, rng: &mut Rng) -> Vec<ActiveCall> {
         .filter(|u| u.role == Role::User)
         .map(|u| u.id)
         .collect();
-    (0..3 + rng.below(4))
+    let drawn: Vec<(u64, bool)> = (0..3 + rng.below(4))
         .filter_map(|i| {
             let user_id = *callers.get(rng.below(callers.len() as u64) as usize)?;
             let answered = match i {
@@ -865,7 +869,51 @@ fn make_active_calls(w: &WorldData, rng: &mut Rng) -> Vec<ActiveCall> {
                 1 => false,
                 _ => rng.below(3) != 0,
             };
-            Some(ActiveCall { user_id, answered })
+            Some((user_id, answered))
+        })
+        .collect();
+    let mut id = 200 + rng.below(50);
+    drawn
+        .into_iter()
+        .map(|(user_id, answered)| {
+            let devices: Vec<&Device> = w.devices.iter().filter(|d| d.user_id == user_id).collect();
+            let device = devices.get(rng.below(devices.len().max(1) as u64) as usize);
+            let local = rng.below(4) == 0;
+            let callee = callers[rng.below(callers.len() as u64) as usize];
+            let callee_device = w.devices.iter().find(|d| d.user_id == callee);
+            let dst = if local {
+                callee_device.map_or_else(String::new, |d| d.name.clone())
+            } else {
+                let d = &w.destinations[rng.below(w.destinations.len().max(1) as u64) as usize];
+                format!("{}{:07}", d.prefix, rng.below(10_000_000))
+            };
+            let provider = (!local && !w.providers.is_empty())
+                .then(|| w.providers[rng.below(w.providers.len() as u64) as usize].id);
+            let start_ago = 5 + rng.below(1800);
+            let ringing = if answered {
+                1 + rng.below(start_ago.min(20))
+            } else {
+                start_ago
+            };
+            let call = ActiveCall {
+                id,
+                device_id: device.map_or(0, |d| d.id),
+                src: device.map_or_else(String::new, |d| d.name.clone()),
+                dst,
+                start_ago,
+                ringing,
+                provider_id: provider.unwrap_or(0),
+                server_id: 1 + rng.below(2),
+                dst_user_id: if local { callee } else { 0 },
+                dst_device_id: if local {
+                    callee_device.map_or(0, |d| d.id)
+                } else {
+                    0
+                },
+                ..ActiveCall::of(user_id, answered)
+            };
+            id += 1 + rng.below(5);
+            call
         })
         .collect()
 }

@@ -924,15 +924,71 @@ fn one_u64() -> u64 {
     1
 }
 
-/// A call in progress (quickstats_get active calls).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// A call in progress (quickstats_get counts them, active_calls_get lists them). Its times are
+/// relative to the clock's now, so a world keeps calls in progress whenever it is loaded.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActiveCall {
-    /// Originator.
+    /// Id (0: its position in the list, from 1).
+    #[serde(default)]
+    pub id: u64,
+    /// Originator (the source user).
     pub user_id: u64,
-    /// Answered yet.
+    /// Answered yet (else ringing).
     #[serde(default)]
     pub answered: bool,
+    /// The source device (0: none known).
+    #[serde(default)]
+    pub device_id: u64,
+    /// The caller's number (`src`).
+    #[serde(default)]
+    pub src: String,
+    /// The number dialled, localized (`localized_dst`); its destination is found by prefix.
+    #[serde(default)]
+    pub dst: String,
+    /// Seconds before now the channel started.
+    #[serde(default = "a_minute")]
+    pub start_ago: u64,
+    /// Seconds it rang before it was answered (an answered call's duration is `start_ago`
+    /// less this).
+    #[serde(default = "five")]
+    pub ringing: u64,
+    /// The terminating provider (0: none, a call to a local device).
+    #[serde(default)]
+    pub provider_id: u64,
+    /// The Asterisk server carrying it.
+    #[serde(default = "one_u64")]
+    pub server_id: u64,
+    /// The DID it came in through (empty: none).
+    #[serde(default)]
+    pub did: String,
+    /// The destination user of a call to a local device (0: none).
+    #[serde(default)]
+    pub dst_user_id: u64,
+    /// The destination device of a call to a local device (0: none).
+    #[serde(default)]
+    pub dst_device_id: u64,
+}
+
+impl ActiveCall {
+    /// A ringing or answered call of `user_id` with the other fields at their defaults.
+    pub fn of(user_id: u64, answered: bool) -> ActiveCall {
+        ActiveCall {
+            user_id,
+            answered,
+            start_ago: a_minute(),
+            ringing: five(),
+            server_id: 1,
+            ..ActiveCall::default()
+        }
+    }
+}
+
+fn a_minute() -> u64 {
+    60
+}
+fn five() -> u64 {
+    5
 }
 
 /// A payment.
