@@ -15,6 +15,7 @@ use model::{Catalogue, Quirks, Settings};
 use crate::defect::Defect;
 use crate::world::World;
 
+pub mod active_calls_get;
 pub mod aggregate_get;
 pub mod credit_notes_get;
 pub mod device_details_get;
@@ -318,6 +319,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         "invoices_get" => Handler::Read(invoices_get::run),
         "credit_notes_get" => Handler::Read(credit_notes_get::run),
         "financial_statements_get" => Handler::Read(financial_statements_get::run),
+        "active_calls_get" => Handler::Read(active_calls_get::run),
         _ => return None,
     })
 }
