@@ -1108,6 +1108,10 @@ mod tests {
                 Wrapper::ResponseMessage,
             ),
             (
+                "<response><error>Bad XML data</error></response>",
+                Wrapper::Response,
+            ),
+            (
                 "<action><name>login</name><status>failed</status><status_message>Login failed</status_message></action>",
                 Wrapper::Action,
             ),

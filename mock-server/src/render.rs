@@ -79,6 +79,7 @@ pub fn error_document(text: &str, wrapper: Wrapper, method: Option<&Method>) -> 
         Wrapper::PageStatus => Element::new("page").child(Element::new("status").child(err())),
         Wrapper::ResponseMessage => Element::new("response")
             .child(Element::new("error").child(Element::new("message").text(text))),
+        Wrapper::Response => Element::new("response").child(err()),
         Wrapper::Action => {
             return Some(Document {
                 declaration: Declaration::Standalone,

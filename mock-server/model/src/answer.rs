@@ -25,8 +25,10 @@ pub fn find_error(root: &Element) -> Option<(String, Option<Wrapper>)> {
         }
         "response" => {
             if let Some(e) = root.find("error") {
-                let msg = e.find("message").map(text_of).unwrap_or_else(|| text_of(e));
-                return Some((msg, Some(Wrapper::ResponseMessage)));
+                return Some(match e.find("message") {
+                    Some(m) => (text_of(m), Some(Wrapper::ResponseMessage)),
+                    None => (text_of(e), Some(Wrapper::Response)),
+                });
             }
             return None;
         }
@@ -82,6 +84,11 @@ mod tests {
             "<action><status>failed</status><status_message>Bad login</status_message></action>",
         );
         assert_eq!(action, Some(("Bad login".into(), Some(Wrapper::Action))));
+        let response = error_of("<response><error>Bad XML data</error></response>");
+        assert_eq!(
+            response,
+            Some(("Bad XML data".into(), Some(Wrapper::Response)))
+        );
         assert_eq!(error_of("<page><balance>1</balance></page>"), None);
     }
 }

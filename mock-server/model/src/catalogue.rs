@@ -332,6 +332,8 @@ pub enum Wrapper {
     PageStatus,
     /// `<response><error><message>TEXT</message></error></response>` (wholesale tariff failures).
     ResponseMessage,
+    /// `<response><error>TEXT</error></response>` (MOR tariff_retail_import).
+    Response,
     /// `<action><name>..</name><status>failed</status>..</action>` (login, logout).
     Action,
     /// The text alone, no XML (user_simple_balance_get).

@@ -29,6 +29,7 @@ pub mod quickstats_get;
 pub mod rate_get;
 pub mod subscriptions_get;
 pub mod tariff_rates_get;
+pub mod tariff_retail_import;
 pub mod tariff_wholesale_update;
 pub mod user_balance_get;
 pub mod user_balance_update;
@@ -320,6 +321,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         "credit_notes_get" => Handler::Read(credit_notes_get::run),
         "financial_statements_get" => Handler::Read(financial_statements_get::run),
         "active_calls_get" => Handler::Read(active_calls_get::run),
+        "tariff_retail_import" => Handler::Write(tariff_retail_import::run),
         _ => return None,
     })
 }

@@ -221,7 +221,7 @@ fn custom_block(page: &mut Element, custom: &[GroupRates], owner: Option<&User>,
 /// name and type, each group's bands by `from`, daytype and start time): its `group_rates`, or
 /// else its prefix rates grouped by their destination's group, each a band for the whole call
 /// rounded by the rate's increment.
-fn retail_groups(world: &World, t: &Tariff) -> Vec<GroupRates> {
+pub(crate) fn retail_groups(world: &World, t: &Tariff) -> Vec<GroupRates> {
     let mut groups: Vec<GroupRates> = if t.group_rates.is_empty() {
         let mut out: Vec<GroupRates> = Vec::new();
         for r in &t.rates {
