@@ -279,6 +279,11 @@ patchable! {
         /// `show_destination` when `s_destination` is sent, `show_hgc` as the cause id or `all`,
         /// and no `<calls>` element when no call matches.
         user_calls_answers: AnswerSource = AnswerSource::Wiki,
+        /// MOR tariff_retail_import's roles, which the page does not name (UNK): the catalogue's
+        /// (the admin and resellers, each on his own tariffs, as tariff_wholesale_update), or
+        /// the X3 action's (C import_tariff_retail: no role check, any caller imports into a
+        /// tariff he owns or creates one owned by himself).
+        retail_import_answers: AnswerSource = AnswerSource::Wiki,
         /// Methods (canonical names) the server does not implement: every name of them is
         /// answered as a path naming no method (quirk `unknown_method`). X3 has no action for
         /// exchange_rate_update, device_details_get, quickstats_get or aggregate_get.
@@ -365,13 +370,15 @@ impl Quirks {
     }
 
     /// Whether the handler of `method` makes its own role, ownership and feature checks (the X3
-    /// positions of `payment_create_answers`, `devices_get_answers` and `tariff_rates_answers`),
+    /// positions of `payment_create_answers`, `devices_get_answers`, `tariff_rates_answers` and
+    /// `retail_import_answers`),
     /// so the gate stops after the login and hash checks.
     pub fn checks_in_action(&self, method: &str) -> bool {
         match method {
             "payment_create" => self.payment_create_answers == AnswerSource::X3,
             "devices_get" => self.devices_get_answers == AnswerSource::X3,
             "tariff_rates_get" => self.tariff_rates_answers == AnswerSource::X3,
+            "tariff_retail_import" => self.retail_import_answers == AnswerSource::X3,
             _ => false,
         }
     }

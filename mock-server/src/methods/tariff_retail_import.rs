@@ -1,7 +1,7 @@
 //! tariff_retail_import (alias import_tariff_retail): writes the retail rates of an XML tariff
 //! into the caller's retail tariff, creating it when its id names none. Page: MOR API tariff
 //! retail import (MOR 11 revisions 11330 and 14942, 2013; from MOR X4 under this name); the
-//! checks and answers follow the MOR X3 action `import_tariff_retail` (C 2037-2390:
+//! checks and answers follow the MOR X3 action `import_tariff_retail` (C, and its helpers
 //! `check_params_name_id`, `check_params_rates`, `create_rates`, `create_rates_merge`,
 //! `check_rates_params`).
 //!
@@ -34,6 +34,11 @@
 //! follows a band lasting to the end of the call, and a minute band shorter than its round-by
 //! is a bad band. Every change is made together, after every check, under the world's write
 //! lock: a later tariff_rates_get shows it.
+//!
+//! Who may import is quirk `retail_import_answers` (the page names no role): by default the
+//! catalogue's access (the admin and resellers) has been checked before the handler runs; at
+//! position `x3` no role is (the X3 action checks none), and a tariff is the caller's when its
+//! owner is his id, whatever his role.
 
 use model::catalogue::Wrapper;
 use model::world::{GroupRates, Money, RateBand, RateKind, Tariff};
@@ -629,6 +634,25 @@ mod tests {
             "TARIFF with same name exists, it belongs to other user! CHANGE NAME OR ID"
         );
         assert_eq!(w.data, before);
+    }
+
+    #[test]
+    fn at_the_x3_position_the_gate_leaves_the_roles_to_the_action() {
+        let q = model::Quirks {
+            retail_import_answers: model::quirks::AnswerSource::X3,
+            ..model::Quirks::default()
+        };
+        assert!(q.checks_in_action(M));
+        assert!(!model::Quirks::default().checks_in_action(M));
+        // The action itself checks no role: an accountant creates a tariff of his own.
+        let mut w = world(Product::Mor);
+        let r = import(
+            &mut w,
+            "accountant",
+            "<tariff><id>99</id><name>Acc</name></tariff>",
+        );
+        let id: u64 = text_of(&r, "tariff_id").parse().unwrap();
+        assert_eq!(w.tariff(id).unwrap().owner_id, 6);
     }
 
     #[test]
