@@ -160,6 +160,7 @@ pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         (None, Some(t)) => retail_groups(world, t),
     };
     let mut report = Report::default();
+    let mut added = 0usize;
     for d in destinations {
         let group = field(d, "destination_group_name").unwrap_or_default();
         let kind = field(d, "destination_group_type").unwrap_or_default();
@@ -199,17 +200,16 @@ pub fn run(ctx: &Ctx<'_>, world: &mut World) -> Reply {
                 groups.len() - 1
             }
         };
-        merge(&mut groups[at], rates, &mut report);
+        added += merge(&mut groups[at], rates, &mut report);
     }
     groups.retain(|g| !g.bands.is_empty());
     // Every check passed: the writes, together.
     if let Some(t) = created {
         world.add_tariff(t);
     }
-    if let Some(t) = world.tariff_mut(tariff_id) {
-        if !groups.is_empty() || !t.group_rates.is_empty() {
-            t.group_rates = groups;
-        }
+    // Only when a band was added: a tariff kept as prefix rates stays so otherwise.
+    if let Some(t) = world.tariff_mut(tariff_id).filter(|_| added > 0) {
+        t.group_rates = groups;
     }
     xml(report.answer(tariff_id, &name))
 }
@@ -350,8 +350,10 @@ fn range_of(a: &RateBand, b: &RateBand) -> (String, String) {
     )
 }
 
-/// Merge one destination's XML bands into its group (see the module's documentation).
-fn merge(g: &mut GroupRates, rates: Vec<XmlRate>, report: &mut Report) {
+/// Merge one destination's XML bands into its group (see the module's documentation); how many
+/// bands were added.
+fn merge(g: &mut GroupRates, rates: Vec<XmlRate>, report: &mut Report) -> usize {
+    let mut added = 0;
     let who = format!("{} {}", g.group, g.group_type);
     let mut new: Vec<(RateBand, XmlRate)> = Vec::new();
     for r in rates {
@@ -428,7 +430,9 @@ fn merge(g: &mut GroupRates, rates: Vec<XmlRate>, report: &mut Report) {
             continue;
         }
         g.bands.push(b);
+        added += 1;
     }
+    added
 }
 
 #[cfg(test)]
@@ -543,6 +547,8 @@ mod tests {
             text_of(&r, "destination_with_bad_rates/destination/rate_price"),
             "x"
         );
+        // Nothing was added: tariff 1 is still kept as its prefix rates.
+        assert!(w.tariff(1).unwrap().group_rates.is_empty());
         // Work-day bands against an every-day tariff: a day type collision.
         let r = import(
             &mut w,
