@@ -661,6 +661,32 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
             "$currency.code: no known user or payment has a currency other than the default".into(),
         );
     }
+    // A number pool of the admin: the first number_pools_get lists with numbers, else the first.
+    let mut pool_ids: Vec<u64> = Vec::new();
+    if serves("number_pools_get") && d.facts.get("number_pool.id").is_none() {
+        let found = t
+            .read("number_pools_get", "admin", &[("show_numbers", "1".into())])
+            .await
+            .and_then(|r| {
+                let pools = check::rows_at(&r, "number_pools/number_pool");
+                pool_ids.extend(
+                    pools
+                        .iter()
+                        .filter_map(|p| check::value_at(p, "id")?.parse::<u64>().ok()),
+                );
+                pools
+                    .iter()
+                    .find(|p| !check::rows_at(p, "numbers/number").is_empty())
+                    .or(pools.first())
+                    .and_then(|p| check::value_at(p, "id"))
+            });
+        match found {
+            Some(id) => d.found("number_pool.id", id),
+            None => d.notes.push(
+                "$number_pool.id: number_pools_get listed no number pool of the admin".into(),
+            ),
+        }
+    }
     // Names and ids proven absent.
     let top = ids.iter().copied().max().unwrap_or(0);
     let absent_id = (top + 1) * 1000 + 7;
@@ -708,6 +734,17 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
         .await
     {
         d.found("absent.device_id", absent_id.to_string());
+    }
+    let absent_pool = (pool_ids.iter().copied().max().unwrap_or(0).max(top) + 1) * 1000 + 7;
+    if d.facts.get("absent.number_pool_id").is_none()
+        && serves("number_pools_get")
+        && t.refused(
+            "number_pools_get",
+            &[("number_pool_id", absent_pool.to_string())],
+        )
+        .await
+    {
+        d.found("absent.number_pool_id", absent_pool.to_string());
     }
     if d.facts.get("absent.tariff_id").is_none()
         && serves("tariff_rates_get")

@@ -292,6 +292,32 @@ pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now:
         "absent.tariff_id",
         top(&mut world.data.tariffs.iter().map(|t| t.id)).to_string(),
     );
+    // A number pool of the admin, one with numbers where there is one.
+    let admin_pools: Vec<u64> = world
+        .data
+        .number_pools
+        .iter()
+        .filter(|p| p.owner_id == 0)
+        .map(|p| p.id)
+        .collect();
+    let has_numbers = |id: &u64| {
+        world
+            .data
+            .number_pool_numbers
+            .iter()
+            .any(|n| n.number_pool_id == *id)
+    };
+    if let Some(p) = admin_pools
+        .iter()
+        .find(|id| has_numbers(id))
+        .or(admin_pools.first())
+    {
+        f.set("number_pool.id", p.to_string());
+    }
+    f.set(
+        "absent.number_pool_id",
+        top(&mut world.data.number_pools.iter().map(|p| p.id)).to_string(),
+    );
     let mut d = Discovery::from_file(&f, Some(&settings.to_patch()));
     for v in d.sources.values_mut() {
         *v = "the mock's world".into();

@@ -53,6 +53,7 @@ pub fn run(ctx: &Ctx<'_>, engine: &Engine, world: &World) -> Outcome {
         collections: BTreeMap::new(),
         touched: Vec::new(),
         bound: BTreeMap::new(),
+        children: engine.list.as_ref().and_then(|l| l.children.clone()),
     };
     match run.steps(engine) {
         Ok(()) => {}
@@ -62,6 +63,9 @@ pub fn run(ctx: &Ctx<'_>, engine: &Engine, world: &World) -> Outcome {
         Some(list) => run.rows(list),
         None => Vec::new(),
     };
+    if let Some(c) = engine.list.as_ref().and_then(|l| l.children.as_ref()) {
+        run.collection(&c.collection);
+    }
     if let (Some(text), true) = (
         engine.list.as_ref().and_then(|l| l.empty_error.as_deref()),
         rows.is_empty(),
@@ -90,7 +94,7 @@ pub fn run(ctx: &Ctx<'_>, engine: &Engine, world: &World) -> Outcome {
     };
     let reply = match model::xml::parse(&engine.answer) {
         Ok(doc) => {
-            let mut out = run.render(&doc.root, &rows, None);
+            let mut out = run.render(&doc.root, &rows, Extra::default());
             let root = out
                 .pop()
                 .unwrap_or_else(|| Element::new(doc.root.name.clone()));
@@ -150,13 +154,19 @@ struct Run<'a> {
     /// The collections written, in order.
     touched: Vec<String>,
     bound: BTreeMap<String, Bound>,
+    /// The records each list row holds (`list.children`).
+    children: Option<model::engine::Children>,
 }
 
 /// What a template is evaluated with besides the request and the bound records.
 #[derive(Default, Clone, Copy)]
 struct Extra<'r> {
     row: Option<&'r Record>,
+    /// A child record of the row, under its name (`list.children`).
+    child: Option<(&'r str, &'r Record)>,
     new_id: Option<u64>,
+    /// The item a step with `each` runs for.
+    item: Option<&'r str>,
 }
 
 impl Run<'_> {
@@ -179,6 +189,8 @@ impl Run<'_> {
     fn field(&self, binding: &str, field: &str, extra: Extra<'_>) -> String {
         let rec = if binding == "row" && extra.row.is_some() {
             extra.row
+        } else if let Some((_, child)) = extra.child.filter(|(n, _)| *n == binding) {
+            Some(child)
         } else {
             self.bound.get(binding).and_then(|b| {
                 self.collections
@@ -209,6 +221,7 @@ impl Run<'_> {
                         Source::NewId => extra.new_id.map(|n| n.to_string()).unwrap_or_default(),
                         Source::Now => format_datetime(self.ctx.now),
                         Source::Today => format_date(self.ctx.now),
+                        Source::Item => extra.item.unwrap_or_default().to_string(),
                     };
                     for p in pipes {
                         v = pipe(p, v);
@@ -238,10 +251,10 @@ impl Run<'_> {
         })
     }
 
-    fn matches(&self, rec: &Record, step: &Step) -> bool {
-        step.matching.iter().all(|(f, t)| {
-            rec.get(f).map(records::text).unwrap_or_default() == self.text(t, Extra::default())
-        })
+    fn matches(&self, rec: &Record, step: &Step, extra: Extra<'_>) -> bool {
+        step.matching
+            .iter()
+            .all(|(f, t)| rec.get(f).map(records::text).unwrap_or_default() == self.text(t, extra))
     }
 
     fn fail(&self, step: &Step) -> Reply {
@@ -268,6 +281,39 @@ impl Run<'_> {
                     continue;
                 }
             }
+            match &step.each {
+                Some(p) => {
+                    let items: Vec<String> = self
+                        .param(p)
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|i| !i.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    for item in &items {
+                        self.step(engine, step, action, Some(item))?;
+                    }
+                }
+                None => self.step(engine, step, action, None)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// One step, for `item` when it runs once per item.
+    fn step(
+        &mut self,
+        engine: &Engine,
+        step: &Step,
+        action: Action<'_>,
+        item: Option<&str>,
+    ) -> Result<(), Reply> {
+        let at = Extra {
+            item,
+            ..Extra::default()
+        };
+        {
             match action {
                 Action::Absent(model::engine::CALLS) => {
                     if self.a_call_matches(step) {
@@ -302,7 +348,7 @@ impl Run<'_> {
                     self.collection(coll);
                     let found = self.collections[coll]
                         .iter()
-                        .position(|r| self.matches(r, step));
+                        .position(|r| self.matches(r, step, at));
                     match (action, found) {
                         (Action::Find(_), Some(index)) => {
                             if let Some(b) = &step.bind {
@@ -340,8 +386,8 @@ impl Run<'_> {
                 Action::Create(coll) => {
                     let id = records::next_id(self.collection(coll));
                     let extra = Extra {
-                        row: None,
                         new_id: Some(id),
+                        ..at
                     };
                     let mut rec = Record::new();
                     let failed = || {
@@ -381,7 +427,7 @@ impl Run<'_> {
                 }
                 Action::Update(b) => {
                     let Some(bound) = self.bound.get(b).cloned() else {
-                        continue;
+                        return Ok(());
                     };
                     let mut changes = Vec::new();
                     for (f, t) in &step.set {
@@ -410,10 +456,10 @@ impl Run<'_> {
                     self.collection(coll);
                     let keep: Vec<bool> = self.collections[coll]
                         .iter()
-                        .map(|r| !self.matches(r, step))
+                        .map(|r| !self.matches(r, step, at))
                         .collect();
                     if keep.iter().all(|k| *k) {
-                        continue;
+                        return Ok(());
                     }
                     // Bindings into this collection would point elsewhere once records go.
                     self.bound.retain(|_, b| b.collection != coll);
@@ -425,7 +471,7 @@ impl Run<'_> {
                 }
                 Action::Delete(b) => {
                     let Some(gone) = self.bound.remove(b) else {
-                        continue;
+                        return Ok(());
                     };
                     if let Some(c) = self.collections.get_mut(&gone.collection) {
                         if gone.index < c.len() {
@@ -520,7 +566,7 @@ impl Run<'_> {
                 Some(t) => {
                     let extra = Extra {
                         row: Some(row),
-                        new_id: None,
+                        ..Extra::default()
                     };
                     crate::methods::parse_id(&self.text(t, extra))
                         .is_some_and(|id| self.ctx.can_act_on(self.world, id))
@@ -552,26 +598,76 @@ impl Run<'_> {
     }
 
     /// The answer element `el` rendered: its copies (none when its `if` is empty or `0`, one
-    /// per row when marked `each="rows"`).
-    fn render(&self, el: &Element, rows: &[Record], row: Option<&Record>) -> Vec<Element> {
-        let extra = Extra { row, new_id: None };
+    /// per row when marked `each="rows"`, one per child of the row when marked with the
+    /// children's name).
+    fn render(&self, el: &Element, rows: &[Record], extra: Extra<'_>) -> Vec<Element> {
         if let Some((_, cond)) = el.attrs.iter().find(|(k, _)| k == "if") {
             let v = self.text(cond, extra);
             if v.trim().is_empty() || v.trim() == "0" {
                 return Vec::new();
             }
         }
-        if el.attrs.iter().any(|(k, v)| k == "each" && v == "rows") {
-            return rows
+        match el.attrs.iter().find(|(k, _)| k == "each").map(|(_, v)| v) {
+            Some(each) if each == "rows" => rows
                 .iter()
-                .flat_map(|r| self.render_one(el, rows, Some(r)))
-                .collect();
+                .flat_map(|r| {
+                    let at = Extra {
+                        row: Some(r),
+                        ..extra
+                    };
+                    self.render_one(el, rows, at)
+                })
+                .collect(),
+            Some(each) => match self.children.as_ref().filter(|c| c.name == *each) {
+                Some(c) => self
+                    .children_of(c, extra.row)
+                    .iter()
+                    .flat_map(|k| {
+                        let at = Extra {
+                            child: Some((c.name.as_str(), *k)),
+                            ..extra
+                        };
+                        self.render_one(el, rows, at)
+                    })
+                    .collect(),
+                None => self.render_one(el, rows, extra),
+            },
+            None => self.render_one(el, rows, extra),
         }
-        self.render_one(el, rows, row)
     }
 
-    fn render_one(&self, el: &Element, rows: &[Record], row: Option<&Record>) -> Vec<Element> {
-        let extra = Extra { row, new_id: None };
+    /// The children of `row` (`list.children`): by id, the page the parameters ask.
+    fn children_of(&self, c: &model::engine::Children, row: Option<&Record>) -> Vec<&Record> {
+        let Some(id) = row.and_then(|r| r.get("id")).map(records::text) else {
+            return Vec::new();
+        };
+        let mut kids: Vec<&Record> = self
+            .collections
+            .get(&c.collection)
+            .map(|all| {
+                all.iter()
+                    .filter(|k| k.get(&c.key).map(records::text).as_deref() == Some(&id))
+                    .collect()
+            })
+            .unwrap_or_default();
+        kids.sort_by_key(|r| {
+            r.get("id")
+                .map(records::text)
+                .and_then(|t| t.parse::<u64>().ok())
+                .unwrap_or(0)
+        });
+        let number = |p: &Option<String>| {
+            p.as_deref()
+                .and_then(|p| self.sent(p))
+                .and_then(crate::methods::parse_id)
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        };
+        let skip = number(&c.offset).unwrap_or(0);
+        let take = number(&c.limit).unwrap_or(usize::MAX);
+        kids.into_iter().skip(skip).take(take).collect()
+    }
+
+    fn render_one(&self, el: &Element, rows: &[Record], extra: Extra<'_>) -> Vec<Element> {
         let mut out = Element::new(el.name.clone());
         for (k, v) in &el.attrs {
             if k != "if" && k != "each" {
@@ -581,7 +677,7 @@ impl Run<'_> {
         for c in &el.children {
             match c {
                 Node::Element(e) => {
-                    for r in self.render(e, rows, row) {
+                    for r in self.render(e, rows, extra) {
                         out.children.push(Node::Element(r));
                     }
                 }
@@ -623,6 +719,7 @@ fn pipe(p: &Pipe, v: String) -> String {
         },
         // Digits only (a timestamp parameter); anything else stays as sent, for the record's
         // own check to refuse.
+        Pipe::Replace(from, to) => v.replace(from.as_str(), to),
         Pipe::Datetime => match crate::methods::parse_id(&v).and_then(|t| i64::try_from(t).ok()) {
             Some(t) => format_datetime(t),
             None => v,

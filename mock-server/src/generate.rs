@@ -34,7 +34,9 @@
 //! terminated, 5 free and owned by `reseller`, 6 active on ruser1's device 7 (owned by
 //! `reseller`), 7 active on user2's device 3 and in dial plan 1.
 //! MOR billing records (function `billing`): services 1-3, subscriptions 1-4, last month's invoices
-//! 1-4 (issued on this month's first day) and credit notes 1-3.
+//! 1-4 (issued on this month's first day) and credit notes 1-3. Number pools (function
+//! `number_pools`): 1 `Caller IDs`, 2 `Blacklist`, 3 `Spare` (empty) of the admin, and MOR 4 of
+//! `reseller`; numbers 1-5 (MOR 1-6).
 
 use model::catalogue::{Product, Role};
 use model::world::{
@@ -56,6 +58,7 @@ pub fn default_world(product: Product, seed: u64, now: i64) -> WorldData {
     if product == Product::Mor {
         billing(&mut w, now);
     }
+    number_pools(&mut w, product);
     w
 }
 
@@ -120,6 +123,46 @@ fn active_calls(w: &WorldData, product: Product) -> Vec<ActiveCall> {
             ..ActiveCall::of(fourth, true)
         },
     ]
+}
+
+/// The default world's number pools: 1 `Caller IDs` (three numbers), 2 `Blacklist` (two
+/// prefix patterns, one sent as `#900` and stored as `_900`), 3 `Spare` (no numbers), all the
+/// admin's; MOR also 4 `Reseller CLIs`, owned by `reseller` (4), which the admin never lists.
+fn number_pools(w: &mut WorldData, product: Product) {
+    use model::world::{NumberPool, PoolNumber};
+    let mut pools = vec![
+        (1, "Caller IDs", "Outgoing caller ID numbers", 0),
+        (2, "Blacklist", "Blocked prefixes", 0),
+        (3, "Spare", "", 0),
+    ];
+    let mut numbers = vec![
+        (1, 1, "37052000101"),
+        (2, 1, "37052000102"),
+        (3, 1, "37052000103"),
+        (4, 2, "3706%"),
+        (5, 2, "_900%"),
+    ];
+    if product == Product::Mor {
+        pools.push((4, "Reseller CLIs", "", 4));
+        numbers.push((6, 4, "37052000401"));
+    }
+    w.number_pools = pools
+        .into_iter()
+        .map(|(id, name, comment, owner_id)| NumberPool {
+            id,
+            name: name.into(),
+            comment: comment.into(),
+            owner_id,
+        })
+        .collect();
+    w.number_pool_numbers = numbers
+        .into_iter()
+        .map(|(id, number_pool_id, number)| PoolNumber {
+            id,
+            number_pool_id,
+            number: number.into(),
+        })
+        .collect();
 }
 
 /// The default world with `n` generated calls instead (for the aggregate benchmark): the same

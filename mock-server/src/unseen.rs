@@ -79,7 +79,60 @@ pub fn unseen_world(product: Product, seed: u64, now: i64) -> WorldData {
         let mut rng = Rng(seed ^ 0xB111_1460_0000_0001 ^ product_salt(product));
         make_billing(&mut w, &mut rng, now, s.user_id);
     }
+    // A stream of its own, so everything above is what it was before number pools existed.
+    let mut rng = Rng(seed ^ 0x9001_5000_0000_0002 ^ product_salt(product));
+    make_number_pools(&mut w, &mut rng);
     w
+}
+
+/// Number pools: two to four of the admin (ids from 40 plus an offset, with gaps), each with
+/// zero to six numbers or prefix patterns (ids from 300 plus an offset), the first with at least
+/// three; MOR also one pool of each reseller.
+fn make_number_pools(w: &mut WorldData, rng: &mut Rng) {
+    use model::world::{NumberPool, PoolNumber};
+    let resellers: Vec<u64> = w
+        .users
+        .iter()
+        .filter(|u| matches!(u.role, Role::Reseller | Role::ResellerPro))
+        .map(|u| u.id)
+        .collect();
+    let mine = 2 + rng.below(3) as usize;
+    let pool_ids = ids(rng, mine + resellers.len(), 40, 30, 5);
+    let mut number_id = 300 + rng.below(200);
+    let mut taken = HashSet::new();
+    for (i, id) in pool_ids.into_iter().enumerate() {
+        let owner_id = if i < mine { 0 } else { resellers[i - mine] };
+        let name = fresh_name(rng, &mut taken, "pool");
+        let comment = if rng.below(2) == 0 {
+            String::new()
+        } else {
+            format!("{} numbers", capitalized(pick(rng, &WORDS)))
+        };
+        w.number_pools.push(NumberPool {
+            id,
+            name,
+            comment,
+            owner_id,
+        });
+        let n = if i == 0 {
+            3 + rng.below(4)
+        } else {
+            rng.below(7)
+        };
+        for _ in 0..n {
+            let number = if rng.below(4) == 0 {
+                format!("{}%", rng.range(30, 499))
+            } else {
+                format!("{}", rng.range(30_000_000_000, 49_999_999_999))
+            };
+            w.number_pool_numbers.push(PoolNumber {
+                id: number_id,
+                number_pool_id: id,
+                number,
+            });
+            number_id += 1 + rng.below(3);
+        }
+    }
 }
 
 /// What an operator writes in a target file for the unseen world of `product` and `seed`
@@ -1341,6 +1394,36 @@ mod tests {
         assert!(unseen_world(Product::M4, 1, NOW).invoices.is_empty());
         let facts = unseen_facts(Product::Mor, 4242);
         assert_eq!(facts.len(), 2, "{facts:?}");
+    }
+
+    #[test]
+    fn the_admin_has_number_pools_the_first_with_numbers_and_ids_move_with_the_seed() {
+        for p in Product::ALL {
+            let a = unseen_world(p, 7, NOW);
+            let b = unseen_world(p, 8, NOW);
+            let admin: Vec<_> = a.number_pools.iter().filter(|x| x.owner_id == 0).collect();
+            assert!((2..=4).contains(&admin.len()), "{p}: {}", admin.len());
+            let first = admin[0].id;
+            assert!(
+                a.number_pool_numbers
+                    .iter()
+                    .filter(|n| n.number_pool_id == first)
+                    .count()
+                    >= 3
+            );
+            assert!(a
+                .number_pool_numbers
+                .iter()
+                .all(|n| a.number_pools.iter().any(|x| x.id == n.number_pool_id)));
+            assert_ne!(
+                a.number_pools.iter().map(|x| x.id).collect::<Vec<_>>(),
+                b.number_pools.iter().map(|x| x.id).collect::<Vec<_>>()
+            );
+            assert!(!a.number_pools.iter().any(|x| (1..=4).contains(&x.id)));
+            assert_eq!(a.number_pools, unseen_world(p, 7, NOW).number_pools);
+        }
+        let mor = unseen_world(Product::Mor, 7, NOW);
+        assert!(mor.number_pools.iter().any(|x| x.owner_id != 0));
     }
 
     #[test]

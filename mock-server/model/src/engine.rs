@@ -29,13 +29,18 @@
 //! read only by `absent: calls` (on user, device, provider, termination device or reseller). `list`
 //! selects the rows of a collection by parameter filters, `exclude` / `only` field values and the
 //! caller's scope, for an answer element marked `each="rows"` (`empty_error`: the error when no
-//! row is left). Writes take effect together, after every check passed.
+//! row is left). `list.children` gives each row the records of another collection whose `key`
+//! field is the row's id (a page of them: `offset`, `limit` parameters), repeated by an answer
+//! element inside the row marked `each="NAME"`. A `create` or `purge` step with `each: PARAM`
+//! runs once per comma-separated item of the parameter, `{{item}}` naming it. Writes take
+//! effect together, after every check passed.
 //!
 //! Templates: `{{param.NAME}}`, `{{caller.FIELD}}` (and `{{caller.acting_id}}`: the account a
 //! caller acts for, the admin's 0 for an accountant or manager), `{{BINDING.FIELD}}` (a record bound by
 //! `find` or `create`, `row` in a list), `{{new_id}}` (in a `create`), `{{now}}` (date and time),
 //! `{{today}}` (date); filters `|fixed:N` (N decimals), `|digits:N` (zero-padded to N digits),
-//! `|usertype` (a role as MOR prints it), `|datetime` (Unix seconds as `YYYY-MM-DD HH:MM:SS`). In the answer an element with `if="{{...}}"` is
+//! `|usertype` (a role as MOR prints it), `|datetime` (Unix seconds as `YYYY-MM-DD HH:MM:SS`),
+//! `|replace:FROM:TO` (every FROM as TO). In the answer an element with `if="{{...}}"` is
 //! left out when the value is empty or `0`.
 
 use std::collections::BTreeMap;
@@ -124,6 +129,10 @@ pub struct Step {
     /// Run the step only when this parameter is sent and not empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when_sent: Option<String>,
+    /// Run the step (a `create` or a `purge`) once per comma-separated item of this parameter
+    /// (trimmed, empty items left out; not sent: not at all), `{{item}}` naming the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub each: Option<String>,
     /// Skip the step when these two templates have the same value (a username changed to the
     /// one the user already has needs no uniqueness check).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,6 +318,30 @@ pub struct ListSpec {
     /// The parameter holding the most rows to answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
+    /// The records each row holds (a number pool's numbers), for an answer element inside the
+    /// row marked `each="NAME"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children: Option<Children>,
+}
+
+/// The records of another collection a list row holds: those whose `key` field is the row's
+/// id, by id, a page of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Children {
+    /// The name an answer element repeats under (`each="NAME"`) and its templates read
+    /// (`{{NAME.FIELD}}`).
+    pub name: String,
+    /// The collection.
+    pub collection: String,
+    /// The child's field holding its row's id.
+    pub key: String,
+    /// The parameter holding how many of a row's children to skip (0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<String>,
+    /// The parameter holding the most children to answer per row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
 }
 
 /// What a template reference names.
@@ -326,6 +359,8 @@ pub enum Source {
     Now,
     /// The clock's date.
     Today,
+    /// The item a step with `each` runs for.
+    Item,
 }
 
 /// A filter applied to a reference's value.
@@ -339,6 +374,8 @@ pub enum Pipe {
     Usertype,
     /// Unix seconds as a date and time (`YYYY-MM-DD HH:MM:SS`, UTC); other text as it is.
     Datetime,
+    /// Every occurrence of the first text replaced by the second (`replace:#:_`).
+    Replace(String, String),
 }
 
 /// A piece of a template.
@@ -378,7 +415,8 @@ impl Template {
                 None if name == "new_id" => Source::NewId,
                 None if name == "now" => Source::Now,
                 None if name == "today" => Source::Today,
-                _ => return Err(format!("`{{{{{name}}}}}` names nothing (expected param.NAME, caller.FIELD, BINDING.FIELD, new_id, now or today)")),
+                None if name == "item" => Source::Item,
+                _ => return Err(format!("`{{{{{name}}}}}` names nothing (expected param.NAME, caller.FIELD, BINDING.FIELD, new_id, now, today or item)")),
             };
             let mut pipes = Vec::new();
             for p in pieces {
@@ -393,9 +431,15 @@ impl Template {
                     "digits" => Pipe::Digits(n()?),
                     "usertype" => Pipe::Usertype,
                     "datetime" => Pipe::Datetime,
+                    "replace" => match arg.split_once(':') {
+                        Some((from, to)) if !from.is_empty() => {
+                            Pipe::Replace(from.to_string(), to.to_string())
+                        }
+                        _ => return Err(format!("filter `{p}` needs replace:FROM:TO")),
+                    },
                     other => {
                         return Err(format!(
-                            "unknown filter `{other}` (expected fixed:N, digits:N, usertype or datetime)"
+                            "unknown filter `{other}` (expected fixed:N, digits:N, usertype, datetime or replace:FROM:TO)"
                         ))
                     }
                 });
@@ -436,31 +480,36 @@ impl Engine {
         documented: &dyn Fn(&str) -> bool,
     ) -> Result<(), String> {
         let mut bound: Vec<(String, String)> = Vec::new(); // (binding, collection)
-        let check_template =
-            |t: &str, bound: &[(String, String)], extra: &[&str]| -> Result<(), String> {
-                let tpl = Template::parse(t)?;
-                for s in tpl.sources() {
-                    match s {
-                        Source::Param(p) if !params.contains(&p.as_str()) => {
-                            return Err(format!(
-                                "`{{{{param.{p}}}}}`: the method has no parameter `{p}`"
-                            ))
-                        }
-                        Source::Bound(b, f) => {
-                            if let Some((_, coll)) = bound.iter().find(|(n, _)| n == b) {
-                                check_field(coll, f)?;
-                            } else if !extra.contains(&b.as_str()) {
-                                return Err(format!(
-                                    "`{{{{{b}.{f}}}}}`: nothing is bound as `{b}` before this"
-                                ));
-                            }
-                        }
-                        Source::Caller(f) if f != "acting_id" => check_field("users", f)?,
-                        _ => {}
+        let check_template = |t: &str,
+                              bound: &[(String, String)],
+                              extra: &[&str]|
+         -> Result<(), String> {
+            let tpl = Template::parse(t)?;
+            for s in tpl.sources() {
+                match s {
+                    Source::Param(p) if !params.contains(&p.as_str()) => {
+                        return Err(format!(
+                            "`{{{{param.{p}}}}}`: the method has no parameter `{p}`"
+                        ))
                     }
+                    Source::Bound(b, f) => {
+                        if let Some((_, coll)) = bound.iter().find(|(n, _)| n == b) {
+                            check_field(coll, f)?;
+                        } else if !extra.contains(&b.as_str()) {
+                            return Err(format!(
+                                "`{{{{{b}.{f}}}}}`: nothing is bound as `{b}` before this"
+                            ));
+                        }
+                    }
+                    Source::Caller(f) if f != "acting_id" => check_field("users", f)?,
+                    Source::Item if !extra.contains(&"item") => {
+                        return Err("`{{item}}` names the item of a step with `each` only".into())
+                    }
+                    _ => {}
                 }
-                Ok(())
-            };
+            }
+            Ok(())
+        };
         let doc = |e: &Option<String>, what: &str| -> Result<(), String> {
             match e {
                 Some(t) if !documented(t) => Err(format!(
@@ -483,6 +532,15 @@ impl Engine {
             if let Some(p) = &step.when_sent {
                 param_known(p).map_err(at)?;
             }
+            let item: &[&str] = if let Some(p) = &step.each {
+                param_known(p).map_err(at)?;
+                if !matches!(action, Action::Create(_) | Action::Purge(_)) {
+                    return Err(at("`each` goes with a `create` or a `purge` only".into()));
+                }
+                &["item"]
+            } else {
+                &[]
+            };
             for v in step
                 .one_of
                 .iter()
@@ -556,7 +614,7 @@ impl Engine {
                     };
                     for (f, t) in &step.set {
                         check_field(coll, f).map_err(at)?;
-                        check_template(t, &bound, &[]).map_err(at)?;
+                        check_template(t, &bound, item).map_err(at)?;
                     }
                     bound.push((b.clone(), coll.to_string()));
                 }
@@ -566,7 +624,7 @@ impl Engine {
                     }
                     for (f, t) in &step.matching {
                         check_field(coll, f).map_err(at)?;
-                        check_template(t, &bound, &[]).map_err(at)?;
+                        check_template(t, &bound, item).map_err(at)?;
                     }
                 }
                 Action::Update(b) | Action::Delete(b) => {
@@ -606,6 +664,20 @@ impl Engine {
                 param_known(p).map_err(|e| format!("list: {e}"))?;
             }
             bound.push(("row".into(), l.collection.clone()));
+            if let Some(c) = &l.children {
+                let e = |e: String| format!("list: children: {e}");
+                if c.collection == CALLS {
+                    return Err(e("the calls cannot be listed by the engine".into()));
+                }
+                check_field(&c.collection, &c.key).map_err(e)?;
+                for p in [&c.offset, &c.limit].into_iter().flatten() {
+                    param_known(p).map_err(e)?;
+                }
+                if c.name == "row" || bound.iter().any(|(n, _)| *n == c.name) {
+                    return Err(e(format!("`{}` is already bound", c.name)));
+                }
+                bound.push((c.name.clone(), c.collection.clone()));
+            }
         }
         let doc = crate::xml::parse(&self.answer).map_err(|e| format!("answer: {e}"))?;
         fn walk(
@@ -682,6 +754,68 @@ mod tests {
         assert!(Template::parse("{{nothing}}").is_err());
         assert!(Template::parse("{{param.a|shout}}").is_err());
         assert!(Template::parse("{{param.a").is_err());
+    }
+
+    #[test]
+    fn the_replace_filter_takes_what_and_by_what() {
+        let t = Template::parse("{{item|replace:#:_}}").unwrap();
+        assert_eq!(
+            t.0[0],
+            Part::Ref(Source::Item, vec![Pipe::Replace("#".into(), "_".into())])
+        );
+        assert!(Template::parse("{{item|replace:#}}").is_err());
+        assert!(Template::parse("{{item|replace::_}}").is_err());
+    }
+
+    #[test]
+    fn each_goes_with_a_create_or_a_purge_and_item_with_each() {
+        let ok = |t: &str| t == "E";
+        let e = engine("steps:\n  - { create: dids, as: d, each: did, set: { did: \"{{item|replace:#:_}}\" } }\nanswer: <page/>\n");
+        assert_eq!(e.validate(&["did"], &ok), Ok(()));
+        assert!(e
+            .validate(&[], &ok)
+            .unwrap_err()
+            .contains("no parameter `did`"));
+        let e = engine("steps:\n  - { find: dids, as: d, each: did, where: { did: \"{{item}}\" }, error: E }\nanswer: <page/>\n");
+        assert!(e
+            .validate(&["did"], &ok)
+            .unwrap_err()
+            .contains("`each` goes with a `create` or a `purge` only"));
+        let e =
+            engine("steps:\n  - { purge: dids, where: { did: \"{{item}}\" } }\nanswer: <page/>\n");
+        assert!(e
+            .validate(&["did"], &ok)
+            .unwrap_err()
+            .contains("`{{item}}` names the item of a step with `each` only"));
+        let e = engine("answer: <page>{{item}}</page>\n");
+        assert!(e.validate(&[], &ok).is_err());
+    }
+
+    #[test]
+    fn children_name_a_field_of_their_collection_and_bind_their_name_for_the_answer() {
+        let ok = |_: &str| true;
+        let list = |key: &str, answer: &str| {
+            engine(&format!("list: {{ collection: number_pools, children: {{ name: numbers, collection: number_pool_numbers, key: {key}, limit: n }} }}\nanswer: {answer}\n"))
+        };
+        let e = list(
+            "number_pool_id",
+            "<page><p each=\"rows\"><n each=\"numbers\">{{numbers.number}}</n></p></page>",
+        );
+        assert_eq!(e.validate(&["n"], &ok), Ok(()));
+        assert!(e
+            .validate(&[], &ok)
+            .unwrap_err()
+            .contains("list: children: the method has no parameter `n`"));
+        let e = list("pool_id", "<page/>");
+        assert!(e
+            .validate(&["n"], &ok)
+            .unwrap_err()
+            .contains("no field `pool_id`"));
+        let e = list("number_pool_id", "<page>{{numbers.colour}}</page>");
+        assert!(e
+            .validate(&["n"], &ok)
+            .unwrap_err()
+            .contains("no field `colour`"));
     }
 
     fn engine(yaml: &str) -> Engine {

@@ -122,6 +122,14 @@ pub const FACTS: &[(&str, &str)] = &[
     ("absent.username", "a username the target does not know"),
     ("absent.device_id", "a device id the target does not know"),
     ("absent.tariff_id", "a tariff id the target does not know"),
+    (
+        "number_pool.id",
+        "a number pool of the admin, one with numbers where there is one (number_pools_get)",
+    ),
+    (
+        "absent.number_pool_id",
+        "a number pool id the target does not know",
+    ),
 ];
 
 /// The role whose password a fact names (`user.password` -> `user`): such facts come from the

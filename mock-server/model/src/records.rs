@@ -18,12 +18,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::world::{
-    CreditNote, Currency, Destination, Device, Did, Invoice, Payment, Provider, Record, Service,
-    Subscription, Tariff, User, WorldData,
+    CreditNote, Currency, Destination, Device, Did, Invoice, NumberPool, Payment, PoolNumber,
+    Provider, Record, Service, Subscription, Tariff, User, WorldData,
 };
 
 /// The collections the typed world models, by the names scenarios and the catalogue use.
-pub const TYPED: [&str; 12] = [
+pub const TYPED: [&str; 14] = [
     "users",
     "devices",
     "providers",
@@ -36,6 +36,8 @@ pub const TYPED: [&str; 12] = [
     "subscriptions",
     "invoices",
     "credit_notes",
+    "number_pools",
+    "number_pool_numbers",
 ];
 
 /// Whether `name` is one of the typed collections.
@@ -79,6 +81,8 @@ pub fn read(data: &WorldData, name: &str) -> Vec<Record> {
         "subscriptions" => to_records(&data.subscriptions),
         "invoices" => to_records(&data.invoices),
         "credit_notes" => to_records(&data.credit_notes),
+        "number_pools" => to_records(&data.number_pools),
+        "number_pool_numbers" => to_records(&data.number_pool_numbers),
         other => data.records.get(other).cloned().unwrap_or_default(),
     }
 }
@@ -110,6 +114,8 @@ pub fn replace(data: &mut WorldData, name: &str, records: Vec<Record>) -> Result
         "subscriptions" => data.subscriptions = from_records(name, records)?,
         "invoices" => data.invoices = from_records(name, records)?,
         "credit_notes" => data.credit_notes = from_records(name, records)?,
+        "number_pools" => data.number_pools = from_records(name, records)?,
+        "number_pool_numbers" => data.number_pool_numbers = from_records(name, records)?,
         other => {
             data.records.insert(other.to_string(), records);
         }
@@ -193,6 +199,8 @@ pub fn fields(name: &str) -> Option<&'static BTreeMap<String, Field>> {
             ("subscriptions", schema_fields::<Subscription>()),
             ("invoices", schema_fields::<Invoice>()),
             ("credit_notes", schema_fields::<CreditNote>()),
+            ("number_pools", schema_fields::<NumberPool>()),
+            ("number_pool_numbers", schema_fields::<PoolNumber>()),
         ])
     });
     all.get(name)

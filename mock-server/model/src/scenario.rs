@@ -116,6 +116,8 @@ impl<'de> Deserialize<'de> for WorldSpec {
             Payments,
             Currencies,
             Dids,
+            NumberPools,
+            NumberPoolNumbers,
             Records,
         }
         const FIELDS: &[&str] = &[
@@ -131,6 +133,8 @@ impl<'de> Deserialize<'de> for WorldSpec {
             "payments",
             "currencies",
             "dids",
+            "number_pools",
+            "number_pool_numbers",
             "records",
         ];
         struct V;
@@ -164,6 +168,8 @@ impl<'de> Deserialize<'de> for WorldSpec {
                         Field::Payments => data.payments = map.next_value()?,
                         Field::Currencies => data.currencies = map.next_value()?,
                         Field::Dids => data.dids = map.next_value()?,
+                        Field::NumberPools => data.number_pools = map.next_value()?,
+                        Field::NumberPoolNumbers => data.number_pool_numbers = map.next_value()?,
                         Field::Records => data.records = map.next_value()?,
                     }
                 }
@@ -1034,6 +1040,20 @@ cases:
                 .to_string(),
             "10.5"
         );
+    }
+
+    #[test]
+    fn a_world_writes_number_pools_and_their_numbers() {
+        let text = GOOD.replace(
+            "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n",
+            "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n  number_pools:\n    - { id: 7, name: CLIs }\n  number_pool_numbers:\n    - { id: 70, number_pool_id: 7, number: \"3706%\" }\n",
+        );
+        let s = load_str(&text, Path::new("w.yaml"), &cat()).unwrap_or_else(|e| panic!("{e}"));
+        let w = &s.scenario.world.as_ref().expect("a world").data;
+        assert_eq!((w.number_pools[0].id, w.number_pools[0].owner_id), (7, 0));
+        assert_eq!(w.number_pool_numbers[0].number, "3706%");
+        let bad = text.replace("number: \"3706%\"", "numbr: \"3706%\"");
+        assert!(load_str(&bad, Path::new("w.yaml"), &cat()).is_err());
     }
 
     #[test]

@@ -1223,6 +1223,39 @@ pub struct CreditNote {
     pub pay_date: Option<When>,
 }
 
+/// A number pool (M4 and MOR X17 Number Pools): a named list of numbers and prefix patterns,
+/// used as a caller ID pool or a black/white list. Its numbers are records of their own
+/// ([`PoolNumber`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumberPool {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Comment.
+    #[serde(default)]
+    pub comment: String,
+    /// Owner: 0 the admin's (number_pools_get lists the pools of the caller, "based on the
+    /// owner (from u param)").
+    #[serde(default)]
+    pub owner_id: u64,
+}
+
+/// One number of a number pool: a number or a prefix pattern (`3706%`), as stored (`#`
+/// becomes `_`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolNumber {
+    /// Id (number_pool_numbers_delete deletes by these ids).
+    pub id: u64,
+    /// The pool.
+    pub number_pool_id: u64,
+    /// The number or pattern.
+    pub number: String,
+}
+
 /// A record of a collection the typed world does not model: a flat map of field names to
 /// values, declared and used by catalogue methods only (see `model::records`).
 pub type Record = serde_json::Map<String, serde_json::Value>;
@@ -1275,6 +1308,12 @@ pub struct WorldData {
     /// Credit notes (MOR).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credit_notes: Vec<CreditNote>,
+    /// Number pools.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub number_pools: Vec<NumberPool>,
+    /// The numbers of the number pools.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub number_pool_numbers: Vec<PoolNumber>,
     /// Records of collections only the catalogue knows (a method declared in an extra catalogue
     /// file over a collection of its own), by collection name; each record has an `id`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -1352,6 +1391,12 @@ impl WorldData {
         upsert(&mut self.subscriptions, other.subscriptions, |a| a.id);
         upsert(&mut self.invoices, other.invoices, |a| a.id);
         upsert(&mut self.credit_notes, other.credit_notes, |a| a.id);
+        upsert(&mut self.number_pools, other.number_pools, |a| a.id);
+        upsert(
+            &mut self.number_pool_numbers,
+            other.number_pool_numbers,
+            |a| a.id,
+        );
         for (name, records) in other.records {
             upsert(self.records.entry(name).or_default(), records, |r| {
                 r.get("id").map(crate::records::text).unwrap_or_default()
