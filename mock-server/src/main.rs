@@ -15,6 +15,10 @@ use mock_server::model::scenario::Scenario;
 use mock_server::model::settings::SettingsPatch;
 use mock_server::{Defect, MockConfig, MockServer, Shared};
 
+/// The allocator (see the README's edge benchmark: it pays per request at an RSS under target).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code: the command line is wrong.
 const EXIT_USAGE: u8 = 1;
 /// Exit code: a scenario or catalogue file is invalid.
