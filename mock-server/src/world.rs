@@ -143,6 +143,7 @@ impl TextColumn {
     }
 
     /// The text of call `i` (empty when out of range).
+    #[inline]
     pub fn get(&self, i: usize) -> &[u8] {
         let end = self.ends.get(i).copied().unwrap_or(0);
         let start = if i == 0 {

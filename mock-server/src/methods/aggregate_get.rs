@@ -32,7 +32,7 @@ use model::xml::PrettyWriter;
 
 use super::{nice_name, parse_id, ruby_to_i, Ctx, Reply};
 use crate::defect::Defect;
-use crate::world::{mul_money, CallCell, CallFacts, FxHasher, World, NO_DEST};
+use crate::world::{mul_money, CallCell, CallFacts, FxHasher, TextColumn, World, NO_DEST};
 
 /// The grouping columns, as flags.
 #[derive(Debug, Clone, Copy, Default)]
@@ -134,20 +134,46 @@ impl CellSums {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// A LIKE pattern with `%` wildcards, ASCII case-insensitive.
-struct Like(Vec<String>);
+/// A LIKE pattern with `%` wildcards, ASCII case-insensitive. The commonest filters (a
+/// number's first digits, a whole value) get their own cases: aggregate_get tests one per call.
+enum Like {
+    /// No wildcard: the whole text.
+    Exact(Vec<u8>),
+    /// `text%`: a prefix.
+    Prefix(Vec<u8>),
+    /// `text%` where the text has no ASCII letter (digits, mostly): bytes compared as they are.
+    CaselessPrefix(Vec<u8>),
+    /// Any other pattern: the literal parts between its wildcards (at least two).
+    Parts(Vec<Vec<u8>>),
+}
 
 impl Like {
     fn new(p: &str) -> Like {
-        Like(p.split('%').map(str::to_string).collect())
+        let parts: Vec<Vec<u8>> = p.split('%').map(|s| s.as_bytes().to_vec()).collect();
+        match parts.as_slice() {
+            [whole] => Like::Exact(whole.clone()),
+            [first, last] if last.is_empty() => {
+                if first.iter().any(u8::is_ascii_alphabetic) {
+                    Like::Prefix(first.clone())
+                } else {
+                    Like::CaselessPrefix(first.clone())
+                }
+            }
+            _ => Like::Parts(parts),
+        }
     }
 
+    #[inline]
     fn matches(&self, s: &[u8]) -> bool {
-        let parts = &self.0;
-        let (first, last) = (parts[0].as_bytes(), parts[parts.len() - 1].as_bytes());
-        if parts.len() == 1 {
-            return s.eq_ignore_ascii_case(first);
-        }
+        let parts = match self {
+            Like::Exact(whole) => return s.eq_ignore_ascii_case(whole),
+            Like::Prefix(p) => {
+                return s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p);
+            }
+            Like::CaselessPrefix(p) => return s.starts_with(p),
+            Like::Parts(parts) => parts,
+        };
+        let (first, last) = (&parts[0], &parts[parts.len() - 1]);
         if s.len() < first.len() + last.len()
             || !s[..first.len()].eq_ignore_ascii_case(first)
             || !s[s.len() - last.len()..].eq_ignore_ascii_case(last)
@@ -155,8 +181,7 @@ impl Like {
             return false;
         }
         let mut rest = &s[first.len()..s.len() - last.len()];
-        for mid in &parts[1..parts.len() - 1] {
-            let m = mid.as_bytes();
+        for m in &parts[1..parts.len() - 1] {
             if m.is_empty() {
                 continue;
             }
@@ -385,6 +410,8 @@ impl Scan<'_> {
         } = *self;
         // The filters on who and where, decided once per cell instead of once per call.
         let keep_cell: Vec<bool> = cells.iter().map(|c| f.keeps_cell(c, world)).collect();
+        // Without a filter on the calls themselves, a kept cell keeps every call.
+        let call_filter = f.on_calls(world);
         let key_of = |cell: &CallCell, t: i64, c: &CallFacts| {
             let group = world.dest_group_id(cell.dest).unwrap_or(u32::MAX);
             Key {
@@ -413,7 +440,11 @@ impl Scan<'_> {
                 let Some(cell) = cells.get(c.cell as usize) else {
                     continue;
                 };
-                if !keep_cell[c.cell as usize] || !f.keeps_call(c, world, start + i) {
+                if !keep_cell[c.cell as usize]
+                    || call_filter
+                        .as_ref()
+                        .is_some_and(|cf| !cf.keeps(c, start + i))
+                {
                     continue;
                 }
                 let a = map.entry(key_of(cell, t, c)).or_default();
@@ -443,7 +474,11 @@ impl Scan<'_> {
             let mut sums = vec![CellSums::default(); cells.len()];
             for (i, c) in facts.iter().enumerate() {
                 let k = c.cell as usize;
-                if !keep_cell[k] || !f.keeps_call(c, world, start + i) {
+                if !keep_cell[k]
+                    || call_filter
+                        .as_ref()
+                        .is_some_and(|cf| !cf.keeps(c, start + i))
+                {
                     continue;
                 }
                 sums[k].add(c, real);
@@ -489,30 +524,39 @@ impl Filters {
         true
     }
 
-    /// Whether a call (of a kept cell) passes the filters on the call itself.
-    fn keeps_call(&self, c: &CallFacts, world: &World, index: usize) -> bool {
-        if self.min_duration.is_some_and(|m| c.duration < m) {
-            return false;
-        }
-        if self.src.is_some() || self.dst.is_some() || self.clid.is_some() {
-            let (src, dst, clid) = world.call_texts();
-            if self
-                .src
-                .as_ref()
-                .is_some_and(|l| !l.matches(src.get(index)))
-                || self
-                    .dst
-                    .as_ref()
-                    .is_some_and(|l| !l.matches(dst.get(index)))
-                || self
-                    .clid
-                    .as_ref()
-                    .is_some_and(|l| !l.matches(clid.get(index)))
-            {
-                return false;
-            }
-        }
-        true
+    /// The filters on the calls themselves, each with the column it reads; `None` when there
+    /// is none (a kept cell then keeps every call).
+    fn on_calls<'a>(&'a self, world: &'a World) -> Option<CallFilter<'a>> {
+        let (src, dst, clid) = world.call_texts();
+        let texts: Vec<(&Like, &TextColumn)> =
+            [(&self.src, src), (&self.dst, dst), (&self.clid, clid)]
+                .into_iter()
+                .filter_map(|(like, column)| like.as_ref().map(|l| (l, column)))
+                .collect();
+        (self.min_duration.is_some() || !texts.is_empty()).then_some(CallFilter {
+            min_duration: self.min_duration.unwrap_or(0),
+            texts,
+        })
+    }
+}
+
+/// The filters on a call itself (see [`Filters::on_calls`]).
+struct CallFilter<'a> {
+    /// Calls shorter than this are left out (0: none).
+    min_duration: u32,
+    /// The LIKE patterns and the text columns they match.
+    texts: Vec<(&'a Like, &'a TextColumn)>,
+}
+
+impl CallFilter<'_> {
+    /// Whether call `index` (of a kept cell) passes.
+    #[inline]
+    fn keeps(&self, c: &CallFacts, index: usize) -> bool {
+        c.duration >= self.min_duration
+            && self
+                .texts
+                .iter()
+                .all(|(like, column)| like.matches(column.get(index)))
     }
 }
 
@@ -1031,6 +1075,9 @@ mod tests {
     fn like_patterns_use_percent_wildcards() {
         assert!(Like::new("3706%").matches("37061234".as_bytes()));
         assert!(!Like::new("3706%").matches("3705".as_bytes()));
+        assert!(!Like::new("3706%").matches("370".as_bytes()));
+        assert!(Like::new("iran%").matches("IRAN - Mobile".as_bytes()));
+        assert!(!Like::new("iran%").matches("Ira".as_bytes()));
         assert!(Like::new("%mobile").matches("Iran - Mobile".as_bytes()));
         assert!(Like::new("a%b%c").matches("aXbYc".as_bytes()));
         assert!(!Like::new("a%b%c").matches("ac".as_bytes()));
