@@ -7,6 +7,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 use conformance::{capture, diff, exit, hash, methods, probe, props, run};
 use mock_server::cli_docs;
 
+/// The allocator (see the README's props row: it pays per request).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Check a Kolmisoft MOR / M2 / M4 API endpoint against the scenario suite.
 #[derive(Debug, Parser)]
 #[command(name = "mor-conformance", version, about)]
