@@ -155,11 +155,17 @@ pub type EdgeService = Trace<Router, SharedClassifier<ServerErrorsAsFailures>>;
 pub fn app(shared: &Arc<Shared>) -> EdgeService {
     let limits = shared.limits;
     let edge = Edge(Arc::downgrade(shared));
-    let api_routes = Router::new()
+    let mut api_routes = Router::new()
         .route("/billing/api/{method}", any(api_endpoint))
         // A trailing slash is tolerated as Rails' router does; nothing deeper is a method.
-        .route("/billing/api/{method}/", any(api_endpoint))
-        .layer(RequestBodyLimitLayer::new(limits.max_body));
+        .route("/billing/api/{method}/", any(api_endpoint));
+    // Every name the catalogue knows is also a static path: matched without capturing a path
+    // parameter, which axum decodes and stores per request. Any other name takes `{method}`;
+    // the handler reads the name from the path either way.
+    for name in shared.methods().names().filter(|n| is_static_segment(n)) {
+        api_routes = api_routes.route(&format!("{}{name}", router::API_PREFIX), any(api_endpoint));
+    }
+    let api_routes = api_routes.layer(RequestBodyLimitLayer::new(limits.max_body));
     // The admin API decides who may ask before any body is read; its bodies (scenario worlds)
     // may be larger than an API request's.
     let admin_routes = Router::new()
@@ -173,6 +179,17 @@ pub fn app(shared: &Arc<Shared>) -> EdgeService {
         .fallback(not_found)
         .with_state(edge);
     TraceLayer::new_for_http().layer(router)
+}
+
+/// Whether a method name can be a static route as it is: a plain path segment that axum's
+/// route syntax reads literally (a catalogue file may name a method anything).
+fn is_static_segment(name: &str) -> bool {
+    name.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// Answer one request through the instance's router, without a socket (in-process use,

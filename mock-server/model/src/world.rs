@@ -101,14 +101,7 @@ impl Money {
     /// starts. The digits are written backwards on the stack: an answer holds many amounts, and
     /// the formatting machinery per part cost more than the rest.
     fn text_into(self, buf: &mut [u8; 28]) -> usize {
-        // As `fixed(6)` with the fraction's trailing zeros trimmed, without building it.
-        let a = self.0.unsigned_abs();
-        let scale = SCALE.unsigned_abs();
-        let (int, mut frac, mut width) = (a / scale, a % scale, 6usize);
-        while width > 1 && frac % 10 == 0 {
-            frac /= 10;
-            width -= 1;
-        }
+        let (int, mut frac, width) = self.text_parts();
         // A sign, 20 digits, the point and 6 decimals at most.
         let mut i = buf.len();
         for _ in 0..width {
@@ -119,6 +112,19 @@ impl Money {
         i -= 1;
         buf[i] = b'.';
         crate::xml::digits_into(&mut buf[..i], int, self.0 < 0)
+    }
+
+    /// The whole units, the fraction and its number of digits (1 to 6) of the text: as
+    /// `fixed(6)` with the fraction's trailing zeros trimmed, without building it.
+    fn text_parts(self) -> (u64, u64, usize) {
+        let a = self.0.unsigned_abs();
+        let scale = SCALE.unsigned_abs();
+        let (int, mut frac, mut width) = (a / scale, a % scale, 6usize);
+        while width > 1 && frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        (int, frac, width)
     }
 }
 
@@ -133,9 +139,18 @@ impl fmt::Display for Money {
 
 impl crate::xml::Plain for Money {
     fn push_plain(&self, out: &mut String) {
-        let mut buf = [0u8; 28];
-        let i = self.text_into(&mut buf);
-        crate::xml::push_ascii(out, &buf[i..]);
+        let (int, frac, width) = self.text_parts();
+        if self.0 < 0 {
+            out.push('-');
+        }
+        let mut digits = itoa::Buffer::new();
+        out.push_str(digits.format(int));
+        out.push('.');
+        let frac = digits.format(frac);
+        for _ in frac.len()..width {
+            out.push('0');
+        }
+        out.push_str(frac);
     }
 }
 

@@ -260,6 +260,19 @@ impl<'n> PrettyWriter<'n> {
         }
     }
 
+    /// A new line indented for `depth` open elements.
+    fn newline(&mut self, depth: usize) {
+        match INDENT.get(..1 + 2 * depth) {
+            Some(indent) => self.out.push_str(indent),
+            None => {
+                self.out.push('\n');
+                for _ in 0..depth {
+                    self.out.push_str("  ");
+                }
+            }
+        }
+    }
+
     /// `<name` of a new element, on its own line below the open one.
     fn start(&mut self, name: &str) {
         let depth = self.open.len();
@@ -268,10 +281,7 @@ impl<'n> PrettyWriter<'n> {
                 self.out.push('>');
                 *has_children = true;
             }
-            self.out.push('\n');
-        }
-        for _ in 0..depth {
-            self.out.push_str("  ");
+            self.newline(depth);
         }
         self.out.push('<');
         self.out.push_str(name);
@@ -289,10 +299,7 @@ impl<'n> PrettyWriter<'n> {
             return;
         };
         if has_children {
-            self.out.push('\n');
-            for _ in 0..self.open.len() {
-                self.out.push_str("  ");
-            }
+            self.newline(self.open.len());
             self.out.push_str("</");
             self.out.push_str(name);
             self.out.push('>');
@@ -347,19 +354,15 @@ impl<'n> PrettyWriter<'n> {
     }
 }
 
+/// A newline and the indentation of elements 16 deep ([`PrettyWriter::newline`]; deeper ones
+/// are indented a level at a time).
+const INDENT: &str = "\n                                ";
+
 /// A value whose text is never empty and never needs escaping (digits, a sign, a decimal
 /// point), written by [`PrettyWriter::leaf_plain`] exactly as its `Display` writes it.
 pub trait Plain {
     /// Append the value's text, as `Display` writes it, to `out`.
     fn push_plain(&self, out: &mut String);
-}
-
-/// Append the ASCII bytes of `digits` (written backwards into a buffer by the caller) to `out`.
-pub(crate) fn push_ascii(out: &mut String, digits: &[u8]) {
-    match std::str::from_utf8(digits) {
-        Ok(text) => out.push_str(text),
-        Err(_) => out.extend(digits.iter().map(|&b| char::from(b))),
-    }
 }
 
 /// The decimal digits of `n` at the end of `buf`, preceded by `-` when `negative`; returns where
@@ -381,32 +384,18 @@ pub(crate) fn digits_into(buf: &mut [u8], mut n: u64, negative: bool) -> usize {
     i
 }
 
-macro_rules! plain_unsigned {
+macro_rules! plain_integer {
     ($($t:ty),*) => {$(
         impl Plain for $t {
             fn push_plain(&self, out: &mut String) {
-                let mut buf = [0u8; 20];
-                let i = digits_into(&mut buf, *self as u64, false);
-                push_ascii(out, &buf[i..]);
+                // itoa: the digits as a str without checking them again.
+                out.push_str(itoa::Buffer::new().format(*self));
             }
         }
     )*};
 }
 
-macro_rules! plain_signed {
-    ($($t:ty),*) => {$(
-        impl Plain for $t {
-            fn push_plain(&self, out: &mut String) {
-                let mut buf = [0u8; 20];
-                let i = digits_into(&mut buf, (*self as i64).unsigned_abs(), *self < 0);
-                push_ascii(out, &buf[i..]);
-            }
-        }
-    )*};
-}
-
-plain_unsigned!(u8, u16, u32, u64, usize);
-plain_signed!(i8, i16, i32, i64, isize);
+plain_integer!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
 /// The tree of a document [`PrettyWriter`] wrote: parsed back, without the layout's whitespace
 /// between elements, so it equals the tree that renders to that text (values holding a carriage
