@@ -265,6 +265,8 @@ async fn serve(cli: Cli) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
+    // Signals are caught from here on, before the line below tells anyone the server is up.
+    let stop = stopped();
     // The one line tools wait for; the socket already accepts connections.
     println!("mor-mock listening on {} (product {product})", server.url());
     if !cli.scenarios.is_empty() {
@@ -274,7 +276,7 @@ async fn serve(cli: Cli) -> ExitCode {
             server.shared().clone(),
         ));
     }
-    stopped().await;
+    stop.await;
     let proxy = server.shared().proxy.as_ref().map(|p| {
         p.flush();
         p.report()
@@ -287,24 +289,38 @@ async fn serve(cli: Cli) -> ExitCode {
 }
 
 /// Ctrl-C or SIGTERM (what `kill` and service managers send): time to shut down gracefully.
-async fn stopped() {
+/// The handlers are installed when this is called, not when the future is first polled: the
+/// caller calls it before printing the line tools wait for, so a signal sent as soon as that
+/// line appears is caught (it used to kill the process: a tool's stop lost the proxy's summary).
+fn stopped() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let signals = {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(int), Ok(term)) => Some((int, term)),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot listen for signals; waiting for Ctrl-C");
+                None
+            }
+        }
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = signals {
             tokio::select! {
-                r = tokio::signal::ctrl_c() => if let Err(e) = r {
-                    tracing::error!(error = %e, "cannot listen for Ctrl-C");
-                },
+                _ = int.recv() => {}
                 _ = term.recv() => {}
             }
             tracing::info!("shutting down");
             return;
         }
-    }
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => tracing::info!("Ctrl-C: shutting down"),
-        Err(e) => tracing::error!(error = %e, "cannot listen for Ctrl-C; shutting down"),
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => tracing::info!("Ctrl-C: shutting down"),
+            Err(e) => tracing::error!(error = %e, "cannot listen for Ctrl-C; shutting down"),
+        }
     }
 }
 

@@ -293,6 +293,38 @@ async fn a_proxy_takes_its_secret_from_the_environment_and_sums_up_when_stopped(
     deployment.stop().await;
 }
 
+/// A tool that stops the mock the moment it says it listens gets a graceful stop, not a process
+/// killed by the signal (the handlers are installed before that line is printed). The window
+/// was short: a few starts make a regression likely to show.
+#[tokio::test]
+async fn a_signal_sent_as_soon_as_the_server_listens_stops_it_gracefully() {
+    for _ in 0..5 {
+        let mut child = tokio::process::Command::new(BIN)
+            .args(["--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("mor-mock spawns");
+        let out = child.stdout.take().expect("stdout");
+        let line = BufReader::new(out)
+            .lines()
+            .next_line()
+            .await
+            .expect("a line")
+            .expect("not EOF");
+        assert!(line.contains("listening"), "{line}");
+        let pid = child.id().expect("running").to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let status = child.wait().await.expect("mor-mock ends");
+        assert!(status.success(), "{status:?}");
+    }
+}
+
 #[test]
 fn a_proxy_to_something_that_is_not_a_url_is_refused() {
     let out = std::process::Command::new(BIN)
