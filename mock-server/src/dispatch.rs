@@ -96,11 +96,12 @@ pub struct Dispatched {
     pub answer: Option<String>,
 }
 
-/// A failed check: the error and, for a hash mismatch, its explanation.
+/// A failed check: the error and, for a hash mismatch, the mismatch (explained only when
+/// someone reads the explanation: the explain header or the info log).
 struct Refusal<'c> {
     method: Option<&'c Method>,
     reply: Reply,
-    explain: Option<String>,
+    mismatch: Option<model::sign::HashMismatch>,
     status: Option<http::StatusCode>,
 }
 
@@ -300,9 +301,17 @@ fn run<'c>(
                     render::render(&refusal.reply, refusal.method, &live.settings, &live.quirks)
                 }
             };
-            if let (true, Some(text)) = (shared.explain, refusal.explain) {
-                if let Ok(v) = HeaderValue::from_str(&text) {
-                    response.headers_mut().insert(EXPLAIN_HEADER, v);
+            if let (Some(m), Some(method)) = (&refusal.mismatch, refusal.method) {
+                let log = tracing::enabled!(tracing::Level::INFO);
+                if log || shared.explain {
+                    // Redacted (a hashed password) and escaped (one log line, a header value).
+                    let why = crate::redact::explain_mismatch(method, m);
+                    tracing::info!(method = %method.name, "{why}");
+                    if shared.explain {
+                        if let Ok(v) = HeaderValue::from_str(&why) {
+                            response.headers_mut().insert(EXPLAIN_HEADER, v);
+                        }
+                    }
                 }
             }
             if let Some(d) = defect {
@@ -580,7 +589,7 @@ fn gate<'c, 'l>(
         return Err(Box::new(Refusal {
             method: None,
             reply,
-            explain: None,
+            mismatch: None,
             status: status.and_then(|s| http::StatusCode::from_u16(s).ok()),
         }));
     };
@@ -588,7 +597,7 @@ fn gate<'c, 'l>(
         Box::new(Refusal {
             method: Some(method),
             reply,
-            explain: None,
+            mismatch: None,
             status: None,
         })
     };
@@ -608,7 +617,7 @@ fn gate<'c, 'l>(
         return Err(Box::new(Refusal {
             method: Some(method),
             reply: Reply::Redirect(format!("{}{to}{sep}{query}", crate::router::API_PREFIX)),
-            explain: None,
+            mismatch: None,
             status: None,
         }));
     }
@@ -743,13 +752,10 @@ fn hash_refusal<'c>(
     g: &model::catalogue::General,
     m: model::sign::HashMismatch,
 ) -> Box<Refusal<'c>> {
-    // Redacted (a hashed password) and escaped (one log line, a valid header value).
-    let why = crate::redact::explain_mismatch(method, &m);
-    tracing::info!(method = %method.name, "{why}");
     Box::new(Refusal {
         method: Some(method),
         reply: general_error(Some(method), &g.incorrect_hash),
-        explain: Some(why),
+        mismatch: Some(m),
         status: None,
     })
 }
