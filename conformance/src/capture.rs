@@ -41,7 +41,8 @@ use model::quirks::Quirks;
 use model::scenario::{Encoding, ParamList, Request, Scenario, Signing, WorldBase, WorldSpec};
 use model::world::{
     format_datetime, month_start, Call, Currency, Destination, Device, Disposition, GroupRates,
-    Money, Payment, Provider, Rate, RateBand, RateKind, Tariff, User, When, WorldData,
+    Money, NumberPool, Payment, PoolNumber, Provider, Rate, RateBand, RateKind, Tariff, User, When,
+    WorldData,
 };
 use model::xml::Element;
 
@@ -815,6 +816,31 @@ impl Capturer<'_> {
                 full_name: String::new(),
             });
         }
+        // The admin's number pools with their numbers (M4, MOR X17); a deployment without
+        // number_pools_get refuses it (or answers no XML) and has none.
+        if let Ok(Read::Ok(root)) = self
+            .ask("number_pools_get", &[("show_numbers", "1".into())])
+            .await
+        {
+            for p in root.find("number_pools").iter().flat_map(|l| l.elements()) {
+                let Some(id) = num(p, "id") else { continue };
+                w.number_pools.push(NumberPool {
+                    id,
+                    name: text_at(p, "name").unwrap_or_default(),
+                    comment: text_at(p, "comment").unwrap_or_default(),
+                    owner_id: 0,
+                });
+                for n in p.find("numbers").iter().flat_map(|l| l.elements()) {
+                    if let (Some(nid), Some(number)) = (num(n, "id"), text_at(n, "number")) {
+                        w.number_pool_numbers.push(PoolNumber {
+                            id: nid,
+                            number_pool_id: id,
+                            number,
+                        });
+                    }
+                }
+            }
+        }
         // The admin is in an empty world already; the captured one replaces it by id.
         Ok(Captured { world: w, period })
     }
@@ -1069,6 +1095,12 @@ pub fn pseudonymise(w: &mut WorldData) {
     for c in std::sync::Arc::make_mut(&mut w.calls) {
         c.src = numbers.number(&c.src);
         c.clid = numbers.number(&c.clid);
+    }
+    // A pool's whole number may be a person's; a prefix pattern (`3706%`) is kept.
+    for n in &mut w.number_pool_numbers {
+        if !n.number.is_empty() && n.number.bytes().all(|b| b.is_ascii_digit()) {
+            n.number = numbers.number(&n.number);
+        }
     }
 }
 
