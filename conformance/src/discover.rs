@@ -522,6 +522,27 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
                 .push("$device.id: devices_get listed no device of $user".into()),
         }
     }
+    // A device of `other_user`, for the writes no other scenario reads back.
+    if let (true, None, Some(uid)) = (
+        serves("devices_get"),
+        d.facts.get("other_user_device.id"),
+        d.facts.get("other_user.id").map(str::to_string),
+    ) {
+        let first = t
+            .read("devices_get", "admin", &[("user_id", uid)])
+            .await
+            .and_then(|r| {
+                check::rows_at(&r, "devices/device")
+                    .iter()
+                    .find_map(|dev| check::value_at(dev, "device_id"))
+            });
+        match first {
+            Some(id) => d.found("other_user_device.id", id),
+            None => d
+                .notes
+                .push("$other_user_device.id: devices_get listed no device of $other_user".into()),
+        }
+    }
     if let (Some(dev), true) = (
         d.facts.get("device.id").map(str::to_string),
         serves("device_details_get"),

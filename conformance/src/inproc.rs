@@ -204,6 +204,9 @@ pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now:
     if let Some(o) = others.first() {
         f.set("other_user.username", o.username.clone());
         f.set("other_user.id", o.id.to_string());
+        if let Some(d) = world.devices_of(o.id).first() {
+            f.set("other_user_device.id", d.id.to_string());
+        }
     }
     if let Some(u) = user {
         if let Some(d) = world.devices_of(u.id).first() {

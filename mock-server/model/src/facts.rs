@@ -80,6 +80,10 @@ pub const FACTS: &[(&str, &str)] = &[
         "a simple user of the admin other than the `user` credential",
     ),
     ("other_user.id", "that other user's id"),
+    (
+        "other_user_device.id",
+        "a device of that other user (the device writes no other scenario reads back)",
+    ),
     ("device.id", "a device of the `user` credential's account"),
     ("tariff.id", "a tariff the admin can read"),
     (
