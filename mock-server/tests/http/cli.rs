@@ -9,15 +9,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mor-mock");
 
-#[tokio::test]
-async fn the_binary_prints_its_url_and_answers_at_once() {
-    let mut child = tokio::process::Command::new(BIN)
-        .args(["--bind", "127.0.0.1:0", "--product", "mor", "--allow-get"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("mor-mock spawns");
+/// The line a started mor-mock prints once it accepts connections, and the URL in it.
+async fn listening(child: &mut tokio::process::Child) -> (String, String) {
     let out = child.stdout.take().expect("stdout");
     let line = BufReader::new(out)
         .lines()
@@ -31,6 +24,19 @@ async fn the_binary_prints_its_url_and_answers_at_once() {
         .next()
         .unwrap_or_default()
         .to_string();
+    (line, url)
+}
+
+#[tokio::test]
+async fn the_binary_prints_its_url_and_answers_at_once() {
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--product", "mor", "--allow-get"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mor-mock spawns");
+    let (line, url) = listening(&mut child).await;
     assert!(line.contains("(product mor)"), "{line}");
     let r = reqwest::get(format!(
         "{url}/billing/api/quickstats_get?u=admin&hash=e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"
@@ -80,19 +86,7 @@ async fn the_binary_starts_an_unseen_world_with_a_defect_and_hides_the_defect_fl
         .kill_on_drop(true)
         .spawn()
         .expect("mor-mock spawns");
-    let out = child.stdout.take().expect("stdout");
-    let line = BufReader::new(out)
-        .lines()
-        .next_line()
-        .await
-        .expect("a line")
-        .expect("not EOF");
-    let start = line.find("http://127.0.0.1:").expect("URL in the line");
-    let url = line[start..]
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let (_, url) = listening(&mut child).await;
     let user = mock_server::unseen_accounts(mock_server::model::Product::M4, 4)
         .into_iter()
         .find(|a| a.role == "user")
@@ -148,19 +142,7 @@ async fn a_profile_sets_every_quirk_under_the_scenario_files() {
         .kill_on_drop(true)
         .spawn()
         .expect("mor-mock spawns");
-    let out = child.stdout.take().expect("stdout");
-    let line = BufReader::new(out)
-        .lines()
-        .next_line()
-        .await
-        .expect("a line")
-        .expect("not EOF");
-    let start = line.find("http://127.0.0.1:").expect("URL in the line");
-    let url = line[start..]
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let (_, url) = listening(&mut child).await;
     let body = reqwest::get(format!("{url}/__admin/quirks"))
         .await
         .expect("answered")
@@ -251,15 +233,7 @@ async fn a_proxy_takes_its_secret_from_the_environment_and_sums_up_when_stopped(
         .kill_on_drop(true)
         .spawn()
         .expect("mor-mock spawns");
-    let out = child.stdout.take().expect("stdout");
-    let line = BufReader::new(out)
-        .lines()
-        .next_line()
-        .await
-        .expect("a line")
-        .expect("not EOF");
-    let start = line.find("http://127.0.0.1:").expect("URL in the line");
-    let url = line[start..].split_whitespace().next().unwrap_or_default();
+    let (_, url) = listening(&mut child).await;
     // A corrupted hash: forwarded, refused by the deployment, the client's fault.
     let r = reqwest::Client::new()
         .post(format!(
@@ -306,13 +280,7 @@ async fn a_signal_sent_as_soon_as_the_server_listens_stops_it_gracefully() {
             .kill_on_drop(true)
             .spawn()
             .expect("mor-mock spawns");
-        let out = child.stdout.take().expect("stdout");
-        let line = BufReader::new(out)
-            .lines()
-            .next_line()
-            .await
-            .expect("a line")
-            .expect("not EOF");
+        let (line, _) = listening(&mut child).await;
         assert!(line.contains("listening"), "{line}");
         let pid = child.id().expect("running").to_string();
         let killed = std::process::Command::new("kill")
