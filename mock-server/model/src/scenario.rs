@@ -116,6 +116,10 @@ impl<'de> Deserialize<'de> for WorldSpec {
             Payments,
             Currencies,
             Dids,
+            Services,
+            Subscriptions,
+            Invoices,
+            CreditNotes,
             NumberPools,
             NumberPoolNumbers,
             Records,
@@ -133,6 +137,10 @@ impl<'de> Deserialize<'de> for WorldSpec {
             "payments",
             "currencies",
             "dids",
+            "services",
+            "subscriptions",
+            "invoices",
+            "credit_notes",
             "number_pools",
             "number_pool_numbers",
             "records",
@@ -168,6 +176,10 @@ impl<'de> Deserialize<'de> for WorldSpec {
                         Field::Payments => data.payments = map.next_value()?,
                         Field::Currencies => data.currencies = map.next_value()?,
                         Field::Dids => data.dids = map.next_value()?,
+                        Field::Services => data.services = map.next_value()?,
+                        Field::Subscriptions => data.subscriptions = map.next_value()?,
+                        Field::Invoices => data.invoices = map.next_value()?,
+                        Field::CreditNotes => data.credit_notes = map.next_value()?,
                         Field::NumberPools => data.number_pools = map.next_value()?,
                         Field::NumberPoolNumbers => data.number_pool_numbers = map.next_value()?,
                         Field::Records => data.records = map.next_value()?,
@@ -1053,6 +1065,36 @@ cases:
         assert_eq!((w.number_pools[0].id, w.number_pools[0].owner_id), (7, 0));
         assert_eq!(w.number_pool_numbers[0].number, "3706%");
         let bad = text.replace("number: \"3706%\"", "numbr: \"3706%\"");
+        assert!(load_str(&bad, Path::new("w.yaml"), &cat()).is_err());
+    }
+
+    #[test]
+    fn a_world_writes_services_subscriptions_invoices_and_credit_notes() {
+        let text = GOOD.replace(
+            "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n",
+            concat!(
+                "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n",
+                "  services:\n    - { id: 5, name: Hosting, price: \"3.5\" }\n",
+                "  subscriptions:\n    - { id: 6, user_id: 9, service_id: 5, added: \"today-3 08:00:00\" }\n",
+                "  invoices:\n    - { id: 7, user_id: 9, number: INV7, period_start: \"2026-10-01 00:00:00\",",
+                " period_end: \"2026-10-31 23:59:59\", issue_date: \"2026-11-01 00:00:00\" }\n",
+                "  credit_notes:\n    - { id: 8, user_id: 9, issue_date: \"today 10:00:00\", price: \"1.25\" }\n",
+            ),
+        );
+        let s = load_str(&text, Path::new("w.yaml"), &cat()).unwrap_or_else(|e| panic!("{e}"));
+        let w = &s.scenario.world.as_ref().expect("a world").data;
+        assert_eq!(
+            (w.services[0].id, w.services[0].name.as_str()),
+            (5, "Hosting")
+        );
+        assert_eq!(
+            (w.subscriptions[0].user_id, w.subscriptions[0].service_id),
+            (9, 5)
+        );
+        assert_eq!(w.invoices[0].number, "INV7");
+        assert_eq!(w.credit_notes[0].price.to_string(), "1.25");
+        // A misspelled field of the new collections is refused like any other.
+        let bad = text.replace("service_id: 5", "servce_id: 5");
         assert!(load_str(&bad, Path::new("w.yaml"), &cat()).is_err());
     }
 
