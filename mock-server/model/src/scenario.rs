@@ -1099,6 +1099,17 @@ cases:
     }
 
     #[test]
+    fn every_typed_collection_is_writable_from_a_scenario_world() {
+        // A collection the typed world gains is a scenario world field too (four were missed).
+        for name in crate::records::TYPED {
+            let text = format!("version: 1\nworld:\n  base: empty\n  {name}: []\n");
+            if let Err(e) = load_str(&text, Path::new("w.yaml"), &cat()) {
+                panic!("{name}: {e}");
+            }
+        }
+    }
+
+    #[test]
     fn a_world_writes_dids_and_records_of_a_collection_only_the_catalogue_knows() {
         let text = GOOD.replace(
             "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n",
