@@ -51,6 +51,8 @@ pub fn run(ctx: &Ctx<'_>, engine: &Engine, world: &World) -> Outcome {
             _ => None,
         }),
         collections: BTreeMap::new(),
+        read_len: BTreeMap::new(),
+        rewritten: Vec::new(),
         touched: Vec::new(),
         bound: BTreeMap::new(),
         children: engine.list.as_ref().and_then(|l| l.children.clone()),
@@ -80,8 +82,20 @@ pub fn run(ctx: &Ctx<'_>, engine: &Engine, world: &World) -> Outcome {
     } else {
         let mut data = world.data.clone();
         for name in &run.touched {
-            let recs = run.collections.get(name).cloned().unwrap_or_default();
-            if let Err(e) = records::replace(&mut data, name, recs) {
+            let recs = run
+                .collections
+                .get(name)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            // A collection whose records as read are unchanged (only created ones follow them)
+            // gets only the new records converted; any other is replaced whole.
+            let written = match run.read_len.get(name) {
+                Some(&len) if !run.rewritten.contains(name) && len <= recs.len() => {
+                    records::append(&mut data, name, recs[len..].to_vec())
+                }
+                _ => records::replace(&mut data, name, recs.to_vec()),
+            };
+            if let Err(e) = written {
                 tracing::error!(method = %ctx.method.name, error = %e, "a declared write is not a valid record");
                 let text = engine.failed.as_deref().unwrap_or("Internal error");
                 return Outcome {
@@ -151,6 +165,10 @@ struct Run<'a> {
     caller: Option<Record>,
     /// Working copies of the collections read so far.
     collections: BTreeMap<String, Vec<Record>>,
+    /// How many records each collection had when read.
+    read_len: BTreeMap<String, usize>,
+    /// The collections whose records as read were changed or removed (not only added to).
+    rewritten: Vec<String>,
     /// The collections written, in order.
     touched: Vec<String>,
     bound: BTreeMap<String, Bound>,
@@ -173,6 +191,7 @@ impl Run<'_> {
     fn collection(&mut self, name: &str) -> &mut Vec<Record> {
         if !self.collections.contains_key(name) {
             let recs = records::read(&self.world.data, name);
+            self.read_len.insert(name.to_string(), recs.len());
             self.collections.insert(name.to_string(), recs);
         }
         self.collections.entry(name.to_string()).or_default()
@@ -450,6 +469,13 @@ impl Run<'_> {
                             rec.insert(f, v);
                         }
                     }
+                    if self
+                        .read_len
+                        .get(&bound.collection)
+                        .is_none_or(|&len| bound.index < len)
+                    {
+                        self.rewrite(&bound.collection);
+                    }
                     self.touch(&bound.collection);
                 }
                 Action::Purge(coll) => {
@@ -467,6 +493,7 @@ impl Run<'_> {
                     if let Some(c) = self.collections.get_mut(coll) {
                         c.retain(|_| it.next().unwrap_or(true));
                     }
+                    self.rewrite(coll);
                     self.touch(coll);
                 }
                 Action::Delete(b) => {
@@ -484,6 +511,7 @@ impl Run<'_> {
                             other.index -= 1;
                         }
                     }
+                    self.rewrite(&gone.collection);
                     self.touch(&gone.collection);
                 }
             }
@@ -521,6 +549,13 @@ impl Run<'_> {
                 Some(have) == *v
             })
         })
+    }
+
+    /// Mark a collection's records as read changed or removed: it is written back whole.
+    fn rewrite(&mut self, name: &str) {
+        if !self.rewritten.iter().any(|t| t == name) {
+            self.rewritten.push(name.to_string());
+        }
     }
 
     fn touch(&mut self, name: &str) {

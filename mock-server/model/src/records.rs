@@ -123,6 +123,36 @@ pub fn replace(data: &mut WorldData, name: &str, records: Vec<Record>) -> Result
     Ok(())
 }
 
+/// Add `records` at the end of collection `name`, as [`replace`] would with the whole
+/// collection plus these (a write that only created records converts only those). On error
+/// nothing changes.
+pub fn append(data: &mut WorldData, name: &str, records: Vec<Record>) -> Result<(), String> {
+    match name {
+        "users" => data.users.extend(from_records(name, records)?),
+        "devices" => data.devices.extend(from_records(name, records)?),
+        "providers" => data.providers.extend(from_records(name, records)?),
+        "destinations" => data.destinations.extend(from_records(name, records)?),
+        "tariffs" => data.tariffs.extend(from_records(name, records)?),
+        "payments" => data.payments.extend(from_records(name, records)?),
+        "currencies" => data.currencies.extend(from_records(name, records)?),
+        "dids" => data.dids.extend(from_records(name, records)?),
+        "services" => data.services.extend(from_records(name, records)?),
+        "subscriptions" => data.subscriptions.extend(from_records(name, records)?),
+        "invoices" => data.invoices.extend(from_records(name, records)?),
+        "credit_notes" => data.credit_notes.extend(from_records(name, records)?),
+        "number_pools" => data.number_pools.extend(from_records(name, records)?),
+        "number_pool_numbers" => data
+            .number_pool_numbers
+            .extend(from_records(name, records)?),
+        other => data
+            .records
+            .entry(other.to_string())
+            .or_default()
+            .extend(records),
+    }
+    Ok(())
+}
+
 /// The JSON type a field of a typed collection takes, read from its JSON Schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -290,6 +320,35 @@ mod tests {
         replace(&mut data, "dids", recs).unwrap();
         assert_eq!(data.dids[0].status, "active");
         assert_eq!(data.dids[0].device_id, 7);
+    }
+
+    #[test]
+    fn appending_converts_the_new_records_only_and_refuses_a_bad_one_leaving_all_as_it_was() {
+        let mut data = WorldData {
+            dids: vec![did(1, "3706")],
+            ..WorldData::default()
+        };
+        let mut new = read(
+            &WorldData {
+                dids: vec![did(2, "3707"), did(3, "3708")],
+                ..WorldData::default()
+            },
+            "dids",
+        );
+        append(&mut data, "dids", new.clone()).unwrap();
+        assert_eq!(
+            data.dids,
+            vec![did(1, "3706"), did(2, "3707"), did(3, "3708")]
+        );
+        new[1].insert("colour".into(), Value::String("red".into()));
+        let e = append(&mut data, "dids", new).unwrap_err();
+        assert!(e.contains("dids record 3") && e.contains("colour"), "{e}");
+        assert_eq!(data.dids.len(), 3);
+        // An untyped collection keeps its records as they are.
+        let phone: Record = [("id".to_string(), Value::from("1"))].into_iter().collect();
+        append(&mut data, "phonebooks", vec![phone.clone()]).unwrap();
+        append(&mut data, "phonebooks", vec![phone]).unwrap();
+        assert_eq!(data.records["phonebooks"].len(), 2);
     }
 
     #[test]
