@@ -9,6 +9,16 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mor-mock");
 
+/// Send a started mor-mock SIGTERM (what `kill` and service managers send).
+fn terminate(child: &tokio::process::Child) {
+    let pid = child.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+}
+
 /// The line a started mor-mock prints once it accepts connections, and the URL in it.
 async fn listening(child: &mut tokio::process::Child) -> (String, String) {
     let out = child.stdout.take().expect("stdout");
@@ -247,12 +257,7 @@ async fn a_proxy_takes_its_secret_from_the_environment_and_sums_up_when_stopped(
         .await
         .unwrap_or_default()
         .contains("Incorrect hash"));
-    let pid = child.id().expect("running").to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    terminate(&child);
     let done = child.wait_with_output().await.expect("mor-mock ends");
     assert!(done.status.success(), "{:?}", done.status);
     let err = String::from_utf8_lossy(&done.stderr);
@@ -282,12 +287,7 @@ async fn a_signal_sent_as_soon_as_the_server_listens_stops_it_gracefully() {
             .expect("mor-mock spawns");
         let (line, _) = listening(&mut child).await;
         assert!(line.contains("listening"), "{line}");
-        let pid = child.id().expect("running").to_string();
-        let killed = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(killed.success());
+        terminate(&child);
         let status = child.wait().await.expect("mor-mock ends");
         assert!(status.success(), "{status:?}");
     }
