@@ -101,56 +101,62 @@ fn from_records<T: DeserializeOwned>(name: &str, records: Vec<Record>) -> Result
 /// fields and types (the error names the collection, the record's id and the field); on error
 /// nothing changes.
 pub fn replace(data: &mut WorldData, name: &str, records: Vec<Record>) -> Result<(), String> {
-    match name {
-        "users" => data.users = from_records(name, records)?,
-        "devices" => data.devices = from_records(name, records)?,
-        "providers" => data.providers = from_records(name, records)?,
-        "destinations" => data.destinations = from_records(name, records)?,
-        "tariffs" => data.tariffs = from_records(name, records)?,
-        "payments" => data.payments = from_records(name, records)?,
-        "currencies" => data.currencies = from_records(name, records)?,
-        "dids" => data.dids = from_records(name, records)?,
-        "services" => data.services = from_records(name, records)?,
-        "subscriptions" => data.subscriptions = from_records(name, records)?,
-        "invoices" => data.invoices = from_records(name, records)?,
-        "credit_notes" => data.credit_notes = from_records(name, records)?,
-        "number_pools" => data.number_pools = from_records(name, records)?,
-        "number_pool_numbers" => data.number_pool_numbers = from_records(name, records)?,
-        other => {
-            data.records.insert(other.to_string(), records);
-        }
-    }
-    Ok(())
+    write(data, name, records, false)
 }
 
 /// Add `records` at the end of collection `name`, as [`replace`] would with the whole
 /// collection plus these (a write that only created records converts only those). On error
 /// nothing changes.
 pub fn append(data: &mut WorldData, name: &str, records: Vec<Record>) -> Result<(), String> {
-    match name {
-        "users" => data.users.extend(from_records(name, records)?),
-        "devices" => data.devices.extend(from_records(name, records)?),
-        "providers" => data.providers.extend(from_records(name, records)?),
-        "destinations" => data.destinations.extend(from_records(name, records)?),
-        "tariffs" => data.tariffs.extend(from_records(name, records)?),
-        "payments" => data.payments.extend(from_records(name, records)?),
-        "currencies" => data.currencies.extend(from_records(name, records)?),
-        "dids" => data.dids.extend(from_records(name, records)?),
-        "services" => data.services.extend(from_records(name, records)?),
-        "subscriptions" => data.subscriptions.extend(from_records(name, records)?),
-        "invoices" => data.invoices.extend(from_records(name, records)?),
-        "credit_notes" => data.credit_notes.extend(from_records(name, records)?),
-        "number_pools" => data.number_pools.extend(from_records(name, records)?),
-        "number_pool_numbers" => data
-            .number_pool_numbers
-            .extend(from_records(name, records)?),
-        other => data
-            .records
-            .entry(other.to_string())
-            .or_default()
-            .extend(records),
+    write(data, name, records, true)
+}
+
+/// [`replace`] or, with `extend`, [`append`]: one list of the typed collections for both.
+fn write(
+    data: &mut WorldData,
+    name: &str,
+    records: Vec<Record>,
+    extend: bool,
+) -> Result<(), String> {
+    fn put<T: DeserializeOwned>(
+        to: &mut Vec<T>,
+        name: &str,
+        records: Vec<Record>,
+        extend: bool,
+    ) -> Result<(), String> {
+        let new = from_records(name, records)?;
+        if extend {
+            to.extend(new);
+        } else {
+            *to = new;
+        }
+        Ok(())
     }
-    Ok(())
+    match name {
+        "users" => put(&mut data.users, name, records, extend),
+        "devices" => put(&mut data.devices, name, records, extend),
+        "providers" => put(&mut data.providers, name, records, extend),
+        "destinations" => put(&mut data.destinations, name, records, extend),
+        "tariffs" => put(&mut data.tariffs, name, records, extend),
+        "payments" => put(&mut data.payments, name, records, extend),
+        "currencies" => put(&mut data.currencies, name, records, extend),
+        "dids" => put(&mut data.dids, name, records, extend),
+        "services" => put(&mut data.services, name, records, extend),
+        "subscriptions" => put(&mut data.subscriptions, name, records, extend),
+        "invoices" => put(&mut data.invoices, name, records, extend),
+        "credit_notes" => put(&mut data.credit_notes, name, records, extend),
+        "number_pools" => put(&mut data.number_pools, name, records, extend),
+        "number_pool_numbers" => put(&mut data.number_pool_numbers, name, records, extend),
+        other => {
+            let to = data.records.entry(other.to_string()).or_default();
+            if extend {
+                to.extend(records);
+            } else {
+                *to = records;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The JSON type a field of a typed collection takes, read from its JSON Schema.
