@@ -106,7 +106,14 @@ pub fn run(ctx: &Ctx<'_>, engine: &Engine, world: &World) -> Outcome {
         }
         Some(data)
     };
-    let reply = match model::xml::parse(&engine.answer) {
+    // A CONTRA point of the answer: the variant the quirk selects for the method, if declared.
+    let answer = ctx
+        .quirks
+        .answer_variants
+        .get(&ctx.method.name)
+        .and_then(|v| engine.variants.get(v))
+        .unwrap_or(&engine.answer);
+    let reply = match model::xml::parse(answer) {
         Ok(doc) => {
             let mut out = run.render(&doc.root, &rows, Extra::default());
             let root = out
@@ -297,6 +304,11 @@ impl Run<'_> {
             }
             if let Some([a, b]) = &step.unless_same {
                 if self.text(a, Extra::default()) == self.text(b, Extra::default()) {
+                    continue;
+                }
+            }
+            if let Some([a, b]) = &step.when_same {
+                if self.text(a, Extra::default()) != self.text(b, Extra::default()) {
                     continue;
                 }
             }

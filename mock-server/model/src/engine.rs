@@ -24,7 +24,8 @@
 //! its `id` the next free one, `{{new_id}}`), `update` (a bound record's fields from `set`; a
 //! value naming a parameter that was not sent leaves the field as it is), `delete` (a bound
 //! record) and `purge` (every record matching `where`). `when_sent: PARAM` runs a step only when
-//! that parameter is sent and not empty, `unless_same: [A, B]` only when the two templates differ;
+//! that parameter is sent and not empty, `unless_same: [A, B]` only when the two templates differ,
+//! `when_same: [A, B]` only when they are equal (`["{{param.status}}", paid]`);
 //! `in` / `not_in` values are templates. The calls are
 //! read only by `absent: calls` (on user, device, provider, termination device or reseller). `list`
 //! selects the rows of a collection by parameter filters, `exclude` / `only` field values and the
@@ -42,6 +43,10 @@
 //! `|usertype` (a role as MOR prints it), `|datetime` (Unix seconds as `YYYY-MM-DD HH:MM:SS`),
 //! `|replace:FROM:TO` (every FROM as TO). In the answer an element with `if="{{...}}"` is
 //! left out when the value is empty or `0`.
+//!
+//! `variants` names other answers the method gives where the documentation contradicts itself
+//! (a page's revisions, the X3 code): the quirk `answer_variants` selects one per method
+//! (`credit_note_delete: current_page`); without it the method answers `answer`.
 
 use std::collections::BTreeMap;
 
@@ -60,6 +65,10 @@ pub struct Engine {
     pub list: Option<ListSpec>,
     /// The success answer: XML with templates (the declaration is the method's `response`).
     pub answer: String,
+    /// Other success answers by name, one of which the quirk `answer_variants` may select for
+    /// the method (a CONTRA point: what another revision of the page or the X3 code answers).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variants: BTreeMap<String, String>,
     /// The error text answered when a write cannot be stored (a value of the wrong type for its
     /// field); a documented error of the method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +146,10 @@ pub struct Step {
     /// one the user already has needs no uniqueness check).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unless_same: Option<[String; 2]>,
+    /// Run the step only when these two templates have the same value (a credit note is paid
+    /// when `status` is `paid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when_same: Option<[String; 2]>,
     /// The binding name (`find`, `create`).
     #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
     pub bind: Option<String>,
@@ -547,6 +560,7 @@ impl Engine {
                 .chain(step.not_in.iter())
                 .flatten()
                 .chain(step.unless_same.iter().flatten())
+                .chain(step.when_same.iter().flatten())
             {
                 check_template(v, &bound, &[]).map_err(at)?;
             }
@@ -679,7 +693,6 @@ impl Engine {
                 bound.push((c.name.clone(), c.collection.clone()));
             }
         }
-        let doc = crate::xml::parse(&self.answer).map_err(|e| format!("answer: {e}"))?;
         fn walk(
             el: &crate::xml::Element,
             f: &mut dyn FnMut(&str) -> Result<(), String>,
@@ -695,8 +708,16 @@ impl Engine {
             }
             Ok(())
         }
-        walk(&doc.root, &mut |t| check_template(t, &bound, &[]))
-            .map_err(|e| format!("answer: {e}"))?;
+        let answers = std::iter::once(("answer".to_string(), &self.answer)).chain(
+            self.variants
+                .iter()
+                .map(|(name, a)| (format!("variants.{name}"), a)),
+        );
+        for (what, answer) in answers {
+            let doc = crate::xml::parse(answer).map_err(|e| format!("{what}: {e}"))?;
+            walk(&doc.root, &mut |t| check_template(t, &bound, &[]))
+                .map_err(|e| format!("{what}: {e}"))?;
+        }
         if let Some(t) = &self.failed {
             if !documented(t) {
                 return Err(format!("failed: error `{t}` is not documented"));
@@ -816,6 +837,28 @@ mod tests {
             .validate(&["n"], &ok)
             .unwrap_err()
             .contains("no field `colour`"));
+    }
+
+    #[test]
+    fn variants_and_when_same_are_checked_like_the_answer_and_unless_same() {
+        let ok = |_: &str| true;
+        let e = engine("steps:\n  - { find: dids, as: d, where: { did: \"{{param.did}}\" }, error: E }\n  - { update: d, when_same: [\"{{param.status}}\", paid], set: { status: active } }\nanswer: <page>{{d.did}}</page>\nvariants:\n  old: <status>{{d.status}}</status>\n");
+        assert_eq!(e.validate(&["did", "status"], &ok), Ok(()));
+        assert!(e
+            .validate(&["did"], &ok)
+            .unwrap_err()
+            .contains("steps[1]: `{{param.status}}`: the method has no parameter `status`"));
+        let e = engine("answer: <page/>\nvariants:\n  old: <status>{{row.did}}</status>\n");
+        let err = e.validate(&[], &ok).unwrap_err();
+        assert!(
+            err.starts_with("variants.old:") && err.contains("nothing is bound as `row`"),
+            "{err}"
+        );
+        let e = engine("answer: <page/>\nvariants:\n  old: <status>\n");
+        assert!(e
+            .validate(&[], &ok)
+            .unwrap_err()
+            .starts_with("variants.old:"));
     }
 
     fn engine(yaml: &str) -> Engine {

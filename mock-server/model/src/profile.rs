@@ -160,6 +160,14 @@ pub fn position_for(quirks: &Quirks, quirk: &str, method: Option<&str>) -> Optio
             }
             .into(),
         ),
+        // A method without a selected variant answers its declared `answer`.
+        ("answer_variants", Some(m)) => Some(
+            quirks
+                .answer_variants
+                .get(m)
+                .cloned()
+                .unwrap_or_else(|| "declared".into()),
+        ),
         ("open_methods", Some(m)) => Some(if quirks.is_open(m) { "open" } else { "gated" }.into()),
         // An open method checks neither login nor hash: no order applies.
         ("error_precedence" | "check_order", Some(m)) if quirks.is_open(m) => Some("none".into()),
@@ -369,6 +377,16 @@ impl Profiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_variant_position_is_per_method_and_declared_without_one() {
+        let mut q = Quirks::default();
+        q.answer_variants
+            .insert("credit_note_delete".into(), "current_page".into());
+        let at = |m| position_for(&q, "answer_variants", Some(m));
+        assert_eq!(at("credit_note_delete").as_deref(), Some("current_page"));
+        assert_eq!(at("credit_note_update").as_deref(), Some("declared"));
+    }
 
     #[test]
     fn per_method_positions_name_canonical_methods_and_their_errors() {

@@ -223,6 +223,10 @@ patchable! {
         /// Per method, a named alternative hash order from the catalogue's `hash_variants`
         /// (for example `payment_create: rev22240`).
         hash_variants: BTreeMap<String, String> = BTreeMap::new(),
+        /// Per method, a named alternative success answer from the engine declaration's
+        /// `variants` (for example `credit_note_delete: current_page`): where a page's
+        /// revisions or the X3 code answer otherwise than the catalogue's default.
+        answer_variants: BTreeMap<String, String> = BTreeMap::new(),
         /// Whose secret validates a non-admin caller's hash (a reseller always signs with his
         /// own key).
         user_secret: UserSecret = UserSecret::Owner,

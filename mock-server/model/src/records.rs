@@ -199,7 +199,14 @@ fn schema_fields<T: schemars::JsonSchema>() -> BTreeMap<String, Field> {
             Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         };
-        let nullable = types.contains(&"null");
+        // An optional field of a referenced type (`Option<When>`) is `anyOf: [{$ref}, {type: null}]`.
+        let null_variant = ["anyOf", "oneOf"].iter().any(|k| {
+            p.get(*k).and_then(Value::as_array).is_some_and(|a| {
+                a.iter()
+                    .any(|v| v.get("type").and_then(Value::as_str) == Some("null"))
+            })
+        });
+        let nullable = types.contains(&"null") || null_variant;
         let kind = if types.contains(&"string") || types.is_empty() {
             FieldKind::Text
         } else if types.contains(&"integer") {
@@ -377,6 +384,8 @@ mod tests {
     fn text_values_take_each_fields_type() {
         assert_eq!(coerce("users", "blocked", "1").unwrap(), Value::Bool(true));
         assert_eq!(coerce("users", "tariff_id", "").unwrap(), Value::Null);
+        // An optional time (anyOf a reference and null): empty text clears it.
+        assert_eq!(coerce("credit_notes", "pay_date", "").unwrap(), Value::Null);
         assert_eq!(
             coerce("users", "tariff_id", "3").unwrap(),
             Value::from(3u64)
