@@ -12,8 +12,8 @@
 //!   refused?), `allow_get` (is a signed GET answered?);
 //! - facts (see [`model::facts::FACTS`]): each credential's user id, another simple user, a
 //!   simple user of the reseller, a device, a tariff, a non-default currency, a recent day with
-//!   calls, and ids and a username proven absent. A service's id no read shows: the target
-//!   file gives it (`service.id`, `reseller_service.id`).
+//!   calls, and ids and a username proven absent. A service's or a credit note's id no read
+//!   shows: the target file gives it (`service.id`, `reseller_service.id`, `credit_note.id`).
 //!
 //! A fact that cannot be found is noted with the reason; only the cases that need it skip.
 
@@ -766,6 +766,20 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
         .await
     {
         d.found("absent.number_pool_id", absent_pool.to_string());
+    }
+    // credit_notes_get answers an empty page, not an error, for an id it does not know.
+    if d.facts.get("absent.credit_note_id").is_none() && serves("credit_notes_get") {
+        let listed = t
+            .read(
+                "credit_notes_get",
+                "admin",
+                &[("credit_note_id", absent_id.to_string())],
+            )
+            .await
+            .map(|r| check::rows_at(&r, "credit_notes/credit_note").len());
+        if listed == Some(0) {
+            d.found("absent.credit_note_id", absent_id.to_string());
+        }
     }
     if d.facts.get("absent.tariff_id").is_none()
         && serves("tariff_rates_get")

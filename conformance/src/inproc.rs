@@ -270,6 +270,30 @@ pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now:
     if let Some(s) = reseller.and_then(|r| service_of(r.id)) {
         f.set("reseller_service.id", s.id.to_string());
     }
+    // A credit note of a simple user of the admin, the `user` credential's first.
+    let user_id = user.map(|u| u.id);
+    let admin_users_note = |n: &&model::world::CreditNote| {
+        world
+            .user(n.user_id)
+            .is_some_and(|u| u.role == Role::User && u.owner_id == 0)
+    };
+    if let Some(n) = world
+        .data
+        .credit_notes
+        .iter()
+        .filter(admin_users_note)
+        .find(|n| Some(n.user_id) == user_id)
+        .or_else(|| world.data.credit_notes.iter().find(admin_users_note))
+    {
+        f.set("credit_note.id", n.id.to_string());
+    }
+    if let Some(n) = world.data.credit_notes.iter().find(|n| {
+        world.user(n.user_id).is_some_and(|u| {
+            u.role == Role::User && world.user(u.owner_id).is_some_and(|o| o.role.is_reseller())
+        })
+    }) {
+        f.set("reseller_credit_note.id", n.id.to_string());
+    }
     let used: Vec<&str> = users.iter().map(|u| u.currency.as_str()).collect();
     let mut currencies: Vec<_> = world
         .data
@@ -320,6 +344,10 @@ pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now:
     f.set(
         "absent.number_pool_id",
         top(&mut world.data.number_pools.iter().map(|p| p.id)).to_string(),
+    );
+    f.set(
+        "absent.credit_note_id",
+        top(&mut world.data.credit_notes.iter().map(|n| n.id)).to_string(),
     );
     let mut d = Discovery::from_file(&f, Some(&settings.to_patch()));
     for v in d.sources.values_mut() {

@@ -137,7 +137,9 @@ fn make_number_pools(w: &mut WorldData, rng: &mut Rng) {
 
 /// What an operator writes in a target file for the unseen world of `product` and `seed`
 /// because no read of the API shows it: MOR the id of a service of the admin (`service.id`) and
-/// of the `reseller` account (`reseller_service.id`). Services depend on the seed alone.
+/// of the `reseller` account (`reseller_service.id`), and of the `user` account's credit note
+/// (`credit_note.id`) and of a reseller's user's (`reseller_credit_note.id`). Services and credit
+/// notes depend on the seed alone.
 pub fn unseen_facts(product: Product, seed: u64) -> Vec<(&'static str, String)> {
     // Any clock gives the same services.
     let w = unseen_world(product, seed, 1_795_444_200);
@@ -156,6 +158,20 @@ pub fn unseen_facts(product: Product, seed: u64) -> Vec<(&'static str, String)> 
     }
     if let Some(s) = reseller.and_then(|r| w.services.iter().find(|s| s.owner_id == r)) {
         out.push(("reseller_service.id", s.id.to_string()));
+    }
+    // The `user` account's credit note (the first), which no read shows by id either.
+    if let Some(n) = w.credit_notes.first() {
+        out.push(("credit_note.id", n.id.to_string()));
+    }
+    // And a note of a reseller's user (the last: the admin's users' come first).
+    let resold = |uid: u64| {
+        w.users
+            .iter()
+            .find(|u| u.id == uid)
+            .is_some_and(|u| u.owner_id != 0)
+    };
+    if let Some(n) = w.credit_notes.iter().find(|n| resold(n.user_id)) {
+        out.push(("reseller_credit_note.id", n.id.to_string()));
     }
     out
 }
@@ -1387,13 +1403,18 @@ mod tests {
                     .any(|n| n.user_id == user && n.pay_date.is_some()));
                 assert!(w.credit_notes.iter().any(|n| n.pay_date.is_none()));
                 assert!(w.credit_notes.iter().all(|n| time(&n.issue_date) <= now));
-                // The services (what a target file names) do not depend on the clock.
-                assert_eq!(w.services, unseen_world(Product::Mor, seed, NOW).services);
+                // The services and the first credit note's id (what a target file names) do
+                // not depend on the clock.
+                let other = unseen_world(Product::Mor, seed, NOW);
+                assert_eq!(w.services, other.services);
+                let ids = |w: &WorldData| w.credit_notes.iter().map(|n| n.id).collect::<Vec<_>>();
+                assert_eq!(ids(&w), ids(&other));
+                assert_eq!(w.credit_notes[0].user_id, user);
             }
         }
         assert!(unseen_world(Product::M4, 1, NOW).invoices.is_empty());
         let facts = unseen_facts(Product::Mor, 4242);
-        assert_eq!(facts.len(), 2, "{facts:?}");
+        assert_eq!(facts.len(), 4, "{facts:?}");
     }
 
     #[test]

@@ -122,6 +122,18 @@ pub const FACTS: &[(&str, &str)] = &[
         "reseller_service.id",
         "a service of the `reseller` credential (MOR; give it in the target file)",
     ),
+    (
+        "credit_note.id",
+        "a credit note of a simple user of the admin, the `user` account's where he has one (MOR; no read shows a credit note's id: give it in the target file)",
+    ),
+    (
+        "reseller_credit_note.id",
+        "a credit note of a simple user of a reseller (MOR; give it in the target file)",
+    ),
+    (
+        "absent.credit_note_id",
+        "a credit note id the target does not know (credit_notes_get as the admin lists none by it)",
+    ),
     ("absent.user_id", "a user id the target does not know"),
     ("absent.username", "a username the target does not know"),
     ("absent.device_id", "a device id the target does not know"),
