@@ -708,6 +708,31 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
             ),
         }
     }
+    // A phonebook record of the `user` account (MOR phonebooks_get as the admin).
+    let mut phonebook_ids: Vec<u64> = Vec::new();
+    if let (true, None, Some(uid)) = (
+        serves("phonebooks_get"),
+        d.facts.get("phonebook.id"),
+        d.facts.get("user.id").map(str::to_string),
+    ) {
+        let found = t
+            .read("phonebooks_get", "admin", &[("user_id", uid)])
+            .await
+            .and_then(|r| {
+                let rows = check::rows_at(&r, "phonebooks/phonebook");
+                phonebook_ids.extend(
+                    rows.iter()
+                        .filter_map(|p| check::value_at(p, "id")?.parse::<u64>().ok()),
+                );
+                rows.first().and_then(|p| check::value_at(p, "id"))
+            });
+        match found {
+            Some(id) => d.found("phonebook.id", id),
+            None => d.notes.push(
+                "$phonebook.id: phonebooks_get listed no phonebook record of the user".into(),
+            ),
+        }
+    }
     // Names and ids proven absent.
     let top = ids.iter().copied().max().unwrap_or(0);
     let absent_id = (top + 1) * 1000 + 7;
@@ -780,6 +805,11 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
         if listed == Some(0) {
             d.found("absent.credit_note_id", absent_id.to_string());
         }
+    }
+    // No read finds a phonebook record by id: an id far above every one seen stands for one.
+    if d.facts.get("absent.phonebook_id").is_none() && serves("phonebooks_get") {
+        let absent = (phonebook_ids.iter().copied().max().unwrap_or(0).max(top) + 1) * 1000 + 7;
+        d.found("absent.phonebook_id", absent.to_string());
     }
     if d.facts.get("absent.tariff_id").is_none()
         && serves("tariff_rates_get")

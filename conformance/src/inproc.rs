@@ -349,6 +349,14 @@ pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now:
         "absent.credit_note_id",
         top(&mut world.data.credit_notes.iter().map(|n| n.id)).to_string(),
     );
+    // A phonebook record of the `user` credential's account (MOR).
+    if let Some(p) = user.and_then(|u| world.data.phonebooks.iter().find(|p| p.user_id == u.id)) {
+        f.set("phonebook.id", p.id.to_string());
+    }
+    f.set(
+        "absent.phonebook_id",
+        top(&mut world.data.phonebooks.iter().map(|p| p.id)).to_string(),
+    );
     let mut d = Discovery::from_file(&f, Some(&settings.to_patch()));
     for v in d.sources.values_mut() {
         *v = "the mock's world".into();

@@ -36,7 +36,8 @@
 //! MOR billing records (function `billing`): services 1-3, subscriptions 1-4, last month's invoices
 //! 1-4 (issued on this month's first day) and credit notes 1-3. Number pools (function
 //! `number_pools`): 1 `Caller IDs`, 2 `Blacklist`, 3 `Spare` (empty) of the admin, and MOR 4 of
-//! `reseller`; numbers 1-5 (MOR 1-6).
+//! `reseller`; numbers 1-5 (MOR 1-6). Phonebook records (MOR, function `phonebooks`): 1-2 of
+//! user1, 3 of user2, 4 of ruser1 (user3 and the admin have none).
 
 use model::catalogue::{Product, Role};
 use model::world::{
@@ -59,7 +60,32 @@ pub fn default_world(product: Product, seed: u64, now: i64) -> WorldData {
         billing(&mut w, now);
     }
     number_pools(&mut w, product);
+    if product == Product::Mor {
+        phonebooks(&mut w);
+    }
     w
+}
+
+/// The default MOR world's phonebook records: 1 `Office` (speed dial 11) and 2 `Home` (12) of
+/// user1, 3 `Support` (21) of user2, 4 `Reseller desk` (31) of ruser1, a user of `reseller`;
+/// user3 and the admin have none (phonebooks_get answers `No Phonebooks`).
+fn phonebooks(w: &mut WorldData) {
+    use model::world::Phonebook;
+    w.phonebooks = [
+        (1, 1, "Office", "37052000201", "11"),
+        (2, 1, "Home", "37061234567", "12"),
+        (3, 2, "Support", "37052000300", "21"),
+        (4, 7, "Reseller desk", "37052000400", "31"),
+    ]
+    .into_iter()
+    .map(|(id, user_id, name, number, speeddial)| Phonebook {
+        id,
+        user_id,
+        name: name.into(),
+        number: number.into(),
+        speeddial: speeddial.into(),
+    })
+    .collect();
 }
 
 /// The four calls in progress: user1's answered call to a Lithuanian mobile through Test

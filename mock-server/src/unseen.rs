@@ -26,7 +26,8 @@
 //! MOR billing records ([`make_billing`]): services of the admin and of each reseller, the
 //! subscriptions, last month's invoices and the credit notes of the admin's and the resellers'
 //! users (the `user` account has each kind), ids and amounts from the seed, times relative to
-//! `now`.
+//! `now`. MOR phonebook records ([`make_phonebooks`]): some of every simple user's, two or more
+//! of the `user` account's.
 
 use std::collections::HashSet;
 
@@ -82,7 +83,50 @@ pub fn unseen_world(product: Product, seed: u64, now: i64) -> WorldData {
     // A stream of its own, so everything above is what it was before number pools existed.
     let mut rng = Rng(seed ^ 0x9001_5000_0000_0002 ^ product_salt(product));
     make_number_pools(&mut w, &mut rng);
+    if product == Product::Mor {
+        // Likewise a stream of its own.
+        let mut rng = Rng(seed ^ 0xB00C_0000_0000_0003 ^ product_salt(product));
+        make_phonebooks(&mut w, &mut rng, s.user_id);
+    }
     w
+}
+
+/// Phonebook records (MOR): two to four of the `user` account (`user_id`), zero to three of
+/// every other simple user, ids from 60 plus an offset with gaps; numbers of 11 digits and speed
+/// dials of two or three digits, unique per user.
+fn make_phonebooks(w: &mut WorldData, rng: &mut Rng, user_id: u64) {
+    use model::world::Phonebook;
+    let users: Vec<u64> = w
+        .users
+        .iter()
+        .filter(|u| u.role == Role::User)
+        .map(|u| u.id)
+        .collect();
+    let mut id = 60 + rng.below(40);
+    for owner in users {
+        let n = if owner == user_id {
+            2 + rng.below(3)
+        } else {
+            rng.below(4)
+        };
+        let mut dials = HashSet::new();
+        for _ in 0..n {
+            let speeddial = loop {
+                let d = rng.range(10, 299).to_string();
+                if dials.insert(d.clone()) {
+                    break d;
+                }
+            };
+            w.phonebooks.push(Phonebook {
+                id,
+                user_id: owner,
+                name: capitalized(pick(rng, &WORDS)),
+                number: rng.range(30_000_000_000, 49_999_999_999).to_string(),
+                speeddial,
+            });
+            id += 1 + rng.below(4);
+        }
+    }
 }
 
 /// Number pools: two to four of the admin (ids from 40 plus an offset, with gaps), each with
@@ -1445,6 +1489,30 @@ mod tests {
         }
         let mor = unseen_world(Product::Mor, 7, NOW);
         assert!(mor.number_pools.iter().any(|x| x.owner_id != 0));
+    }
+
+    #[test]
+    fn the_user_account_has_phonebook_records_with_speed_dials_unique_per_user() {
+        let a = unseen_world(Product::Mor, 7, NOW);
+        let user = Skeleton::new(Product::Mor, 7).user_id;
+        let mine = a.phonebooks.iter().filter(|p| p.user_id == user).count();
+        assert!((2..=4).contains(&mine), "{mine}");
+        for p in &a.phonebooks {
+            assert!(a
+                .users
+                .iter()
+                .any(|u| u.id == p.user_id && u.role == Role::User));
+            let same_dial = a
+                .phonebooks
+                .iter()
+                .filter(|q| q.user_id == p.user_id && q.speeddial == p.speeddial)
+                .count();
+            assert_eq!(same_dial, 1, "{p:?}");
+        }
+        assert!(!a.phonebooks.iter().any(|p| (1..=4).contains(&p.id)));
+        assert_eq!(a.phonebooks, unseen_world(Product::Mor, 7, NOW).phonebooks);
+        assert_ne!(a.phonebooks, unseen_world(Product::Mor, 8, NOW).phonebooks);
+        assert!(unseen_world(Product::M4, 7, NOW).phonebooks.is_empty());
     }
 
     #[test]

@@ -146,6 +146,14 @@ pub const FACTS: &[(&str, &str)] = &[
         "absent.number_pool_id",
         "a number pool id the target does not know",
     ),
+    (
+        "phonebook.id",
+        "a phonebook record of the `user` credential's account (MOR phonebooks_get)",
+    ),
+    (
+        "absent.phonebook_id",
+        "a phonebook record id far above every one seen (MOR; no read finds a record by id, so not proven absent)",
+    ),
 ];
 
 /// The role whose password a fact names (`user.password` -> `user`): such facts come from the

@@ -18,12 +18,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::world::{
-    CreditNote, Currency, Destination, Device, Did, Invoice, NumberPool, Payment, PoolNumber,
-    Provider, Record, Service, Subscription, Tariff, User, WorldData,
+    CreditNote, Currency, Destination, Device, Did, Invoice, NumberPool, Payment, Phonebook,
+    PoolNumber, Provider, Record, Service, Subscription, Tariff, User, WorldData,
 };
 
 /// The collections the typed world models, by the names scenarios and the catalogue use.
-pub const TYPED: [&str; 14] = [
+pub const TYPED: [&str; 15] = [
     "users",
     "devices",
     "providers",
@@ -38,6 +38,7 @@ pub const TYPED: [&str; 14] = [
     "credit_notes",
     "number_pools",
     "number_pool_numbers",
+    "phonebooks",
 ];
 
 /// Whether `name` is one of the typed collections.
@@ -83,6 +84,7 @@ pub fn read(data: &WorldData, name: &str) -> Vec<Record> {
         "credit_notes" => to_records(&data.credit_notes),
         "number_pools" => to_records(&data.number_pools),
         "number_pool_numbers" => to_records(&data.number_pool_numbers),
+        "phonebooks" => to_records(&data.phonebooks),
         other => data.records.get(other).cloned().unwrap_or_default(),
     }
 }
@@ -147,6 +149,7 @@ fn write(
         "credit_notes" => put(&mut data.credit_notes, name, records, extend),
         "number_pools" => put(&mut data.number_pools, name, records, extend),
         "number_pool_numbers" => put(&mut data.number_pool_numbers, name, records, extend),
+        "phonebooks" => put(&mut data.phonebooks, name, records, extend),
         other => {
             let to = data.records.entry(other.to_string()).or_default();
             if extend {
@@ -244,6 +247,7 @@ pub fn fields(name: &str) -> Option<&'static BTreeMap<String, Field>> {
             ("credit_notes", schema_fields::<CreditNote>()),
             ("number_pools", schema_fields::<NumberPool>()),
             ("number_pool_numbers", schema_fields::<PoolNumber>()),
+            ("phonebooks", schema_fields::<Phonebook>()),
         ])
     });
     all.get(name)
@@ -359,9 +363,9 @@ mod tests {
         assert_eq!(data.dids.len(), 3);
         // An untyped collection keeps its records as they are.
         let phone: Record = [("id".to_string(), Value::from("1"))].into_iter().collect();
-        append(&mut data, "phonebooks", vec![phone.clone()]).unwrap();
-        append(&mut data, "phonebooks", vec![phone]).unwrap();
-        assert_eq!(data.records["phonebooks"].len(), 2);
+        append(&mut data, "contacts", vec![phone.clone()]).unwrap();
+        append(&mut data, "contacts", vec![phone]).unwrap();
+        assert_eq!(data.records["contacts"].len(), 2);
     }
 
     #[test]
@@ -404,7 +408,7 @@ mod tests {
         );
         // Untyped collections keep text.
         assert_eq!(
-            coerce("phonebooks", "number", "0037").unwrap(),
+            coerce("contacts", "number", "0037").unwrap(),
             Value::String("0037".into())
         );
     }
@@ -412,11 +416,11 @@ mod tests {
     #[test]
     fn an_untyped_collection_lives_in_the_records_map() {
         let mut data = WorldData::default();
-        assert!(read(&data, "phonebooks").is_empty());
+        assert!(read(&data, "contacts").is_empty());
         let mut r = Record::new();
         r.insert("id".into(), Value::String("1".into()));
-        replace(&mut data, "phonebooks", vec![r]).unwrap();
-        assert_eq!(read(&data, "phonebooks").len(), 1);
-        assert_eq!(next_id(&read(&data, "phonebooks")), 2);
+        replace(&mut data, "contacts", vec![r]).unwrap();
+        assert_eq!(read(&data, "contacts").len(), 1);
+        assert_eq!(next_id(&read(&data, "contacts")), 2);
     }
 }

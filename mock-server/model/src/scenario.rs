@@ -122,6 +122,7 @@ impl<'de> Deserialize<'de> for WorldSpec {
             CreditNotes,
             NumberPools,
             NumberPoolNumbers,
+            Phonebooks,
             Records,
         }
         const FIELDS: &[&str] = &[
@@ -143,6 +144,7 @@ impl<'de> Deserialize<'de> for WorldSpec {
             "credit_notes",
             "number_pools",
             "number_pool_numbers",
+            "phonebooks",
             "records",
         ];
         struct V;
@@ -182,6 +184,7 @@ impl<'de> Deserialize<'de> for WorldSpec {
                         Field::CreditNotes => data.credit_notes = map.next_value()?,
                         Field::NumberPools => data.number_pools = map.next_value()?,
                         Field::NumberPoolNumbers => data.number_pool_numbers = map.next_value()?,
+                        Field::Phonebooks => data.phonebooks = map.next_value()?,
                         Field::Records => data.records = map.next_value()?,
                     }
                 }
@@ -1113,14 +1116,14 @@ cases:
     fn a_world_writes_dids_and_records_of_a_collection_only_the_catalogue_knows() {
         let text = GOOD.replace(
             "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n",
-            "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n  dids:\n    - { id: 3, did: \"37052000003\", provider_id: 1, status: reserved, user_id: 9 }\n  records:\n    phonebooks:\n      - { id: \"1\", user_id: \"9\", number: \"0037\" }\n",
+            "    - { id: 9, username: bob, role: user, balance: \"10.50\" }\n  dids:\n    - { id: 3, did: \"37052000003\", provider_id: 1, status: reserved, user_id: 9 }\n  records:\n    contacts:\n      - { id: \"1\", user_id: \"9\", number: \"0037\" }\n",
         );
         let s = load_str(&text, Path::new("w.yaml"), &cat()).unwrap_or_else(|e| panic!("{e}"));
         let w = &s.scenario.world.as_ref().expect("a world").data;
         assert_eq!(w.dids[0].status, "reserved");
         assert_eq!(w.dids[0].user_id, 9);
         assert_eq!(
-            w.records["phonebooks"][0].get("number"),
+            w.records["contacts"][0].get("number"),
             Some(&serde_json::Value::String("0037".into()))
         );
         let bad = text.replace("status: reserved", "state: reserved");

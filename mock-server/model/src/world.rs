@@ -1271,6 +1271,27 @@ pub struct PoolNumber {
     pub number: String,
 }
 
+/// A phonebook record of a user (MOR API phonebooks get, phonebook record create): a name, a
+/// number and the speed dial that calls it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Phonebook {
+    /// Id (phonebook_edit's `phonebook_id`, phonebook_record_delete's `id`).
+    pub id: u64,
+    /// The user whose phonebook holds it (0: the admin's).
+    #[serde(default)]
+    pub user_id: u64,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Number (digits).
+    #[serde(default)]
+    pub number: String,
+    /// Speed dial (two or more digits, unique in the user's phonebook).
+    #[serde(default)]
+    pub speeddial: String,
+}
+
 /// A record of a collection the typed world does not model: a flat map of field names to
 /// values, declared and used by catalogue methods only (see `model::records`).
 pub type Record = serde_json::Map<String, serde_json::Value>;
@@ -1329,6 +1350,9 @@ pub struct WorldData {
     /// The numbers of the number pools.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub number_pool_numbers: Vec<PoolNumber>,
+    /// Phonebook records (MOR).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phonebooks: Vec<Phonebook>,
     /// Records of collections only the catalogue knows (a method declared in an extra catalogue
     /// file over a collection of its own), by collection name; each record has an `id`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -1412,6 +1436,7 @@ impl WorldData {
             other.number_pool_numbers,
             |a| a.id,
         );
+        upsert(&mut self.phonebooks, other.phonebooks, |a| a.id);
         for (name, records) in other.records {
             upsert(self.records.entry(name).or_default(), records, |r| {
                 r.get("id").map(crate::records::text).unwrap_or_default()

@@ -292,8 +292,8 @@ methods:
         - { allowed: "{{owner.id}}" }
         - { require: [number], error: Number must be digits }
         - { valid: number, is: digits, error: Number must be digits }
-        - { absent: phonebooks, where: { user_id: "{{owner.id}}", number: "{{param.number}}" }, error: Number already in the phone book }
-        - { create: phonebooks, as: entry, set: { user_id: "{{owner.id}}", name: "{{param.name}}", number: "{{param.number}}" } }
+        - { absent: contacts, where: { user_id: "{{owner.id}}", number: "{{param.number}}" }, error: Number already in the phone book }
+        - { create: contacts, as: entry, set: { user_id: "{{owner.id}}", name: "{{param.name}}", number: "{{param.number}}" } }
       answer: <page><status>Phone book entry added</status><id>{{entry.id}}</id></page>
   - name: phonebook_entries_get
     summary: Lists a user's phone book.
@@ -313,7 +313,7 @@ methods:
         - { find: users, as: owner, where: { id: "{{param.user_id}}" }, error: User was not found }
         - { allowed: "{{owner.id}}" }
       list:
-        collection: phonebooks
+        collection: contacts
         filters: [ { param: user_id, field: user_id } ]
       answer: <page><phonebook><entry each="rows"><name>{{row.name}}</name><number>{{row.number}}</number></entry></phonebook></page>
 "#;
