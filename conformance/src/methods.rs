@@ -237,15 +237,15 @@ mod tests {
     fn a_method_catalogued_only_says_it_answers_its_documented_sample_and_where_it_is_from() {
         let cat = Catalogue::embedded();
         let m = cat
-            .method(Product::Mor, "phonebooks_get")
+            .method(Product::Mor, "system_version_get")
             .expect("in the catalogue");
         let mut out = String::new();
         describe(&mut out, cat, Product::Mor, m);
         assert!(
-            out.contains("  behaviour: catalogued only: the mock answers the documented sample below after the protocol checks (MOR API phonebooks get, https://wiki.kolmisoft.com/index.php/MOR_API_phonebooks_get"),
+            out.contains("  behaviour: catalogued only: the mock answers the documented sample below after the protocol checks (MOR API system version get, https://wiki.kolmisoft.com/index.php/MOR_API_system_version_get"),
             "{out}"
         );
-        assert!(out.contains("  documented sample:\n    <page>\n"), "{out}");
+        assert!(out.contains("  documented sample:\n    <page>"), "{out}");
         let list = run(&MethodsArgs {
             name: None,
             product: Some(Product::Mor),
@@ -254,10 +254,10 @@ mod tests {
         .expect("listed");
         let line = list
             .lines()
-            .find(|l| l.starts_with("  phonebooks_get "))
+            .find(|l| l.starts_with("  system_version_get "))
             .expect("listed");
         assert!(
-            line.ends_with(" (also phonebooks) [catalogued only: documented sample]"),
+            line.ends_with(" (also get_version) [catalogued only: documented sample]"),
             "{line}"
         );
         let computed = list
