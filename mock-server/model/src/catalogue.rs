@@ -648,6 +648,20 @@ impl Method {
                     // its placeholders are filled when answered.
                     answer.clone()
                 } else {
+                    // A page's `<id> ... </id>` is its formatting: a server's XML builder
+                    // writes no whitespace around a value, and the runner's structure check
+                    // refuses it (so the mock's own answer would fail its suite).
+                    if let Some(leaf) = padded_leaf(&doc.root) {
+                        return Err((
+                            vec![field, answer_key],
+                            format!(
+                                "<{}>{}</{}>: a value with whitespace around it (a page's formatting; a server writes none): write it trimmed",
+                                leaf.name,
+                                leaf.text_content(),
+                                leaf.name
+                            ),
+                        ));
+                    }
                     let mut out = String::new();
                     crate::xml::render_element(
                         &crate::xml::shape(&doc.root),
@@ -734,6 +748,15 @@ fn field_line(text: &str, name: &str, keys: &[&str]) -> usize {
         }
     }
     at + 1
+}
+
+/// The first leaf element of `el` whose text has whitespace around it.
+fn padded_leaf(el: &crate::xml::Element) -> Option<&crate::xml::Element> {
+    if el.elements().next().is_none() {
+        let t = el.text_content();
+        return (!t.trim().is_empty() && t.trim() != t).then_some(el);
+    }
+    el.elements().find_map(padded_leaf)
 }
 
 /// Check the documented samples of `methods` (see [`Method::check_documented_sample`]); the
@@ -1342,7 +1365,7 @@ mod tests {
             m.response.sample
         );
 
-        let cases: [(String, &str, &str); 6] = [
+        let cases: [(String, &str, &str); 7] = [
             (
                 documented("    params:\n      - {name: u}\n    access:\n      - {role: admin}\n"),
                 "extra-documented.yaml:4: methods[doc_x].sample:",
@@ -1352,6 +1375,11 @@ mod tests {
                 documented(&GOOD.replace("<id>5</id></page>", "<id>5</page>")),
                 "extra-documented.yaml:13: methods[doc_x].sample.answer:",
                 "not XML",
+            ),
+            (
+                documented(&GOOD.replace("<id>5</id></page>", "<id> ... </id></page>")),
+                "extra-documented.yaml:13: methods[doc_x].sample.answer:",
+                "<id> ... </id>: a value with whitespace around it",
             ),
             (
                 documented(&GOOD.replace("'MOR API doc x (wiki, oldid 1)'", "''")),
