@@ -139,23 +139,30 @@ fn every_method_runs_and_nothing_fails(name: &str, product: Product, mock_args: 
     );
     assert_eq!(code, 0);
     let counts = per_method(&outcomes, &methods);
+    let computed = |m: &str| {
+        cat.method(product, m)
+            .is_some_and(|m| !m.is_catalogued_only())
+    };
     let mut low = Vec::new();
     for (m, (planned, ran)) in &counts {
         println!("{product} {m}: {ran} of {planned} cases run");
-        if (*ran as f64) < 0.7 * (*planned as f64) {
+        // A method catalogued only (answered from its documented sample or inferred shape) has
+        // cases of the answer's shape and the protocol; its success needs a deployment's own
+        // ids where the fact vocabulary names none, so its share is shown, not held to 70%.
+        if computed(m) && (*ran as f64) < 0.7 * (*planned as f64) {
             low.push(format!("{m} {ran}/{planned}"));
         }
     }
-    // Methods catalogued only (answered from their documented samples or inferred shapes) have
-    // no scenario: the protocol properties of `props` cover them.
-    assert_eq!(
-        counts.len(),
-        cat.product(product)
-            .methods()
-            .iter()
-            .filter(|m| !m.is_catalogued_only())
-            .count(),
-        "every computed method has cases"
+    let without: Vec<&str> = cat
+        .product(product)
+        .methods()
+        .iter()
+        .filter(|m| !m.is_catalogued_only() && !counts.contains_key(&m.name))
+        .map(|m| m.name.as_str())
+        .collect();
+    assert!(
+        without.is_empty(),
+        "computed methods without cases: {without:?}"
     );
     assert!(
         low.is_empty(),
