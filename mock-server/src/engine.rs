@@ -767,6 +767,10 @@ fn pipe(p: &Pipe, v: String) -> String {
         // Digits only (a timestamp parameter); anything else stays as sent, for the record's
         // own check to refuse.
         Pipe::Replace(from, to) => v.replace(from.as_str(), to),
+        Pipe::Decimal => v
+            .trim()
+            .parse::<Money>()
+            .map_or_else(|_| "0".into(), |m| m.to_string()),
         Pipe::Datetime => match crate::methods::parse_id(&v).and_then(|t| i64::try_from(t).ok()) {
             Some(t) => format_datetime(t),
             None => v,
@@ -777,6 +781,16 @@ fn pipe(p: &Pipe, v: String) -> String {
 #[cfg(test)]
 mod tests {
     use model::catalogue::{Catalogue, Product};
+
+    #[test]
+    fn the_decimal_filter_stores_text_as_a_decimal_column_does() {
+        use model::engine::Pipe;
+        let d = |v: &str| super::pipe(&Pipe::Decimal, v.to_string());
+        assert_eq!(d("4.50"), "4.5");
+        assert_eq!(d(" 3 "), "3.0");
+        assert_eq!(d("ten"), "0");
+        assert_eq!(d(""), "0");
+    }
 
     /// The README's table of methods per product, counted from the catalogue: by code (a
     /// handler), declared as data (an engine block) or catalogued only (answered from the

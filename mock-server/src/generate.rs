@@ -785,9 +785,9 @@ fn mor_dids() -> Vec<Did> {
 ///
 /// | id | service | type | price | owner |
 /// |---|---|---|---|---|
-/// | 1 | `Monthly fee` | periodic_fee | 10 | admin |
+/// | 1 | `Monthly fee` | periodic_fee (month, self cost 2, memo `every month`) | 10 | admin |
 /// | 2 | `Setup fee` | one_time_fee | 25 | admin |
-/// | 3 | `Reseller box` | periodic_fee | 7.5 | `reseller` |
+/// | 3 | `Reseller box` | periodic_fee (month) | 7.5 | `reseller` |
 ///
 /// Subscriptions: 1 user1 to 1 since last month's first day, until canceled; 2 user3 to 1 from
 /// last month's first day to this month's last; 3 user2 to 2 added today; 4 ruser1 to 3.
@@ -808,6 +808,12 @@ fn billing(w: &mut WorldData, now: i64) {
             service_type: "periodic_fee".into(),
             price: money("10"),
             owner_id: 0,
+            memo: "every month".into(),
+            period: "month".into(),
+            self_cost: money("2"),
+            currency: "USD".into(),
+            quantity: Some(1),
+            continue_call: false,
         },
         Service {
             id: 2,
@@ -815,6 +821,12 @@ fn billing(w: &mut WorldData, now: i64) {
             service_type: "one_time_fee".into(),
             price: money("25"),
             owner_id: 0,
+            memo: String::new(),
+            period: String::new(),
+            self_cost: Money::ZERO,
+            currency: "USD".into(),
+            quantity: None,
+            continue_call: false,
         },
         Service {
             id: 3,
@@ -822,6 +834,12 @@ fn billing(w: &mut WorldData, now: i64) {
             service_type: "periodic_fee".into(),
             price: money("7.5"),
             owner_id: 4,
+            memo: String::new(),
+            period: "month".into(),
+            self_cost: Money::ZERO,
+            currency: "USD".into(),
+            quantity: Some(1),
+            continue_call: false,
         },
     ];
     let sub = |id,

@@ -1066,12 +1066,24 @@ fn make_billing(w: &mut WorldData, rng: &mut Rng, now: i64, user_id: u64) {
             "flat_rate" => format!("{word} minutes"),
             _ => format!("{word} plan"),
         };
+        // The fields below draw nothing from the random stream, so every later record is as
+        // before they existed.
         services.push(Service {
             id,
             name,
             service_type: kind.into(),
             price: Money(rng.range(150, 4_999) * 100),
             owner_id,
+            memo: String::new(),
+            period: if kind == "periodic_fee" { "month" } else { "" }.into(),
+            self_cost: Money::ZERO,
+            currency: "USD".into(),
+            quantity: match kind {
+                "flat_rate" => Some(100 + id % 5 * 50),
+                "periodic_fee" => Some(1),
+                _ => None,
+            },
+            continue_call: false,
         });
     }
     let simple: Vec<(u64, u64)> = w

@@ -41,7 +41,8 @@
 //! `find` or `create`, `row` in a list), `{{new_id}}` (in a `create`), `{{now}}` (date and time),
 //! `{{today}}` (date); filters `|fixed:N` (N decimals), `|digits:N` (zero-padded to N digits),
 //! `|usertype` (a role as MOR prints it), `|datetime` (Unix seconds as `YYYY-MM-DD HH:MM:SS`),
-//! `|replace:FROM:TO` (every FROM as TO). In the answer an element with `if="{{...}}"` is
+//! `|replace:FROM:TO` (every FROM as TO), `|decimal` (a number as a Rails decimal column stores
+//! text: the number, else 0). In the answer an element with `if="{{...}}"` is
 //! left out when the value is empty or `0`.
 //!
 //! `variants` names other answers the method gives where the documentation contradicts itself
@@ -389,6 +390,8 @@ pub enum Pipe {
     Datetime,
     /// Every occurrence of the first text replaced by the second (`replace:#:_`).
     Replace(String, String),
+    /// A decimal as a Rails decimal column stores text: the number, else 0 (`abc`, empty).
+    Decimal,
 }
 
 /// A piece of a template.
@@ -444,6 +447,7 @@ impl Template {
                     "digits" => Pipe::Digits(n()?),
                     "usertype" => Pipe::Usertype,
                     "datetime" => Pipe::Datetime,
+                    "decimal" => Pipe::Decimal,
                     "replace" => match arg.split_once(':') {
                         Some((from, to)) if !from.is_empty() => {
                             Pipe::Replace(from.to_string(), to.to_string())
@@ -452,7 +456,7 @@ impl Template {
                     },
                     other => {
                         return Err(format!(
-                            "unknown filter `{other}` (expected fixed:N, digits:N, usertype, datetime or replace:FROM:TO)"
+                            "unknown filter `{other}` (expected fixed:N, digits:N, usertype, datetime, decimal or replace:FROM:TO)"
                         ))
                     }
                 });

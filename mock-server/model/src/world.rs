@@ -1112,7 +1112,8 @@ fn did_free() -> String {
 pub struct Service {
     /// Id.
     pub id: u64,
-    /// Name.
+    /// Name (service_create without one stores it empty: what MOR answers is UNK).
+    #[serde(default)]
     pub name: String,
     /// `periodic_fee`, `one_time_fee` or `flat_rate` (MOR service types).
     #[serde(default = "periodic_fee", rename = "type")]
@@ -1123,6 +1124,25 @@ pub struct Service {
     /// Owner: 0 the admin's, or a reseller's id (a reseller subscribes his users to his own).
     #[serde(default)]
     pub owner_id: u64,
+    /// Memo (services_get's `<memo>`, MOR wiki since 2017).
+    #[serde(default)]
+    pub memo: String,
+    /// `month` or `day` for a periodic fee, empty otherwise.
+    #[serde(default)]
+    pub period: String,
+    /// Self cost, in the default currency.
+    #[serde(default)]
+    pub self_cost: Money,
+    /// The currency services_get prints the prices in.
+    #[serde(default)]
+    pub currency: String,
+    /// Quantity: a flat rate's minutes per month (none: printed empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u64>,
+    /// Whether a flat rate's call continues once its minutes are used (services_get's
+    /// `<continue_call>`, MOR wiki 2025).
+    #[serde(default)]
+    pub continue_call: bool,
 }
 
 fn periodic_fee() -> String {
