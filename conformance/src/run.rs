@@ -164,6 +164,8 @@ struct Ctx {
     /// Whether the run checks a policy (`--policy` or the target file's): `kind: policy` cases
     /// run against a foreign target only then.
     policy: bool,
+    /// The fact `run.id` against a deployment: the run's start (Unix milliseconds).
+    run_id: String,
 }
 
 /// Where one scenario's cases go.
@@ -172,6 +174,8 @@ struct Endpoint<'a> {
     credentials: &'a Credentials,
     quirks: &'a Quirks,
     today: (i64, i64),
+    /// The fact `run.id`.
+    run_id: &'a str,
     known: &'a Discovery,
     /// The secrets this target's answers are masked with.
     secrets: &'a Known,
@@ -341,6 +345,10 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
         inproc_quirks: target_file.quirks.clone(),
         profile: target_file.profile.clone(),
         policy: policy.any(),
+        run_id: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+            .to_string(),
         recording: match (&args.record, &args.compare) {
             (Some(dir), _) => Some((dir.clone(), crate::record::Mode::Record)),
             (None, Some(dir)) => Some((dir.clone(), crate::record::Mode::Compare)),
@@ -604,6 +612,7 @@ async fn run_scenario(ctx: &Ctx, ps: PlannedScenario, progress: &Progress) -> Ve
                     .as_ref()
                     .and_then(|d| d.today)
                     .unwrap_or_else(today_utc),
+                run_id: &ctx.run_id,
                 known: ctx.discovery.as_ref().unwrap_or(&empty),
                 secrets: &ctx.external_known,
             };
@@ -626,6 +635,9 @@ async fn run_scenario(ctx: &Ctx, ps: PlannedScenario, progress: &Progress) -> Ve
                         credentials: &mock.credentials,
                         quirks: &mock.quirks,
                         today: mock.today,
+                        // Each scenario has a mock of its own: nothing an earlier run wrote is
+                        // there to meet, and the reports stay the same from run to run.
+                        run_id: "1",
                         known: &mock.discovery,
                         secrets: &secrets,
                     };
@@ -812,10 +824,10 @@ fn facts_of(r: &Request) -> Vec<&str> {
         .params
         .0
         .iter()
-        .filter_map(|(_, v)| model::facts::reference(v))
+        .flat_map(|(_, v)| model::facts::references(v))
         .collect();
-    if let Some(u) = r.u.as_deref().and_then(model::facts::reference) {
-        out.push(u);
+    if let Some(u) = r.u.as_deref() {
+        out.extend(model::facts::references(u));
     }
     out
 }
@@ -833,12 +845,12 @@ fn case_facts(case: &model::scenario::Case) -> Vec<&str> {
                 params
                     .0
                     .iter()
-                    .filter_map(|(_, v)| model::facts::reference(v)),
+                    .flat_map(|(_, v)| model::facts::references(v)),
             ),
             Invariant::RowsMatch { one_of, .. } => {
-                out.extend(one_of.iter().filter_map(|v| model::facts::reference(v)))
+                out.extend(one_of.iter().flat_map(|v| model::facts::references(v)))
             }
-            Invariant::ReadShowsWrite { value, .. } => out.extend(model::facts::reference(value)),
+            Invariant::ReadShowsWrite { value, .. } => out.extend(model::facts::references(value)),
             _ => {}
         }
     }
@@ -846,7 +858,7 @@ fn case_facts(case: &model::scenario::Case) -> Vec<&str> {
         case.expect
             .values
             .values()
-            .filter_map(|v| model::facts::reference(v)),
+            .flat_map(|v| model::facts::references(v)),
     );
     out
 }
@@ -861,14 +873,15 @@ fn fact_value(name: &str, ep: &Endpoint<'_>) -> Option<String> {
         "today.start" => Some(ep.today.0.to_string()),
         "today.end" => Some(ep.today.1.to_string()),
         "month.start" => Some(model::world::month_start(ep.today.0).to_string()),
+        "run.id" => Some(ep.run_id.to_string()),
         _ => ep.known.facts.get(name).map(str::to_string),
     }
 }
 
-/// `v` with a fact reference replaced by its value (left as is when unknown: the case is
-/// skipped before it is sent, see [`skip_reason`]).
+/// `v` with its fact references replaced by their values (left as is when one is unknown: the
+/// case is skipped before it is sent, see [`skip_reason`]).
 fn resolve_value(v: &mut String, ep: &Endpoint<'_>) {
-    if let Some(x) = model::facts::reference(v).and_then(|n| fact_value(n, ep)) {
+    if let Ok(x) = model::facts::interpolate(v, |n| fact_value(n, ep)) {
         *v = x;
     }
 }

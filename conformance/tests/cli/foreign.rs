@@ -468,3 +468,39 @@ fn on_a_deployment_without_billing_records_cases_needing_rows_skip_and_none_fail
     assert!(no_rows > 0, "no case skipped for want of rows:\n{stdout}");
     assert!(passed > 0, "no case ran:\n{stdout}");
 }
+
+/// The import's cases create tariffs with names of their own: a second run against the same
+/// deployment meets the first run's tariffs, and names built with the fact `run.id` keep its
+/// cases from meeting `TARIFF with same name exists` (they did before the fact).
+#[test]
+fn a_second_run_with_writes_against_the_same_deployment_meets_none_of_the_first_s_names() {
+    let dir = temp("second-run");
+    let (tf, env) = write_target_file(&dir, Product::Mor, UNSEEN_SEED, &[]);
+    let seed = UNSEEN_SEED.to_string();
+    let mock = MockProcess::start(&["--product", "mor", "--unseen-world", &seed]);
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/mor/tariff_retail_import.yaml");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for run in ["first", "second"] {
+        let out = super::run(
+            &[
+                "run",
+                file.to_str().expect("utf-8 path"),
+                "--target",
+                &mock.url,
+                "--target-file",
+                tf.to_str().expect("utf-8 path"),
+                "--allow-writes",
+            ],
+            &env,
+        );
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{run} run\n{stdout}");
+        let summary = stdout.lines().last().unwrap_or_default();
+        assert!(
+            summary.contains(" passed, 0 failed") && !summary.starts_with("0 passed"),
+            "{run} run: {summary}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,6 +11,10 @@
 //! $period_with_calls.start the first second (Unix) of a day on which `user` made calls
 //! $absent.username         a username the target proved not to know
 //! ```
+//!
+//! Inside a longer value a fact is written `{{fact:NAME}}` (`<id>{{fact:tariff.id}}</id>` in an
+//! XML parameter). A password fact is a whole value only: it is masked in every report, which the
+//! text around it would not be.
 
 use std::collections::BTreeMap;
 
@@ -110,6 +114,10 @@ pub const FACTS: &[(&str, &str)] = &[
     ("today.end", "23:59:59 of today"),
     ("month.start", "00:00:00 of the first day of this month"),
     (
+        "run.id",
+        "a token of this run (against a deployment the runner's start in Unix milliseconds; in-process 1): names a write creates, `Conformance tariff {{fact:run.id}}`, stay new when the suite runs against the same deployment again",
+    ),
+    (
         "reseller_user.id",
         "a simple user of the `reseller` credential (users_get as the reseller)",
     ),
@@ -178,6 +186,49 @@ pub fn reference(value: &str) -> Option<&str> {
     ok.then_some(name)
 }
 
+/// The facts a value names: the whole value `$NAME`, or each `{{fact:NAME}}` inside it (a
+/// name there may be misspelled: [`is_fact`] tells).
+pub fn references(value: &str) -> Vec<&str> {
+    if let Some(name) = reference(value) {
+        return vec![name];
+    }
+    embedded(value).map(|(_, name, _)| name).collect()
+}
+
+/// The `{{fact:NAME}}` of a value (spaces inside the braces allowed, as with the other
+/// placeholders): where each starts, its name, where it ends.
+fn embedded(value: &str) -> impl Iterator<Item = (usize, &str, usize)> {
+    let mut from = 0;
+    std::iter::from_fn(move || loop {
+        let start = from + value.get(from..)?.find("{{")?;
+        let len = value[start + 2..].find("}}")?;
+        from = start + 2 + len + 2;
+        if let Some(name) = value[start + 2..start + 2 + len]
+            .trim()
+            .strip_prefix("fact:")
+        {
+            return Some((start, name.trim(), from));
+        }
+    })
+}
+
+/// `value` with its fact references replaced by what `lookup` gives; `Err(name)` for the first
+/// fact `lookup` does not know.
+pub fn interpolate(value: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    if let Some(name) = reference(value) {
+        return lookup(name).ok_or_else(|| name.to_string());
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut done = 0;
+    for (start, name, end) in embedded(value) {
+        out.push_str(&value[done..start]);
+        out.push_str(&lookup(name).ok_or_else(|| name.to_string())?);
+        done = end;
+    }
+    out.push_str(&value[done..]);
+    Ok(out)
+}
+
 /// Known facts of one target, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -201,15 +252,9 @@ impl Facts {
             .or_insert_with(|| value.into());
     }
 
-    /// `value` with a fact reference replaced by the fact; `Err(name)` when the fact is unknown.
+    /// `value` with its fact references replaced by the facts; `Err(name)` for an unknown one.
     pub fn resolve(&self, value: &str) -> Result<String, String> {
-        match reference(value) {
-            Some(name) => self
-                .get(name)
-                .map(str::to_string)
-                .ok_or_else(|| name.to_string()),
-            None => Ok(value.to_string()),
-        }
+        interpolate(value, |name| self.get(name).map(str::to_string))
     }
 }
 
@@ -251,6 +296,21 @@ mod tests {
         assert_eq!(f.resolve("$user.id"), Ok("17".into()));
         assert_eq!(f.resolve("42"), Ok("42".into()));
         assert_eq!(f.resolve("$device.id"), Err("device.id".into()));
+        assert_eq!(
+            f.resolve("<id>{{fact:user.id}}</id><n>{{ fact:user.id }}</n>"),
+            Ok("<id>17</id><n>17</n>".into())
+        );
+        assert_eq!(
+            f.resolve("a {{fact:user.id}} b {{fact:device.id}}"),
+            Err("device.id".into())
+        );
+        assert_eq!(f.resolve("{{fact:user.id"), Ok("{{fact:user.id".into()));
+        assert_eq!(f.resolve("$5 and {{int}}"), Ok("$5 and {{int}}".into()));
+        assert_eq!(
+            references("x{{fact:user.id}}y{{fact:tariff.id}}"),
+            ["user.id", "tariff.id"]
+        );
+        assert_eq!(references("$user.id"), ["user.id"]);
         f.fill("user.id", "18");
         assert_eq!(f.get("user.id"), Some("17"));
     }

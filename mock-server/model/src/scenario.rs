@@ -943,18 +943,31 @@ fn names_in_expect(at: &str, e: &Expect, out: &mut Vec<(String, String, Option<S
     }
 }
 
-/// The problem of a value that names a fact, if it names an unknown one.
+/// The problem of a value that names a fact, if it names an unknown one (or a password inside
+/// a longer value, where the report could not mask it).
 fn fact_problem(v: &str) -> Option<String> {
-    let name = crate::facts::reference(v)?;
-    (!crate::facts::is_fact(name)).then(|| {
-        format!(
-            "unknown fact `${name}` (known: {})",
-            crate::facts::FACTS
-                .iter()
-                .map(|(n, _)| format!("${n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+    let whole = crate::facts::reference(v).is_some();
+    crate::facts::references(v).into_iter().find_map(|name| {
+        if !crate::facts::is_fact(name) {
+            let written = if whole {
+                format!("${name}")
+            } else {
+                format!("{{{{fact:{name}}}}}")
+            };
+            return Some(format!(
+                "unknown fact `{written}` (known: {})",
+                crate::facts::FACTS
+                    .iter()
+                    .map(|(n, _)| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        (!whole && crate::facts::password_of(name).is_some()).then(|| {
+            format!(
+                "`{{{{fact:{name}}}}}`: a password is a whole value (`${name}`), masked in reports"
+            )
+        })
     })
 }
 
@@ -973,10 +986,11 @@ fn placeholder_problem(v: &str) -> Option<String> {
         };
         let inner = after[..j].trim();
         let known = PLACEHOLDERS.contains(&inner)
-            || inner.strip_prefix("param:").is_some_and(|n| !n.is_empty());
+            || inner.strip_prefix("param:").is_some_and(|n| !n.is_empty())
+            || inner.starts_with("fact:");
         if !known {
             return Some(format!(
-                "unknown placeholder `{{{{{inner}}}}}` (known: {}, param:NAME)",
+                "unknown placeholder `{{{{{inner}}}}}` (known: {}, param:NAME, fact:NAME)",
                 PLACEHOLDERS.join(", ")
             ));
         }
@@ -1228,6 +1242,29 @@ cases:
             ),
             "{msg}"
         );
+        for (inside, at) in [
+            (
+                "'<u>{{fact:user.idd}}</u>'",
+                "unknown fact `{{fact:user.idd}}`",
+            ),
+            (
+                "'x{{fact:admin.password}}'",
+                "`{{fact:admin.password}}`: a password is a whole value",
+            ),
+        ] {
+            let bad = GOOD.replace(
+                "params: { s_user: 1,",
+                &format!("params: {{ s_user: {inside},"),
+            );
+            let msg = load_str(&bad, Path::new("bad.yaml"), &cat())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.starts_with("bad.yaml:21: cases[0].request.params.s_user: ")
+                    && msg.contains(at),
+                "{msg}"
+            );
+        }
         let bad = GOOD.replace(
             "method: quickstats_get, sign",
             "method: quickstats_get, as: admn, sign",
