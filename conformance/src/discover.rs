@@ -733,6 +733,20 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
             ),
         }
     }
+    // A subscription of the admin's users: the first subscriptions_get lists.
+    if serves("subscriptions_get") && d.facts.get("subscription.id").is_none() {
+        let found = t
+            .read("subscriptions_get", "admin", &[])
+            .await
+            .and_then(|r| check::value_at(&r, "status/subscriptions/subscription/id"));
+        match found {
+            Some(id) if !id.is_empty() => d.found("subscription.id", id),
+            _ => d.notes.push(
+                "$subscription.id: subscriptions_get listed no subscription of the admin's users"
+                    .into(),
+            ),
+        }
+    }
     // Names and ids proven absent.
     let top = ids.iter().copied().max().unwrap_or(0);
     let absent_id = (top + 1) * 1000 + 7;

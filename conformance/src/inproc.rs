@@ -270,6 +270,15 @@ pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now:
     if let Some(s) = reseller.and_then(|r| service_of(r.id)) {
         f.set("reseller_service.id", s.id.to_string());
     }
+    // A subscription of a simple user of the admin, the first subscriptions_get lists (as
+    // discovery finds it).
+    if let Some(sub) = world.data.subscriptions.iter().find(|s| {
+        world
+            .user(s.user_id)
+            .is_some_and(|u| u.role == Role::User && u.owner_id == 0)
+    }) {
+        f.set("subscription.id", sub.id.to_string());
+    }
     // A credit note of a simple user of the admin, the `user` credential's first.
     let user_id = user.map(|u| u.id);
     let admin_users_note = |n: &&model::world::CreditNote| {

@@ -131,6 +131,10 @@ pub const FACTS: &[(&str, &str)] = &[
         "a service of the `reseller` credential (MOR; give it in the target file)",
     ),
     (
+        "subscription.id",
+        "a subscription of a simple user of the admin (subscriptions_get as the admin)",
+    ),
+    (
         "credit_note.id",
         "a credit note of a simple user of the admin, the `user` account's where he has one (MOR; no read shows a credit note's id: give it in the target file)",
     ),
