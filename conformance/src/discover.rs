@@ -747,6 +747,31 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
             ),
         }
     }
+    // An LCR of the admin: the first lcrs_get lists (MOR).
+    let mut lcr_ids: Vec<u64> = Vec::new();
+    if serves("lcrs_get") && d.facts.get("lcr.id").is_none() {
+        let found = t.read("lcrs_get", "admin", &[]).await.and_then(|r| {
+            let rows = check::rows_at(&r, "lcrs/lcr");
+            lcr_ids.extend(
+                rows.iter()
+                    .filter_map(|l| check::value_at(l, "id")?.parse::<u64>().ok()),
+            );
+            let first = rows.first()?;
+            Some((
+                check::value_at(first, "id")?,
+                check::value_at(first, "name")?,
+            ))
+        });
+        match found {
+            Some((id, name)) => {
+                d.found("lcr.id", id);
+                d.found("lcr.name", name);
+            }
+            None => d
+                .notes
+                .push("$lcr.id: lcrs_get listed no LCR of the admin".into()),
+        }
+    }
     // Names and ids proven absent.
     let top = ids.iter().copied().max().unwrap_or(0);
     let absent_id = (top + 1) * 1000 + 7;
@@ -819,6 +844,11 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
         if listed == Some(0) {
             d.found("absent.credit_note_id", absent_id.to_string());
         }
+    }
+    // No read finds an LCR by id either (lcrs_get filters by name).
+    if d.facts.get("absent.lcr_id").is_none() && serves("lcrs_get") {
+        let absent = (lcr_ids.iter().copied().max().unwrap_or(0).max(top) + 1) * 1000 + 7;
+        d.found("absent.lcr_id", absent.to_string());
     }
     // No read finds a phonebook record by id: an id far above every one seen stands for one.
     if d.facts.get("absent.phonebook_id").is_none() && serves("phonebooks_get") {

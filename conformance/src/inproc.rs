@@ -366,6 +366,21 @@ pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now:
         "absent.phonebook_id",
         top(&mut world.data.phonebooks.iter().map(|p| p.id)).to_string(),
     );
+    // An LCR of the admin: the first lcrs_get lists (by id).
+    if let Some(l) = world
+        .data
+        .lcrs
+        .iter()
+        .filter(|l| l.owner_id == 0)
+        .min_by_key(|l| l.id)
+    {
+        f.set("lcr.id", l.id.to_string());
+        f.set("lcr.name", l.name.clone());
+    }
+    f.set(
+        "absent.lcr_id",
+        top(&mut world.data.lcrs.iter().map(|l| l.id)).to_string(),
+    );
     let mut d = Discovery::from_file(&f, Some(&settings.to_patch()));
     for v in d.sources.values_mut() {
         *v = "the mock's world".into();

@@ -37,7 +37,9 @@
 //! 1-4 (issued on this month's first day) and credit notes 1-3. Number pools (function
 //! `number_pools`): 1 `Caller IDs`, 2 `Blacklist`, 3 `Spare` (empty) of the admin, and MOR 4 of
 //! `reseller`; numbers 1-5 (MOR 1-6). Phonebook records (MOR, function `phonebooks`): 1-2 of
-//! user1, 3 of user2, 4 of ruser1 (user3 and the admin have none).
+//! user1, 3 of user2, 4 of ruser1 (user3 and the admin have none). LCRs (MOR, function `lcrs`):
+//! 1 `Primary` (providers 1, 2), 2 `Backup` (provider 3, failover 1), 3 `BLANK` of the admin, 4
+//! of `reseller_pro`.
 
 use model::catalogue::{Product, Role};
 use model::world::{
@@ -62,8 +64,45 @@ pub fn default_world(product: Product, seed: u64, now: i64) -> WorldData {
     number_pools(&mut w, product);
     if product == Product::Mor {
         phonebooks(&mut w);
+        lcrs(&mut w);
     }
     w
+}
+
+/// The default MOR world's LCRs: 1 `Primary` (by price: providers 1 and 2), 2 `Backup` (by
+/// priority: provider 3, failover provider 1, loss calls allowed), 3 `BLANK` (no providers), all
+/// the admin's; 4 `Pro routes` of `reseller_pro` (5), which the admin never lists.
+fn lcrs(w: &mut WorldData) {
+    use model::world::{Lcr, LcrProvider};
+    let lcr = |id, name: &str, order: &str, owner_id| Lcr {
+        id,
+        name: name.into(),
+        order: order.into(),
+        first_provider_percent_limit: "0.0".into(),
+        failover_provider_id: None,
+        no_failover: false,
+        minimal_rate_margin_percent: "0.0".into(),
+        quality_routing_id: -1,
+        allow_loss_calls: false,
+        owner_id,
+    };
+    let mut backup = lcr(2, "Backup", "priority", 0);
+    backup.failover_provider_id = Some(1);
+    backup.allow_loss_calls = true;
+    w.lcrs = vec![
+        lcr(1, "Primary", "price", 0),
+        backup,
+        lcr(3, "BLANK", "price", 0),
+        lcr(4, "Pro routes", "price", 5),
+    ];
+    w.lcr_providers = [(1, 1, 1), (2, 1, 2), (3, 2, 3)]
+        .into_iter()
+        .map(|(id, lcr_id, provider_id)| LcrProvider {
+            id,
+            lcr_id,
+            provider_id,
+        })
+        .collect();
 }
 
 /// The default MOR world's phonebook records: 1 `Office` (speed dial 11) and 2 `Home` (12) of

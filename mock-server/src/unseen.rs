@@ -27,7 +27,8 @@
 //! subscriptions, last month's invoices and the credit notes of the admin's and the resellers'
 //! users (the `user` account has each kind), ids and amounts from the seed, times relative to
 //! `now`. MOR phonebook records ([`make_phonebooks`]): some of every simple user's, two or more
-//! of the `user` account's.
+//! of the `user` account's. MOR LCRs ([`make_lcrs`]): two to four of the admin with some of his
+//! providers, one of each reseller PRO.
 
 use std::collections::HashSet;
 
@@ -87,8 +88,72 @@ pub fn unseen_world(product: Product, seed: u64, now: i64) -> WorldData {
         // Likewise a stream of its own.
         let mut rng = Rng(seed ^ 0xB00C_0000_0000_0003 ^ product_salt(product));
         make_phonebooks(&mut w, &mut rng, s.user_id);
+        let mut rng = Rng(seed ^ 0x1C80_0000_0000_0004 ^ product_salt(product));
+        make_lcrs(&mut w, &mut rng);
     }
     w
+}
+
+/// LCRs (MOR): two to four of the admin (ids from 20 plus an offset, with gaps), the first with
+/// one or more of the admin's providers, some with a failover provider; one of each reseller
+/// PRO.
+fn make_lcrs(w: &mut WorldData, rng: &mut Rng) {
+    use model::world::{Lcr, LcrProvider};
+    let providers: Vec<u64> = w
+        .providers
+        .iter()
+        .filter(|p| p.user_id == 0)
+        .map(|p| p.id)
+        .collect();
+    let pros: Vec<u64> = w
+        .users
+        .iter()
+        .filter(|u| u.role == Role::ResellerPro)
+        .map(|u| u.id)
+        .collect();
+    let mine = 2 + rng.below(3) as usize;
+    let lcr_ids = ids(rng, mine + pros.len(), 20, 30, 6);
+    let mut link_id = 200 + rng.below(100);
+    let mut taken = HashSet::new();
+    for (i, id) in lcr_ids.into_iter().enumerate() {
+        let owner_id = if i < mine { 0 } else { pros[i - mine] };
+        let order = pick(rng, &["price", "priority", "percent", "quality"]).to_string();
+        let failover_provider_id = if owner_id == 0 && rng.below(3) == 0 {
+            providers
+                .get(rng.below(providers.len() as u64) as usize)
+                .copied()
+        } else {
+            None
+        };
+        w.lcrs.push(Lcr {
+            id,
+            name: fresh_name(rng, &mut taken, "lcr"),
+            order,
+            first_provider_percent_limit: format!("{}.0", rng.below(3) * 10),
+            failover_provider_id,
+            no_failover: rng.below(4) == 0,
+            minimal_rate_margin_percent: format!("{}.0", rng.below(5)),
+            quality_routing_id: -1,
+            allow_loss_calls: rng.below(2) == 0,
+            owner_id,
+        });
+        if owner_id != 0 {
+            continue;
+        }
+        let n = if i == 0 {
+            1 + rng.below(providers.len().max(1) as u64)
+        } else {
+            rng.below(providers.len() as u64 + 1)
+        };
+        for provider_id in providers.iter().take(n as usize) {
+            w.lcr_providers.push(LcrProvider {
+                id: link_id,
+                lcr_id: id,
+                provider_id: *provider_id,
+            });
+            link_id += 1 + rng.below(3);
+        }
+    }
 }
 
 /// Phonebook records (MOR): two to four of the `user` account (`user_id`), zero to three of
@@ -1525,6 +1590,31 @@ mod tests {
         assert_eq!(a.phonebooks, unseen_world(Product::Mor, 7, NOW).phonebooks);
         assert_ne!(a.phonebooks, unseen_world(Product::Mor, 8, NOW).phonebooks);
         assert!(unseen_world(Product::M4, 7, NOW).phonebooks.is_empty());
+    }
+
+    #[test]
+    fn the_admin_has_lcrs_the_first_with_providers_and_ids_move_with_the_seed() {
+        let a = unseen_world(Product::Mor, 7, NOW);
+        let admin: Vec<_> = a.lcrs.iter().filter(|l| l.owner_id == 0).collect();
+        assert!((2..=4).contains(&admin.len()), "{}", admin.len());
+        assert!(a.lcr_providers.iter().any(|p| p.lcr_id == admin[0].id));
+        for p in &a.lcr_providers {
+            assert!(a.lcrs.iter().any(|l| l.id == p.lcr_id && l.owner_id == 0));
+            assert!(a
+                .providers
+                .iter()
+                .any(|x| x.id == p.provider_id && x.user_id == 0));
+        }
+        let pros = a
+            .users
+            .iter()
+            .filter(|u| u.role == Role::ResellerPro)
+            .count();
+        assert_eq!(a.lcrs.len(), admin.len() + pros);
+        assert!(!a.lcrs.iter().any(|l| (1..=4).contains(&l.id)));
+        assert_eq!(a.lcrs, unseen_world(Product::Mor, 7, NOW).lcrs);
+        assert_ne!(a.lcrs, unseen_world(Product::Mor, 8, NOW).lcrs);
+        assert!(unseen_world(Product::M4, 7, NOW).lcrs.is_empty());
     }
 
     #[test]

@@ -166,6 +166,15 @@ pub const FACTS: &[(&str, &str)] = &[
         "absent.phonebook_id",
         "a phonebook record id far above every one seen (MOR; no read finds a record by id, so not proven absent)",
     ),
+    (
+        "lcr.id",
+        "an LCR of the admin, one with providers where there is one (MOR lcrs_get lists the first)",
+    ),
+    ("lcr.name", "that LCR's name (lcrs_get's s_name)"),
+    (
+        "absent.lcr_id",
+        "an LCR id far above every one seen (MOR; no read finds an LCR by id, so not proven absent)",
+    ),
 ];
 
 /// The role whose password a fact names (`user.password` -> `user`): such facts come from the

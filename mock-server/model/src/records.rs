@@ -18,12 +18,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::world::{
-    CreditNote, Currency, Destination, Device, Did, Invoice, NumberPool, Payment, Phonebook,
-    PoolNumber, Provider, Record, Service, Subscription, Tariff, User, WorldData,
+    CreditNote, Currency, Destination, Device, Did, Invoice, Lcr, LcrProvider, NumberPool, Payment,
+    Phonebook, PoolNumber, Provider, Record, Service, Subscription, Tariff, User, WorldData,
 };
 
 /// The collections the typed world models, by the names scenarios and the catalogue use.
-pub const TYPED: [&str; 15] = [
+pub const TYPED: [&str; 17] = [
     "users",
     "devices",
     "providers",
@@ -39,6 +39,8 @@ pub const TYPED: [&str; 15] = [
     "number_pools",
     "number_pool_numbers",
     "phonebooks",
+    "lcrs",
+    "lcr_providers",
 ];
 
 /// Whether `name` is one of the typed collections.
@@ -85,6 +87,8 @@ pub fn read(data: &WorldData, name: &str) -> Vec<Record> {
         "number_pools" => to_records(&data.number_pools),
         "number_pool_numbers" => to_records(&data.number_pool_numbers),
         "phonebooks" => to_records(&data.phonebooks),
+        "lcrs" => to_records(&data.lcrs),
+        "lcr_providers" => to_records(&data.lcr_providers),
         other => data.records.get(other).cloned().unwrap_or_default(),
     }
 }
@@ -150,6 +154,8 @@ fn write(
         "number_pools" => put(&mut data.number_pools, name, records, extend),
         "number_pool_numbers" => put(&mut data.number_pool_numbers, name, records, extend),
         "phonebooks" => put(&mut data.phonebooks, name, records, extend),
+        "lcrs" => put(&mut data.lcrs, name, records, extend),
+        "lcr_providers" => put(&mut data.lcr_providers, name, records, extend),
         other => {
             let to = data.records.entry(other.to_string()).or_default();
             if extend {
@@ -248,6 +254,8 @@ pub fn fields(name: &str) -> Option<&'static BTreeMap<String, Field>> {
             ("number_pools", schema_fields::<NumberPool>()),
             ("number_pool_numbers", schema_fields::<PoolNumber>()),
             ("phonebooks", schema_fields::<Phonebook>()),
+            ("lcrs", schema_fields::<Lcr>()),
+            ("lcr_providers", schema_fields::<LcrProvider>()),
         ])
     });
     all.get(name)

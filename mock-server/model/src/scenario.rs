@@ -123,6 +123,8 @@ impl<'de> Deserialize<'de> for WorldSpec {
             NumberPools,
             NumberPoolNumbers,
             Phonebooks,
+            Lcrs,
+            LcrProviders,
             Records,
         }
         const FIELDS: &[&str] = &[
@@ -145,6 +147,8 @@ impl<'de> Deserialize<'de> for WorldSpec {
             "number_pools",
             "number_pool_numbers",
             "phonebooks",
+            "lcrs",
+            "lcr_providers",
             "records",
         ];
         struct V;
@@ -185,6 +189,8 @@ impl<'de> Deserialize<'de> for WorldSpec {
                         Field::NumberPools => data.number_pools = map.next_value()?,
                         Field::NumberPoolNumbers => data.number_pool_numbers = map.next_value()?,
                         Field::Phonebooks => data.phonebooks = map.next_value()?,
+                        Field::Lcrs => data.lcrs = map.next_value()?,
+                        Field::LcrProviders => data.lcr_providers = map.next_value()?,
                         Field::Records => data.records = map.next_value()?,
                     }
                 }

@@ -1312,6 +1312,67 @@ pub struct Phonebook {
     pub speeddial: String,
 }
 
+/// An LCR (least cost routing: MOR API lcrs get, lcr create / update): how calls pick among
+/// its providers ([`LcrProvider`]), with the settings lcrs_get answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lcr {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Order of its providers: price, priority, percent or quality.
+    #[serde(default = "lcr_order")]
+    pub order: String,
+    /// First provider percent limit, as stored (`0.0`).
+    #[serde(default = "zero_point_zero")]
+    pub first_provider_percent_limit: String,
+    /// The failover provider, when one is set.
+    #[serde(default)]
+    pub failover_provider_id: Option<u64>,
+    /// Use only the first provider in the row.
+    #[serde(default)]
+    pub no_failover: bool,
+    /// Minimal rate margin percent, as stored (`0.0`).
+    #[serde(default = "zero_point_zero")]
+    pub minimal_rate_margin_percent: String,
+    /// Quality routing id (-1: none).
+    #[serde(default = "minus_one")]
+    pub quality_routing_id: i64,
+    /// Allow loss calls.
+    #[serde(default)]
+    pub allow_loss_calls: bool,
+    /// Owner: 0 the admin's, or a reseller PRO's id.
+    #[serde(default)]
+    pub owner_id: u64,
+}
+
+fn lcr_order() -> String {
+    "price".into()
+}
+
+fn zero_point_zero() -> String {
+    "0.0".into()
+}
+
+fn minus_one() -> i64 {
+    -1
+}
+
+/// A provider of an LCR (MOR API lcr add provider); the failover provider is the LCR's own
+/// field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LcrProvider {
+    /// Id.
+    pub id: u64,
+    /// The LCR.
+    pub lcr_id: u64,
+    /// The provider.
+    pub provider_id: u64,
+}
+
 /// A record of a collection the typed world does not model: a flat map of field names to
 /// values, declared and used by catalogue methods only (see `model::records`).
 pub type Record = serde_json::Map<String, serde_json::Value>;
@@ -1373,6 +1434,12 @@ pub struct WorldData {
     /// Phonebook records (MOR).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phonebooks: Vec<Phonebook>,
+    /// LCRs (MOR).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lcrs: Vec<Lcr>,
+    /// The providers of the LCRs (MOR).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lcr_providers: Vec<LcrProvider>,
     /// Records of collections only the catalogue knows (a method declared in an extra catalogue
     /// file over a collection of its own), by collection name; each record has an `id`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -1457,6 +1524,8 @@ impl WorldData {
             |a| a.id,
         );
         upsert(&mut self.phonebooks, other.phonebooks, |a| a.id);
+        upsert(&mut self.lcrs, other.lcrs, |a| a.id);
+        upsert(&mut self.lcr_providers, other.lcr_providers, |a| a.id);
         for (name, records) in other.records {
             upsert(self.records.entry(name).or_default(), records, |r| {
                 r.get("id").map(crate::records::text).unwrap_or_default()
