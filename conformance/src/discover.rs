@@ -845,6 +845,24 @@ pub async fn discover(t: &Target<'_>, methods: &[String], mut d: Discovery) -> D
             d.found("absent.credit_note_id", absent_id.to_string());
         }
     }
+    // Nor a provider rule: an id far above every rule of the provider fact.
+    if d.facts.get("absent.provider_rule_id").is_none() && serves("provider_rules_get") {
+        let mut rule_ids: Vec<u64> = Vec::new();
+        if let Some(pid) = d.facts.get("provider.id").map(str::to_string) {
+            if let Some(r) = t
+                .read("provider_rules_get", "admin", &[("provider_id", pid)])
+                .await
+            {
+                rule_ids.extend(
+                    check::rows_at(&r, "status/provider_rules/provider_rule")
+                        .iter()
+                        .filter_map(|x| check::value_at(x, "id")?.parse::<u64>().ok()),
+                );
+            }
+        }
+        let absent = (rule_ids.iter().copied().max().unwrap_or(0).max(top) + 1) * 1000 + 7;
+        d.found("absent.provider_rule_id", absent.to_string());
+    }
     // No read finds an LCR by id either (lcrs_get filters by name).
     if d.facts.get("absent.lcr_id").is_none() && serves("lcrs_get") {
         let absent = (lcr_ids.iter().copied().max().unwrap_or(0).max(top) + 1) * 1000 + 7;

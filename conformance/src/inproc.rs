@@ -381,6 +381,10 @@ pub fn world_facts(world: &World, creds: &Credentials, settings: &Settings, now:
         "absent.lcr_id",
         top(&mut world.data.lcrs.iter().map(|l| l.id)).to_string(),
     );
+    f.set(
+        "absent.provider_rule_id",
+        top(&mut world.data.provider_rules.iter().map(|r| r.id)).to_string(),
+    );
     let mut d = Discovery::from_file(&f, Some(&settings.to_patch()));
     for v in d.sources.values_mut() {
         *v = "the mock's world".into();

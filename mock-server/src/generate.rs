@@ -39,7 +39,8 @@
 //! `reseller`; numbers 1-5 (MOR 1-6). Phonebook records (MOR, function `phonebooks`): 1-2 of
 //! user1, 3 of user2, 4 of ruser1 (user3 and the admin have none). LCRs (MOR, function `lcrs`):
 //! 1 `Primary` (providers 1, 2), 2 `Backup` (provider 3, failover 1), 3 `BLANK` of the admin, 4
-//! of `reseller_pro`.
+//! of `reseller_pro`. Provider rules (MOR, function `provider_rules`): 1-2 of provider 1, 3 of
+//! provider 2.
 
 use model::catalogue::{Product, Role};
 use model::world::{
@@ -65,8 +66,37 @@ pub fn default_world(product: Product, seed: u64, now: i64) -> WorldData {
     if product == Product::Mor {
         phonebooks(&mut w);
         lcrs(&mut w);
+        provider_rules(&mut w);
     }
     w
+}
+
+/// The default MOR world's provider rules: 1 `Strip 00` (dst, cut 00) and 2 `National` (dst,
+/// cut 8, add 370, minlen 9) of provider 1, 3 `CLI prefix` (src, add 370, disabled) of provider 2;
+/// provider 3 has none.
+fn provider_rules(w: &mut WorldData) {
+    use model::world::ProviderRule;
+    let rule = |id, provider_id, name: &str, cut: &str, add: &str| ProviderRule {
+        id,
+        provider_id,
+        name: name.into(),
+        enabled: true,
+        cut: cut.into(),
+        add: add.into(),
+        minlen: 1,
+        maxlen: 100,
+        pr_type: "dst".into(),
+        change_callerid_name: false,
+        tariff_id: None,
+        set_pai: false,
+        suffix: String::new(),
+    };
+    let mut national = rule(2, 1, "National", "8", "370");
+    national.minlen = 9;
+    let mut cli = rule(3, 2, "CLI prefix", "", "370");
+    cli.pr_type = "src".into();
+    cli.enabled = false;
+    w.provider_rules = vec![rule(1, 1, "Strip 00", "00", ""), national, cli];
 }
 
 /// The default MOR world's LCRs: 1 `Primary` (by price: providers 1 and 2), 2 `Backup` (by

@@ -28,7 +28,8 @@
 //! users (the `user` account has each kind), ids and amounts from the seed, times relative to
 //! `now`. MOR phonebook records ([`make_phonebooks`]): some of every simple user's, two or more
 //! of the `user` account's. MOR LCRs ([`make_lcrs`]): two to four of the admin with some of his
-//! providers, one of each reseller PRO.
+//! providers, one of each reseller PRO. MOR provider rules ([`make_provider_rules`]): one to
+//! three on every provider of the admin.
 
 use std::collections::HashSet;
 
@@ -90,8 +91,49 @@ pub fn unseen_world(product: Product, seed: u64, now: i64) -> WorldData {
         make_phonebooks(&mut w, &mut rng, s.user_id);
         let mut rng = Rng(seed ^ 0x1C80_0000_0000_0004 ^ product_salt(product));
         make_lcrs(&mut w, &mut rng);
+        let mut rng = Rng(seed ^ 0x9A1E_0000_0000_0005 ^ product_salt(product));
+        make_provider_rules(&mut w, &mut rng);
     }
     w
+}
+
+/// Provider rules (MOR): one to three on every provider of the admin, ids from 30 plus an
+/// offset with gaps; cut and add patterns of digits, dst rules mostly.
+fn make_provider_rules(w: &mut WorldData, rng: &mut Rng) {
+    use model::world::ProviderRule;
+    let providers: Vec<u64> = w
+        .providers
+        .iter()
+        .filter(|p| p.user_id == 0)
+        .map(|p| p.id)
+        .collect();
+    let mut id = 30 + rng.below(40);
+    for provider_id in providers {
+        for _ in 0..1 + rng.below(3) {
+            let digits = |rng: &mut Rng| rng.range(0, 999).to_string();
+            let (cut, add) = match rng.below(3) {
+                0 => (digits(rng), String::new()),
+                1 => (String::new(), digits(rng)),
+                _ => (digits(rng), digits(rng)),
+            };
+            w.provider_rules.push(ProviderRule {
+                id,
+                provider_id,
+                name: capitalized(pick(rng, &WORDS)),
+                enabled: rng.below(5) != 0,
+                cut,
+                add,
+                minlen: 1 + rng.below(9),
+                maxlen: 100,
+                pr_type: if rng.below(4) == 0 { "src" } else { "dst" }.into(),
+                change_callerid_name: false,
+                tariff_id: None,
+                set_pai: rng.below(3) == 0,
+                suffix: String::new(),
+            });
+            id += 1 + rng.below(4);
+        }
+    }
 }
 
 /// LCRs (MOR): two to four of the admin (ids from 20 plus an offset, with gaps), the first with
@@ -1615,6 +1657,32 @@ mod tests {
         assert_eq!(a.lcrs, unseen_world(Product::Mor, 7, NOW).lcrs);
         assert_ne!(a.lcrs, unseen_world(Product::Mor, 8, NOW).lcrs);
         assert!(unseen_world(Product::M4, 7, NOW).lcrs.is_empty());
+    }
+
+    #[test]
+    fn every_provider_of_the_admin_has_rules_whose_ids_move_with_the_seed() {
+        let a = unseen_world(Product::Mor, 7, NOW);
+        for p in a.providers.iter().filter(|p| p.user_id == 0) {
+            let n = a
+                .provider_rules
+                .iter()
+                .filter(|r| r.provider_id == p.id)
+                .count();
+            assert!((1..=3).contains(&n), "provider {}: {n}", p.id);
+        }
+        for r in &a.provider_rules {
+            assert!(!(r.cut.is_empty() && r.add.is_empty()), "{r:?}");
+        }
+        assert!(!a.provider_rules.iter().any(|r| (1..=3).contains(&r.id)));
+        assert_eq!(
+            a.provider_rules,
+            unseen_world(Product::Mor, 7, NOW).provider_rules
+        );
+        assert_ne!(
+            a.provider_rules,
+            unseen_world(Product::Mor, 8, NOW).provider_rules
+        );
+        assert!(unseen_world(Product::M4, 7, NOW).provider_rules.is_empty());
     }
 
     #[test]

@@ -175,6 +175,10 @@ pub const FACTS: &[(&str, &str)] = &[
         "absent.lcr_id",
         "an LCR id far above every one seen (MOR; no read finds an LCR by id, so not proven absent)",
     ),
+    (
+        "absent.provider_rule_id",
+        "a provider rule id far above every one seen (MOR; no read finds a rule by id, so not proven absent)",
+    ),
 ];
 
 /// The role whose password a fact names (`user.password` -> `user`): such facts come from the

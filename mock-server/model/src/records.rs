@@ -19,11 +19,12 @@ use serde_json::Value;
 
 use crate::world::{
     CreditNote, Currency, Destination, Device, Did, Invoice, Lcr, LcrProvider, NumberPool, Payment,
-    Phonebook, PoolNumber, Provider, Record, Service, Subscription, Tariff, User, WorldData,
+    Phonebook, PoolNumber, Provider, ProviderRule, Record, Service, Subscription, Tariff, User,
+    WorldData,
 };
 
 /// The collections the typed world models, by the names scenarios and the catalogue use.
-pub const TYPED: [&str; 17] = [
+pub const TYPED: [&str; 18] = [
     "users",
     "devices",
     "providers",
@@ -41,6 +42,7 @@ pub const TYPED: [&str; 17] = [
     "phonebooks",
     "lcrs",
     "lcr_providers",
+    "provider_rules",
 ];
 
 /// Whether `name` is one of the typed collections.
@@ -89,6 +91,7 @@ pub fn read(data: &WorldData, name: &str) -> Vec<Record> {
         "phonebooks" => to_records(&data.phonebooks),
         "lcrs" => to_records(&data.lcrs),
         "lcr_providers" => to_records(&data.lcr_providers),
+        "provider_rules" => to_records(&data.provider_rules),
         other => data.records.get(other).cloned().unwrap_or_default(),
     }
 }
@@ -156,6 +159,7 @@ fn write(
         "phonebooks" => put(&mut data.phonebooks, name, records, extend),
         "lcrs" => put(&mut data.lcrs, name, records, extend),
         "lcr_providers" => put(&mut data.lcr_providers, name, records, extend),
+        "provider_rules" => put(&mut data.provider_rules, name, records, extend),
         other => {
             let to = data.records.entry(other.to_string()).or_default();
             if extend {
@@ -256,6 +260,7 @@ pub fn fields(name: &str) -> Option<&'static BTreeMap<String, Field>> {
             ("phonebooks", schema_fields::<Phonebook>()),
             ("lcrs", schema_fields::<Lcr>()),
             ("lcr_providers", schema_fields::<LcrProvider>()),
+            ("provider_rules", schema_fields::<ProviderRule>()),
         ])
     });
     all.get(name)

@@ -125,6 +125,7 @@ impl<'de> Deserialize<'de> for WorldSpec {
             Phonebooks,
             Lcrs,
             LcrProviders,
+            ProviderRules,
             Records,
         }
         const FIELDS: &[&str] = &[
@@ -149,6 +150,7 @@ impl<'de> Deserialize<'de> for WorldSpec {
             "phonebooks",
             "lcrs",
             "lcr_providers",
+            "provider_rules",
             "records",
         ];
         struct V;
@@ -191,6 +193,7 @@ impl<'de> Deserialize<'de> for WorldSpec {
                         Field::Phonebooks => data.phonebooks = map.next_value()?,
                         Field::Lcrs => data.lcrs = map.next_value()?,
                         Field::LcrProviders => data.lcr_providers = map.next_value()?,
+                        Field::ProviderRules => data.provider_rules = map.next_value()?,
                         Field::Records => data.records = map.next_value()?,
                     }
                 }

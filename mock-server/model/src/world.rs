@@ -1373,6 +1373,58 @@ pub struct LcrProvider {
     pub provider_id: u64,
 }
 
+/// A rule of a provider (MOR API provider rules get, provider rule create): cut and add
+/// patterns applied to a number of a length between `minlen` and `maxlen`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderRule {
+    /// Id.
+    pub id: u64,
+    /// The provider.
+    pub provider_id: u64,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Enabled.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Cut pattern.
+    #[serde(default)]
+    pub cut: String,
+    /// Add pattern.
+    #[serde(default)]
+    pub add: String,
+    /// Minimum length.
+    #[serde(default = "one_u64")]
+    pub minlen: u64,
+    /// Maximum length.
+    #[serde(default = "one_hundred")]
+    pub maxlen: u64,
+    /// A `src` or a `dst` rule.
+    #[serde(default = "dst")]
+    pub pr_type: String,
+    /// The Change CallerID name option.
+    #[serde(default)]
+    pub change_callerid_name: bool,
+    /// The tariff the provider changes to, when one is set.
+    #[serde(default)]
+    pub tariff_id: Option<u64>,
+    /// Set PAI.
+    #[serde(default)]
+    pub set_pai: bool,
+    /// Suffix (dst rules).
+    #[serde(default)]
+    pub suffix: String,
+}
+
+fn one_hundred() -> u64 {
+    100
+}
+
+fn dst() -> String {
+    "dst".into()
+}
+
 /// A record of a collection the typed world does not model: a flat map of field names to
 /// values, declared and used by catalogue methods only (see `model::records`).
 pub type Record = serde_json::Map<String, serde_json::Value>;
@@ -1440,6 +1492,9 @@ pub struct WorldData {
     /// The providers of the LCRs (MOR).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lcr_providers: Vec<LcrProvider>,
+    /// The providers' rules (MOR).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provider_rules: Vec<ProviderRule>,
     /// Records of collections only the catalogue knows (a method declared in an extra catalogue
     /// file over a collection of its own), by collection name; each record has an `id`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -1526,6 +1581,7 @@ impl WorldData {
         upsert(&mut self.phonebooks, other.phonebooks, |a| a.id);
         upsert(&mut self.lcrs, other.lcrs, |a| a.id);
         upsert(&mut self.lcr_providers, other.lcr_providers, |a| a.id);
+        upsert(&mut self.provider_rules, other.provider_rules, |a| a.id);
         for (name, records) in other.records {
             upsert(self.records.entry(name).or_default(), records, |r| {
                 r.get("id").map(crate::records::text).unwrap_or_default()
