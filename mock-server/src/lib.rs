@@ -38,6 +38,7 @@ pub mod defect;
 pub mod delivery;
 pub mod dispatch;
 pub mod engine;
+pub mod head_deadline;
 pub mod journal;
 pub mod login_throttle;
 pub mod overlay;

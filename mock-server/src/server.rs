@@ -11,8 +11,8 @@
 //!
 //! The API flow: `router` (the method name as the path writes it) -> `request` -> `overlay` ->
 //! `dispatch` (-> `auth`, `methods`) -> `render` -> `journal`. [`run`] serves the router over
-//! HTTP/1.1 with keep-alive through hyper-util's connection builder (header read timeout,
-//! graceful shutdown); [`handle`] sends one request through the same router without a socket
+//! HTTP/1.1 with keep-alive through hyper-util's connection builder (graceful shutdown), the
+//! connection's reads under the request head's deadline (`head_deadline`); [`handle`] sends one request through the same router without a socket
 //! (in-process use, props, fuzzing); [`MockServer`] is the handle tests and the runner hold.
 //!
 //! Two overlay faults need the connection itself, which a router cannot reach: the API handler
@@ -43,7 +43,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -64,6 +64,7 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, MockConfig};
 use crate::defect::Defect;
 use crate::dispatch;
+use crate::head_deadline::{HeadClock, HeadDeadline};
 use crate::journal::Entry;
 use crate::overlay::{FaultAction, Probe};
 use crate::render;
@@ -110,9 +111,12 @@ impl Answer {
     }
 }
 
-/// The peer's address on a request that came through a socket.
-#[derive(Debug, Clone, Copy)]
-struct ClientIp(std::net::IpAddr);
+tokio::task_local! {
+    /// The peer's address of the connection the current task serves (set for each connection
+    /// by [`run`]; absent in-process). A task-local rather than a request extension: the first
+    /// extension of a request allocates its map, for every request.
+    static CLIENT_IP: std::net::IpAddr;
+}
 
 /// A response the edge has already journalled although its status is 413 (see [`finish`]).
 #[derive(Debug, Clone, Copy)]
@@ -365,9 +369,15 @@ async fn api_endpoint(State(edge): State<Edge>, req: AxumRequest) -> AxumRespons
         return gone();
     };
     let (parts, body) = req.into_parts();
-    let body = match read_body(&shared, &parts.method, &parts.uri, body).await {
-        Ok(b) => b,
-        Err(refused) => return refused,
+    // A body is read through a boxed future: most API requests carry none, and the reading
+    // future (392 bytes) would otherwise make this one, which axum boxes, larger for all.
+    let body = if body.is_end_stream() {
+        Bytes::new()
+    } else {
+        match Box::pin(read_body(&shared, &parts.method, &parts.uri, body)).await {
+            Ok(b) => b,
+            Err(refused) => return refused,
+        }
     };
     let Route::Api(name) = router::route(parts.uri.path()) else {
         // A path the router's pattern takes and `router::route` does not (an empty name).
@@ -375,20 +385,23 @@ async fn api_endpoint(State(edge): State<Edge>, req: AxumRequest) -> AxumRespons
         return into_router_response(Answer::full(render::not_found()));
     };
     if shared.proxy.is_some() {
-        let response = proxied(
+        // Boxed: the proxy's exchange is a large future (1.5 KB), and this handler's future,
+        // which axum boxes for every request, would otherwise be as large for every API request
+        // (2,008 bytes instead of 512; measured with size_of_val).
+        let response = Box::pin(proxied(
             &shared,
             parts.method,
             &parts.uri,
             &parts.headers,
             body,
             name,
-        )
+        ))
         .await;
         return into_router_response(Answer::full(response));
     }
     // The peer's address, when a socket brought the request (the X3 login throttle counts per
     // client).
-    let client = parts.extensions.get::<ClientIp>().map(|c| c.0);
+    let client = CLIENT_IP.try_with(|ip| *ip).ok();
     let mut answer = api(
         &shared,
         client,
@@ -579,7 +592,8 @@ async fn api(
         return Answer::full(response);
     }
     if let Some(delay) = faults.delay {
-        tokio::time::sleep(delay).await;
+        // Boxed: a rare fault's timer kept out of every request's future.
+        Box::pin(tokio::time::sleep(delay)).await;
     }
     let (elasticsearch, truncate) = match faults.action {
         Some(FaultAction::HttpStatus(status)) => {
@@ -705,13 +719,19 @@ where
 /// One request from hyper through the router, its delivery applied.
 async fn serve(
     shared: Arc<Shared>,
-    client: std::net::IpAddr,
-    mut req: Request<Incoming>,
+    edge: EdgeService,
+    clock: Arc<HeadClock>,
+    req: Request<Incoming>,
 ) -> Result<Response<WireBody>, std::io::Error> {
-    req.extensions_mut().insert(ClientIp(client));
+    clock.request_started();
     let (verb, uri) = (req.method().clone(), req.uri().clone());
-    let response = call(&shared, req.map(AxumBody::new)).await;
-    to_wire(finish(&shared, &verb, &uri, response)).await
+    let response = match edge.oneshot(req.map(AxumBody::new)).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    let wire = to_wire(finish(&shared, &verb, &uri, response)).await;
+    clock.answered();
+    wire
 }
 
 /// Serve `shared` on `listener` until `shutdown` resolves, then let requests in flight finish
@@ -720,10 +740,9 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Futu
     let graceful = GracefulShutdown::new();
     let limits = shared.limits;
     let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .keep_alive(true);
+    // The head's deadline is kept by `HeadDeadline` on the connection's IO, not by hyper's
+    // per-request timer (see `head_deadline`).
+    builder.keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -741,15 +760,18 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Futu
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
-        let client = peer.ip();
-        let svc = service_fn(move |req| serve(shared.clone(), client, req));
-        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+        // The router, fetched once per connection.
+        let edge = shared.edge();
+        let clock = HeadClock::new();
+        let io = HeadDeadline::new(TokioIo::new(stream), clock.clone(), limits.header_timeout);
+        let svc = service_fn(move |req| serve(shared.clone(), edge.clone(), clock.clone(), req));
+        let conn = builder.serve_connection(io, svc);
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        tokio::spawn(CLIENT_IP.scope(peer.ip(), async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
-        });
+        }));
     }
     drop(listener);
     tokio::select! {

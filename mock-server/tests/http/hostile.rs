@@ -9,7 +9,7 @@ use mock_server::config::AdminToken;
 use mock_server::model::catalogue::Product;
 use mock_server::MockConfig;
 
-use crate::support::{read, scenario, Mock, TEST_WORLD};
+use crate::support::{read, scenario, Mock, SECRET, TEST_WORLD};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mor-mock");
 
@@ -360,6 +360,96 @@ async fn an_endless_chunked_body_is_answered_408_and_closed() {
     assert!(
         read.is_ok(),
         "a connection with unfinished headers was not closed"
+    );
+    assert!(mock.post("quickstats_get", "admin", &[]).await.is_success());
+    mock.stop().await;
+}
+
+/// The head deadline (500 ms here) runs from each wait for a request: a head trickled a byte
+/// every 100 ms is cut off unanswered, an idle keep-alive connection is closed, and a
+/// connection that sends a request every 300 ms stays open for as long as it does so.
+#[tokio::test]
+async fn the_head_deadline_closes_trickled_and_idle_connections_not_busy_ones() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = Mock::start_with(
+        MockConfig::new(Product::M4)
+            .scenario(scenario(TEST_WORLD))
+            .limits(small_limits()),
+    )
+    .await;
+    let bound = Duration::from_secs(30);
+    let hash = mock_server::model::sign::sha1_hex(SECRET);
+    let request = format!(
+        "POST /billing/api/quickstats_get?u=admin&hash={hash} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    );
+
+    // A head trickled a byte every 100 ms (each byte well within the deadline, the whole head
+    // never): closed without an answer.
+    let mut s = tokio::net::TcpStream::connect(mock.server.addr())
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    let mut closed = false;
+    for b in request.as_bytes() {
+        if s.write_all(&[*b]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut one = [0u8; 1];
+        match tokio::time::timeout(Duration::from_millis(100), s.read(&mut one)).await {
+            Err(_) => {}
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(_)) => panic!("a trickled head was answered"),
+        }
+    }
+    assert!(
+        closed,
+        "a head trickled over {:?} was read whole",
+        started.elapsed()
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // Keep-alive: a request every 300 ms for 2 s (each within the deadline, the whole far
+    // beyond it) is answered every time on the same connection...
+    let mut s = tokio::net::TcpStream::connect(mock.server.addr())
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    let mut answers = 0;
+    let mut last_answer = started;
+    while started.elapsed() < Duration::from_secs(2) {
+        s.write_all(request.as_bytes())
+            .await
+            .expect("the connection is open");
+        let mut buf = vec![0u8; 8192];
+        let n = tokio::time::timeout(bound, s.read(&mut buf))
+            .await
+            .expect("answered in time")
+            .expect("read");
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+            "answer {answers} on a busy connection"
+        );
+        answers += 1;
+        last_answer = Instant::now();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(answers >= 6, "{answers}");
+    // ...and, once it falls silent, closed within the deadline (and not before it).
+    let mut rest = Vec::new();
+    tokio::time::timeout(bound, s.read_to_end(&mut rest))
+        .await
+        .expect("an idle connection was not closed")
+        .expect("read");
+    assert!(rest.is_empty());
+    let idle = last_answer.elapsed();
+    assert!(
+        idle >= Duration::from_millis(400) && idle < Duration::from_secs(5),
+        "{idle:?}"
     );
     assert!(mock.post("quickstats_get", "admin", &[]).await.is_success());
     mock.stop().await;

@@ -10,7 +10,7 @@ use mock_server::model::xml;
 use mock_server::MockConfig;
 use reqwest::Method;
 
-use crate::support::{scenario, secret_of, Answer, Mock, TEST_WORLD};
+use crate::support::{read, scenario, secret_of, Answer, Mock, TEST_WORLD};
 
 /// A MOR mock on the test world with the `x3` profile's quirks, and any scenarios over it.
 async fn x3(extra: &[&str]) -> Mock {
@@ -522,6 +522,21 @@ async fn x3_login_asks_to_wait_after_three_failures_from_one_address() {
     }
     let wait = "Please wait 10 seconds before trying to login again";
     assert_eq!(seen, ["Login failed", "Login failed", wait, wait]);
+    // Another address (127.0.0.2, also loopback) has its own history: the connection's peer
+    // reaches the throttle.
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("a client");
+    let p = signed("user_login", "alice", &wrong, secret_of("alice"));
+    let url = format!(
+        "{}/billing/api/{}?{}",
+        mock.server.url(),
+        x3_name("user_login"),
+        p.to_query()
+    );
+    let a = read(other.post(url).send().await.expect("answered")).await;
+    assert_eq!(message(&a), "Login failed", "{}", a.body);
     let a = post(&mock, "user_login", "alice", &[("p", "pw")]).await;
     assert_eq!(text_at(&a, "status").as_deref(), Some("ok"), "{}", a.body);
     let a = post(&mock, "user_login", "alice", &wrong).await;
