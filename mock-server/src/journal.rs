@@ -29,6 +29,8 @@ pub const MAX_VALUE: usize = 1024;
 
 /// The most parameters kept per entry; the rest are counted in a last `...` pair.
 pub const MAX_PARAMS: usize = 64;
+// `Entry::redact_owned` marks the kept pairs in a u64.
+const _: () = assert!(MAX_PARAMS <= 64);
 
 /// `text` cut to [`MAX_VALUE`] bytes, saying how much was cut.
 pub fn cut(text: &str) -> String {
@@ -78,8 +80,11 @@ pub struct Entry {
     pub method: Option<String>,
     /// The caller `u`, when sent.
     pub u: Option<String>,
-    /// Merged parameters in request order, `hash` and `p` redacted.
-    pub params: Vec<(String, String)>,
+    /// Merged parameters in request order, `hash` and `p` redacted (a list of `[name, value]`
+    /// pairs in JSON). Kept as the request's own buffer: two allocations per entry, however
+    /// many parameters.
+    #[serde(serialize_with = "pairs_as_list")]
+    pub params: Params,
     /// `ok`, the error text answered, or what the overlay did (`canned`, `fault:http_status`).
     pub outcome: Cow<'static, str>,
     /// HTTP status answered (0 when the connection was closed without an answer).
@@ -93,8 +98,8 @@ pub struct Entry {
 impl Entry {
     /// The parameters as the journal keeps them: in order, credentials of `method` (when
     /// known) redacted, values cut, at most [`MAX_PARAMS`].
-    pub fn redact(params: &Params, method: Option<&Method>) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = params
+    pub fn redact(params: &Params, method: Option<&Method>) -> Params {
+        let mut out: Params = params
             .iter()
             .take(MAX_PARAMS)
             .map(|(n, v)| {
@@ -107,33 +112,53 @@ impl Entry {
             })
             .collect();
         if params.len() > MAX_PARAMS {
-            out.push((
-                "...".to_string(),
+            out.push(
+                "...",
                 format!("{} more parameters", params.len() - MAX_PARAMS),
-            ));
+            );
         }
         out
     }
 
-    /// [`Entry::redact`] of parameters the request no longer needs: their strings are kept,
-    /// a credential overwritten and a long value cut in place (no copy).
-    pub fn redact_owned(params: Params, method: Option<&Method>) -> Vec<(String, String)> {
-        let mut pairs = params.into_pairs();
-        let more = pairs.len().saturating_sub(MAX_PARAMS);
-        pairs.truncate(MAX_PARAMS);
-        for (n, v) in &mut pairs {
+    /// [`Entry::redact`] of parameters the request no longer needs: their buffer is kept, a
+    /// credential overwritten and a long name or value cut in place (no copy).
+    pub fn redact_owned(mut params: Params, method: Option<&Method>) -> Params {
+        let more = params.len().saturating_sub(MAX_PARAMS);
+        params.truncate(MAX_PARAMS);
+        // One look at each pair (at most MAX_PARAMS = 64 of them, one bit each), then the few
+        // edits: a credential's value, a long name or value.
+        let (mut credentials, mut long) = (0u64, 0u64);
+        for (i, (n, v)) in params.iter().enumerate() {
             if is_credential(method, n) {
-                v.clear();
-                v.push_str(REDACTED);
-            } else {
-                cut_in_place(v);
+                credentials |= 1 << i;
             }
-            cut_in_place(n);
+            if n.len() > MAX_VALUE || v.len() > MAX_VALUE {
+                long |= 1 << i;
+            }
+        }
+        for i in 0..params.len() {
+            if credentials & (1 << i) != 0 {
+                params.replace_value(i, REDACTED);
+            }
+            if long & (1 << i) == 0 {
+                continue;
+            }
+            let Some((n, v)) = params.nth(i) else { break };
+            let (n, v) = (cut(n), (credentials & (1 << i) == 0).then(|| cut(v)));
+            params.replace_name(i, &n);
+            if let Some(v) = v {
+                params.replace_value(i, &v);
+            }
         }
         if more > 0 {
-            pairs.push(("...".to_string(), format!("{more} more parameters")));
+            params.push("...", format!("{more} more parameters"));
         }
-        pairs
+        if long != 0 || more > 0 {
+            // A request's long values, once cut, would otherwise keep their whole buffer alive
+            // in the journal, outside its byte bound.
+            params.compact();
+        }
+        params
     }
 
     /// The bytes of text it holds (what the journal's byte bound counts).
@@ -142,14 +167,13 @@ impl Entry {
         let optional = self.method.as_ref().map_or(0, String::len)
             + self.u.as_ref().map_or(0, String::len)
             + self.answer.as_ref().map_or(0, String::len);
-        fixed
-            + optional
-            + self
-                .params
-                .iter()
-                .map(|(n, v)| 16 + n.len() + v.len())
-                .sum::<usize>()
+        fixed + optional + self.params.len() * 16 + self.params.text_len()
     }
+}
+
+/// The JSON form of [`Entry::params`]: `[[name, value], ...]`.
+fn pairs_as_list<S: serde::Serializer>(params: &Params, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(params.iter())
 }
 
 #[derive(Debug, Default)]
@@ -253,7 +277,7 @@ mod tests {
             path: format!("/billing/api/m{i}"),
             method: Some("quickstats_get".into()),
             u: None,
-            params: Vec::new(),
+            params: Params::new(),
             outcome: "ok".into(),
             status: 200,
             answer: None,
@@ -296,7 +320,7 @@ mod tests {
         assert!(!kept.is_empty());
         let last = kept.last().expect("an entry");
         assert_eq!(last.params.len(), MAX_PARAMS + 1);
-        assert!(last.params[0].1.len() < 2 * MAX_VALUE);
+        assert!(last.params.nth(0).expect("a pair").1.len() < 2 * MAX_VALUE);
         assert!(last.path.len() < 2 * MAX_VALUE);
         assert_eq!(j.counts()["quickstats_get"]["ok"], JOURNAL_CAPACITY as u64);
     }
@@ -308,17 +332,68 @@ mod tests {
             .with("hash", "abc")
             .with("p", "pw")
             .with("x".repeat(3000), "y".repeat(5000))
-            .with("é".repeat(600), "ok");
+            .with("é".repeat(600), "ok")
+            .with("", "")
+            .with("p", "");
         for i in 0..70 {
             p.push(format!("k{i}"), "v");
         }
+        // The rule pair by pair, on copies.
+        let mut want: Vec<(String, String)> = p
+            .iter()
+            .take(MAX_PARAMS)
+            .map(|(n, v)| {
+                let v = if is_credential(None, n) {
+                    REDACTED.to_string()
+                } else {
+                    cut(v)
+                };
+                (cut(n), v)
+            })
+            .collect();
+        want.push(("...".into(), "13 more parameters".into()));
+        let want: Params = want.into_iter().collect();
+        assert_eq!(Entry::redact_owned(p.clone(), None), want);
+        assert_eq!(Entry::redact(&p, None), want);
+        // A query parsed into one buffer, its spans separated by `=` and `&`.
+        let q = Params::parse_query(b"u=admin&hash=0123456789&p=&x=1");
+        let r = Entry::redact_owned(q, None);
+        let pairs: Vec<(&str, &str)> = r.iter().collect();
         assert_eq!(
-            Entry::redact_owned(p.clone(), None),
-            Entry::redact(&p, None)
+            pairs,
+            [
+                ("u", "admin"),
+                ("hash", REDACTED),
+                ("p", REDACTED),
+                ("x", "1")
+            ]
         );
         assert_eq!(
             crate::journal::verb_text(&http::Method::from_bytes(b"PROPFIND").expect("a verb")),
             "PROPFIND"
+        );
+    }
+
+    #[test]
+    fn an_entry_lists_its_parameters_as_name_value_pairs_in_json() {
+        let mut e = entry(1);
+        e.params = Entry::redact_owned(Params::parse_query(b"u=admin&hash=abc"), None);
+        let json = serde_json::to_value(&e).expect("an entry serializes");
+        assert_eq!(
+            json["params"],
+            serde_json::json!([["u", "admin"], ["hash", REDACTED]])
+        );
+    }
+
+    #[test]
+    fn a_cut_entry_keeps_no_more_buffer_than_its_text_needs() {
+        let p = Params::parse_query(format!("u=admin&big={}", "v".repeat(100_000)).as_bytes());
+        let r = Entry::redact_owned(p, None);
+        assert!(r.nth(1).expect("a pair").1.len() < 2 * MAX_VALUE);
+        assert!(
+            r.buffer_capacity() < 4 * MAX_VALUE,
+            "{}",
+            r.buffer_capacity()
         );
     }
 
@@ -329,8 +404,7 @@ mod tests {
             .with("hash", "abc")
             .with("p", "pw");
         let r = Entry::redact(&p, None);
-        assert_eq!(r[0].1, "admin");
-        assert_eq!(r[1].1, REDACTED);
-        assert_eq!(r[2].1, REDACTED);
+        let pairs: Vec<(&str, &str)> = r.iter().collect();
+        assert_eq!(pairs, [("u", "admin"), ("hash", REDACTED), ("p", REDACTED)]);
     }
 }

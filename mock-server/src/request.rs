@@ -51,7 +51,7 @@ pub fn parse(
     body: &[u8],
     json_body: bool,
 ) -> RequestParams {
-    let query = Params::parse_query(query.unwrap_or("").as_bytes());
+    let query = Params::parse_query_str(query.unwrap_or(""));
     let (mut params, kind) = body_params(headers, body, json_body);
     params.merge_over(query);
     RequestParams { params, body: kind }

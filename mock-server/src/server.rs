@@ -269,7 +269,7 @@ fn journal_refusal(shared: &Shared, verb: &Method, uri: &Uri, status: u16, outco
         path: uri.path().to_string(),
         method: None,
         u: None,
-        params: Vec::new(),
+        params: Params::new(),
         outcome: Cow::Borrowed(outcome),
         status,
         answer: None,
