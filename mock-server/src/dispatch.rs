@@ -477,7 +477,7 @@ fn run<'c>(
         Reply::Error { text, .. } => (Cow::Owned(text.clone()), true),
         _ => (Cow::Borrowed("ok"), false),
     };
-    let mut response = render::render(&reply, Some(method), &live.settings, &live.quirks);
+    let mut response = render::render_owned(reply, Some(method), &live.settings, &live.quirks);
     if let Some(d) = defect {
         response = crate::defect::apply_to_response(d, is_error, response);
     }

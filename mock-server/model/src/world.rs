@@ -138,19 +138,34 @@ impl fmt::Display for Money {
 }
 
 impl crate::xml::Plain for Money {
+    /// One `itoa` of the whole amount in millionths (below one, of a million more: its `1` is
+    /// read as `0`), split before the last six digits; the six decimals are copied whole (a
+    /// copy of a fixed size is a few moves, not a `memcpy` call) and their trailing zeros cut
+    /// down to one: the text `Display` writes.
+    #[inline]
     fn push_plain(&self, out: &mut String) {
-        let (int, frac, width) = self.text_parts();
+        let a = self.0.unsigned_abs();
+        let scale = SCALE.unsigned_abs();
+        let below_one = a < scale;
+        let mut digits = itoa::Buffer::new();
+        let text = digits.format(if below_one { a + scale } else { a });
+        let (int, six) = text.split_at(text.len() - 6);
+        let kept = six
+            .bytes()
+            .rposition(|b| b != b'0')
+            .map_or(1, |last| last + 1);
         if self.0 < 0 {
             out.push('-');
         }
-        let mut digits = itoa::Buffer::new();
-        out.push_str(digits.format(int));
-        out.push('.');
-        let frac = digits.format(frac);
-        for _ in frac.len()..width {
+        if below_one {
             out.push('0');
+        } else {
+            out.push_str(int);
         }
-        out.push_str(frac);
+        out.push('.');
+        let decimals = out.len();
+        out.push_str(six);
+        out.truncate(decimals + kept);
     }
 }
 
