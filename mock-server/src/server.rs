@@ -689,31 +689,41 @@ where
     }
 }
 
-/// Turn an edge response into what hyper sends (an `Err` makes hyper close the connection).
-async fn to_wire<B>(response: Response<B>) -> Result<Response<WireBody<B>>, std::io::Error>
+/// How an edge response leaves: now (whole, or as a dropped connection: an `Err` makes hyper
+/// close it), or cut short once its body is collected ([`truncated`]).
+enum Wire<B> {
+    Now(Result<Response<WireBody<B>>, std::io::Error>),
+    Cut(Response<B>, usize),
+}
+
+/// What hyper is to send for an edge response.
+fn to_wire<B>(response: Response<B>) -> Wire<B> {
+    match delivery_of(&response) {
+        Delivery::Full => Wire::Now(Ok(response.map(WireBody::Whole))),
+        Delivery::Reset => Wire::Now(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "overlay fault: connection reset",
+        ))),
+        Delivery::Truncate(n) => Wire::Cut(response, n),
+    }
+}
+
+/// The response's full Content-Length announced, its first `n` body bytes, then a failed body.
+async fn truncated<B>(response: Response<B>, n: usize) -> Response<WireBody<B>>
 where
     B: Body<Data = Bytes> + Unpin,
 {
-    match delivery_of(&response) {
-        Delivery::Full => Ok(response.map(WireBody::Whole)),
-        Delivery::Reset => Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "overlay fault: connection reset",
-        )),
-        Delivery::Truncate(n) => {
-            let (mut parts, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
-            parts
-                .headers
-                .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-            let kept = body.slice(..n.min(body.len()));
-            Ok(Response::from_parts(parts, WireBody::Cut(Some(kept))))
-        }
-    }
+    let (mut parts, body) = response.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    parts
+        .headers
+        .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    let kept = body.slice(..n.min(body.len()));
+    Response::from_parts(parts, WireBody::Cut(Some(kept)))
 }
 
 /// One request from hyper through the router, its delivery applied.
@@ -729,9 +739,14 @@ async fn serve(
         Ok(r) => r,
         Err(never) => match never {},
     };
-    let wire = to_wire(finish(&shared, &verb, &uri, response)).await;
+    let sent = match to_wire(finish(&shared, &verb, &uri, response)) {
+        Wire::Now(sent) => sent,
+        // Boxed: the body's collection (a 600-byte future) would otherwise be part of every
+        // request's future, which hyper moves into place for each request.
+        Wire::Cut(response, n) => Ok(Box::pin(truncated(response, n)).await),
+    };
     clock.answered();
-    wire
+    sent
 }
 
 /// Serve `shared` on `listener` until `shutdown` resolves, then let requests in flight finish
@@ -862,9 +877,10 @@ mod tests {
             response: Response::new(Bytes::from_static(b"0123456789")),
             delivery: Delivery::Truncate(4),
         };
-        let r = to_wire(into_router_response(answer))
-            .await
-            .expect("a response");
+        let Wire::Cut(response, n) = to_wire(into_router_response(answer)) else {
+            panic!("a cut");
+        };
+        let r = truncated(response, n).await;
         assert_eq!(r.headers()[CONTENT_LENGTH], "10");
         assert!(!r.body().is_end_stream());
         let mut body = r.into_body();
@@ -879,7 +895,10 @@ mod tests {
             response: Response::new(Bytes::new()),
             delivery: Delivery::Reset,
         };
-        assert!(to_wire(into_router_response(answer)).await.is_err());
+        assert!(matches!(
+            to_wire(into_router_response(answer)),
+            Wire::Now(Err(_))
+        ));
     }
 
     #[tokio::test]
