@@ -4,7 +4,8 @@
 //! form) to the API flow, `/__admin/...` to the admin API behind its guard, anything else to a
 //! journalled 404. tower-http layers bound it: [`RequestBodyLimitLayer`] per route group (413
 //! for a Content-Length over the limit before any byte is read, and a body counted while read)
-//! and [`TraceLayer`] (a span and a line per request at debug level, `RUST_LOG=tower_http=debug`).
+//! and [`TraceLayer`] (a span and a line per request at debug level, when
+//! `RUST_LOG=tower_http=debug` turns them on as the instance starts).
 //! The body deadline (the whole body within `Limits::body_timeout`, else 408 and the connection
 //! closed) is timed while the handler collects it: tower-http's body timeout restarts on every
 //! frame, so a body trickled a byte at a time would never end.
@@ -48,6 +49,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::util::{Either, MapResponse};
 use tower::Layer as _;
 use tower::ServiceExt as _;
 use tower_http::classify::{
@@ -140,8 +142,8 @@ impl Edge {
     }
 }
 
-/// The body of the edge's responses: the router's, as tower-http's tracing hands it on.
-pub type TracedBody = ResponseBody<
+/// The body of a response as tower-http's tracing hands it on.
+type TracedBody = ResponseBody<
     AxumBody,
     NeverClassifyEos<ServerErrorsFailureClass>,
     DefaultOnBodyChunk,
@@ -149,10 +151,19 @@ pub type TracedBody = ResponseBody<
     DefaultOnFailure,
 >;
 
-/// The edge service: the router inside tower-http's [`TraceLayer`]. The layer wraps the router
-/// as a whole rather than each of its routes (`Router::layer`), so a request passes one tracing
-/// service and no extra boxed route.
-pub type EdgeService = Trace<Router, SharedClassifier<ServerErrorsAsFailures>>;
+/// The router inside tower-http's [`TraceLayer`], its body as the router's.
+type Traced = MapResponse<
+    Trace<Router, SharedClassifier<ServerErrorsAsFailures>>,
+    fn(Response<TracedBody>) -> AxumResponse,
+>;
+
+/// The edge service: the router, inside tower-http's [`TraceLayer`] when its events are on
+/// (`RUST_LOG=tower_http=debug` when the instance starts). The layer wraps the router as a
+/// whole rather than each of its routes (`Router::layer`), so a request passes one tracing
+/// service and no extra boxed route. Off, it is left out: it reads the clock five times per
+/// request whether or not anything is logged (820 of the 35,000 instructions a keep-alive
+/// quickstats_get cost, callgrind, issue 15).
+pub type EdgeService = Either<Traced, Router>;
 
 /// The edge of one instance: routes, body limits, tracing. Built once per instance
 /// ([`Shared::edge`]); served by [`run`] and called by [`handle`].
@@ -182,7 +193,17 @@ pub fn app(shared: &Arc<Shared>) -> EdgeService {
         .merge(admin_routes)
         .fallback(not_found)
         .with_state(edge);
-    TraceLayer::new_for_http().layer(router)
+    let traced = tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG)
+        || tracing::enabled!(target: "tower_http::trace::make_span", tracing::Level::DEBUG);
+    if traced {
+        let boxed: fn(Response<TracedBody>) -> AxumResponse = |r| r.map(AxumBody::new);
+        Either::Left(MapResponse::new(
+            TraceLayer::new_for_http().layer(router),
+            boxed,
+        ))
+    } else {
+        Either::Right(router)
+    }
 }
 
 /// Whether a method name can be a static route as it is: a plain path segment that axum's
@@ -231,7 +252,7 @@ pub async fn handle(
 }
 
 /// One request through the instance's router.
-async fn call(shared: &Arc<Shared>, req: AxumRequest) -> Response<TracedBody> {
+async fn call(shared: &Arc<Shared>, req: AxumRequest) -> AxumResponse {
     match shared.edge().oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},
@@ -640,7 +661,7 @@ async fn api(
 
 /// The response body type on the wire: the edge's body, or one cut short with an error.
 #[derive(Debug)]
-pub enum WireBody<B = TracedBody> {
+pub enum WireBody<B = AxumBody> {
     /// The edge's body, whole.
     Whole(B),
     /// These bytes, then a failed stream (overlay fault `truncate`).
@@ -899,6 +920,67 @@ mod tests {
             to_wire(into_router_response(answer)),
             Wire::Now(Err(_))
         ));
+    }
+
+    /// The request tracing layer is in the edge when tower_http's debug events are on as the
+    /// instance starts (and answers pass it unchanged), and out of it otherwise.
+    #[test]
+    fn requests_are_traced_when_tower_http_debug_is_on() {
+        #[derive(Clone, Default)]
+        struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let answer_with = |filter: &str| {
+            let lines = Lines::default();
+            let writer = lines.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .finish();
+            let answer = tracing::subscriber::with_default(subscriber, || {
+                let shared = Arc::new(
+                    Shared::new(MockConfig::new(model::Product::M4))
+                        .unwrap_or_else(|e| panic!("{e}")),
+                );
+                let traced = matches!(shared.edge(), Either::Left(_));
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let uri = Uri::from_static("/billing/api/quickstats_get?u=admin");
+                let a = rt.block_on(handle(
+                    &shared,
+                    Method::POST,
+                    &uri,
+                    &HeaderMap::new(),
+                    Bytes::new(),
+                ));
+                (traced, a.response.status(), a.response.into_body())
+            });
+            let text = lines
+                .0
+                .lock()
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            (answer, text.unwrap_or_default())
+        };
+        let ((traced, status, body), log) = answer_with("tower_http=debug");
+        assert!(traced);
+        assert!(log.contains("finished processing request"), "{log}");
+        let ((untraced, status_off, body_off), log_off) = answer_with("info");
+        assert!(!untraced);
+        assert!(!log_off.contains("processing request"), "{log_off}");
+        assert_eq!((status, body), (status_off, body_off));
     }
 
     #[tokio::test]
