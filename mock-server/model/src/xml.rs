@@ -259,7 +259,9 @@ const INLINE_DEPTH: usize = 8;
 const PLAIN_MAX: usize = 32;
 
 impl<'n> PrettyWriter<'n> {
-    /// A document with this declaration; `capacity` bytes reserved for its text.
+    /// A document with this declaration; `capacity` bytes reserved for its text. Inlined: the
+    /// declaration of a literal is copied in a few moves.
+    #[inline]
     pub fn new(declaration: Declaration, capacity: usize) -> Self {
         let mut out = String::with_capacity(capacity);
         let decl = declaration.as_str();
@@ -323,7 +325,7 @@ impl<'n> PrettyWriter<'n> {
     }
 
     /// Open an element (closed by [`PrettyWriter::close`]).
-    #[inline]
+    #[inline(always)]
     pub fn open(&mut self, name: &'n str) {
         self.start(name, 0);
         match self.names.get_mut(self.depth) {
@@ -335,7 +337,7 @@ impl<'n> PrettyWriter<'n> {
     }
 
     /// Close the innermost open element (`<name/>` when nothing was written in it).
-    #[inline]
+    #[inline(always)]
     pub fn close(&mut self) {
         let Some(depth) = self.depth.checked_sub(1) else {
             return;
