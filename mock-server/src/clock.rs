@@ -18,7 +18,17 @@ impl Clock {
     /// Unix seconds now.
     pub fn now(&self) -> i64 {
         match *self {
-            Clock::Real => SystemTime::now()
+            Clock::Real => self.at(SystemTime::now()),
+            Clock::Pinned(t) => t,
+        }
+    }
+
+    /// Unix seconds when the real time was `real`: `real` itself on the system clock, the pinned
+    /// time on a pinned one. A request reads the system clock once and shares the reading
+    /// (dispatch, the journal) instead of reading it at each step.
+    pub fn at(&self, real: SystemTime) -> i64 {
+        match *self {
+            Clock::Real => real
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0),
@@ -30,6 +40,13 @@ impl Clock {
     pub fn today(&self) -> (i64, i64) {
         today_bounds(self.now())
     }
+}
+
+/// Unix milliseconds of a real time (0 before 1970).
+pub fn unix_ms(real: SystemTime) -> u128 {
+    real.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 /// 00:00:00 and 23:59:59 of the day holding `t`.
@@ -54,5 +71,13 @@ mod tests {
         assert_eq!(s % 86_400, 0);
         assert_eq!(e - s, 86_399);
         assert!(s <= c.now() && c.now() <= e);
+    }
+
+    #[test]
+    fn a_reading_of_the_real_clock_is_the_real_clocks_time_and_not_a_pinned_ones() {
+        let real = UNIX_EPOCH + std::time::Duration::from_millis(1_795_000_000_123);
+        assert_eq!(Clock::Real.at(real), 1_795_000_000);
+        assert_eq!(Clock::Pinned(7).at(real), 7);
+        assert_eq!(unix_ms(real), 1_795_000_000_123);
     }
 }

@@ -47,6 +47,7 @@
 
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderValue, Response};
@@ -133,6 +134,16 @@ fn text_error(cat: &ProductCatalogue, method: &Method, text: &str) -> Reply {
     }
 }
 
+/// Where and when a request arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    /// The TCP peer's address (None without a socket).
+    pub client: Option<std::net::IpAddr>,
+    /// The real time it reached the API flow: the request's one reading of the system clock,
+    /// the mock's "now" unless its clock is pinned (see [`crate::clock::Clock::at`]).
+    pub at: SystemTime,
+}
+
 /// Dispatch an API request for the path name `name` from `client` (the TCP peer's address;
 /// None without a socket). `elasticsearch` replaces the handler's answer by the Elasticsearch
 /// error once every check has passed (overlay fault).
@@ -145,11 +156,15 @@ pub fn dispatch(
     client: Option<std::net::IpAddr>,
 ) -> Dispatched {
     let found = shared.methods().method(name);
-    dispatch_found(shared, verb, name, found, params, elasticsearch, client)
+    let arrival = Arrival {
+        client,
+        at: SystemTime::now(),
+    };
+    dispatch_found(shared, verb, name, found, params, elasticsearch, arrival)
 }
 
 /// [`dispatch`] with the catalogue method the name found (`shared.methods().method(name)`),
-/// looked up once by the caller.
+/// looked up once by the caller, and the time the caller read.
 pub fn dispatch_found<'c>(
     shared: &'c Shared,
     verb: HttpVerb,
@@ -157,7 +172,7 @@ pub fn dispatch_found<'c>(
     found: Option<&'c Method>,
     params: &Params,
     elasticsearch: bool,
-    client: Option<std::net::IpAddr>,
+    arrival: Arrival,
 ) -> Dispatched {
     let cat = shared.methods();
     let writes = found
@@ -168,7 +183,7 @@ pub fn dispatch_found<'c>(
         found,
         params,
         elasticsearch,
-        client,
+        arrival,
     };
     let run = |live: &mut Access<'_>| run(shared, cat, live, &req);
     let step = if writes {
@@ -203,7 +218,7 @@ struct Req<'r, 'c> {
     found: Option<&'c Method>,
     params: &'r Params,
     elasticsearch: bool,
-    client: Option<std::net::IpAddr>,
+    arrival: Arrival,
 }
 
 /// What `run` decided: a rendered answer, or a listing to render once the lock is released
@@ -258,16 +273,16 @@ fn run<'c>(
     req: &Req<'_, 'c>,
 ) -> Step<'c> {
     let Req {
-        verb,
-        name,
-        found,
         params,
         elasticsearch,
-        client,
+        arrival,
+        ..
     } = *req;
     let live = access.live();
     let defect = shared.defect;
-    let (method, caller) = match gate(cat, live, verb, name, found, params, defect) {
+    let now = live.clock.at(arrival.at);
+    let today = today_bounds(now);
+    let (method, caller) = match gate(cat, live, req, defect, today) {
         Ok(pass) => pass,
         Err(mut refusal) => {
             if let Some(m) = refusal.method {
@@ -324,7 +339,7 @@ fn run<'c>(
                 .iter()
                 .any(|s| s.text == outcome);
             let zip = method == Some("tariff_rates_get") && !filter;
-            let response = deliver(response, method, zip, params, live);
+            let response = deliver(response, method, zip, params, live, now);
             return Step::Done(Dispatched {
                 response,
                 method: method.map(str::to_string),
@@ -333,8 +348,6 @@ fn run<'c>(
             });
         }
     };
-    let now = live.clock.now();
-    let today = today_bounds(now);
     // Set when the answer is taken from a sample rather than computed: said in the journal,
     // a response header and `--explain`, never silently.
     let mut from_sample: Option<&'static str> = None;
@@ -452,7 +465,7 @@ fn run<'c>(
     let reply = if method.name == "user_login"
         && live.quirks.login_throttle == model::quirks::LoginThrottle::X3
     {
-        crate::login_throttle::apply(reply, client, &shared.logins)
+        crate::login_throttle::apply(reply, arrival.client, &shared.logins)
     } else {
         reply
     };
@@ -482,7 +495,7 @@ fn run<'c>(
         response = crate::defect::apply_to_response(d, is_error, response);
     }
     let zip = method.name == "tariff_rates_get";
-    let mut response = deliver(response, Some(&method.name), zip, params, live);
+    let mut response = deliver(response, Some(&method.name), zip, params, live, now);
     let answer = match from_sample {
         Some(kind) if !is_error => Some(mark_sample(&mut response, method, kind, shared.explain)),
         _ => None,
@@ -550,17 +563,13 @@ fn deliver(
     zip: bool,
     params: &Params,
     live: &Live,
+    now: i64,
 ) -> Response<Bytes> {
     match live.quirks.answer_delivery {
         model::quirks::AnswerDelivery::Inline => response,
-        model::quirks::AnswerDelivery::X3 => crate::delivery::x3(
-            response,
-            method,
-            zip,
-            params,
-            &live.settings,
-            live.clock.now(),
-        ),
+        model::quirks::AnswerDelivery::X3 => {
+            crate::delivery::x3(response, method, zip, params, &live.settings, now)
+        }
     }
 }
 
@@ -568,12 +577,17 @@ fn deliver(
 fn gate<'c, 'l>(
     cat: &'c ProductCatalogue,
     live: &'l Live,
-    verb: HttpVerb,
-    name: &str,
-    found: Option<&'c Method>,
-    params: &Params,
+    req: &Req<'_, 'c>,
     defect: Option<Defect>,
+    today: (i64, i64),
 ) -> Result<(&'c Method, Option<&'l User>), Box<Refusal<'c>>> {
+    let Req {
+        verb,
+        name,
+        found,
+        params,
+        ..
+    } = *req;
     let g = &cat.general;
     // A method of the quirk unimplemented_methods, and a name outside served_names, are
     // answered as a name naming none.
@@ -628,7 +642,6 @@ fn gate<'c, 'l>(
             .map_err(refuse);
     }
     let world = &live.world;
-    let today = live.clock.today();
 
     // Whether the request's hash must be verified, and with whose secret (`signer`: the user
     // whose requests that secret signs; None for the admin's).
@@ -878,7 +891,10 @@ mod tests {
             found: cat.method("payments_get"),
             params: &params,
             elasticsearch: false,
-            client: None,
+            arrival: Arrival {
+                client: None,
+                at: SystemTime::now(),
+            },
         };
         let step = run(&shared, cat, &mut Access::Read(&guard), &req);
         // What run decided under the lock: the rows, nothing rendered yet.

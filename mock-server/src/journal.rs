@@ -70,7 +70,9 @@ pub fn verb_text(verb: &http::Method) -> Cow<'static, str> {
 /// One request as the journal keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
-    /// Unix milliseconds (real time) when the answer was rendered.
+    /// Unix milliseconds (real time): when the API flow took the request (the clock reading
+    /// dispatch uses too, unless an overlay delay came between), or when the edge answered it
+    /// otherwise.
     pub time_ms: u128,
     /// HTTP verb as sent.
     pub verb: Cow<'static, str>,

@@ -551,6 +551,9 @@ async fn api(
     body: &[u8],
     name: &str,
 ) -> Answer {
+    // The request's one reading of the system clock: the journal's time, and dispatch's "now"
+    // unless the clock is pinned.
+    let at = SystemTime::now();
     let verb = router::verb_of(&method);
     let json_body =
         shared.read().quirks.json_body && shared.defect != Some(Defect::JsonBodyIgnored);
@@ -588,7 +591,7 @@ async fn api(
                    canonical: Option<String>,
                    outcome: Cow<'static, str>,
                    status: u16| Entry {
-        time_ms: now_ms(),
+        time_ms: crate::clock::unix_ms(at),
         verb: crate::journal::verb_text(&method),
         path: uri.path().to_string(),
         method: canonical,
@@ -612,9 +615,12 @@ async fn api(
             .record(journal(params, canonical_name(), "canned".into(), c.status));
         return Answer::full(response);
     }
+    // The mock's clock after an overlay delay is read again: the request is handled then.
+    let mut handled_at = at;
     if let Some(delay) = faults.delay {
         // Boxed: a rare fault's timer kept out of every request's future.
         Box::pin(tokio::time::sleep(delay)).await;
+        handled_at = SystemTime::now();
     }
     let (elasticsearch, truncate) = match faults.action {
         Some(FaultAction::HttpStatus(status)) => {
@@ -644,7 +650,18 @@ async fn api(
         Some(FaultAction::Truncate(n)) => (false, Some(n)),
         None => (false, None),
     };
-    let d = dispatch::dispatch_found(shared, verb, name, found, &params, elasticsearch, client);
+    let d = dispatch::dispatch_found(
+        shared,
+        verb,
+        name,
+        found,
+        &params,
+        elasticsearch,
+        dispatch::Arrival {
+            client,
+            at: handled_at,
+        },
+    );
     let outcome = match truncate {
         Some(_) => Cow::Borrowed(FaultAction::Truncate(0).label()),
         None => d.outcome,
