@@ -272,6 +272,42 @@ async fn a_proxy_takes_its_secret_from_the_environment_and_sums_up_when_stopped(
     deployment.stop().await;
 }
 
+/// tower-http's request tracing is in the edge when `RUST_LOG` turns its debug events on (a
+/// span and a line per request), and out of it by default; the answers are the same.
+#[tokio::test]
+async fn requests_are_traced_when_rust_log_turns_tower_http_debug_on() {
+    let run = |rust_log: &'static str| async move {
+        let mut child = tokio::process::Command::new(BIN)
+            .args(["--bind", "127.0.0.1:0"])
+            .env("RUST_LOG", rust_log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("mor-mock spawns");
+        let (_, url) = listening(&mut child).await;
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{url}/billing/api/quickstats_get?u=admin&hash=e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"
+            ))
+            .send()
+            .await
+            .expect("answered");
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        terminate(&child);
+        let done = child.wait_with_output().await.expect("mor-mock ends");
+        let err = String::from_utf8_lossy(&done.stderr).into_owned();
+        (status, body, err)
+    };
+    let (status, body, log) = run("info,tower_http=debug").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(log.contains("finished processing request"), "{log}");
+    let (status_off, body_off, log_off) = run("info").await;
+    assert!(!log_off.contains("processing request"), "{log_off}");
+    assert_eq!((status, body), (status_off, body_off));
+}
+
 /// A tool that stops the mock the moment it says it listens gets a graceful stop, not a process
 /// killed by the signal (the handlers are installed before that line is printed). The window
 /// was short: a few starts make a regression likely to show.
