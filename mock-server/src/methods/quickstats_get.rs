@@ -9,6 +9,7 @@
 //! only when Show Active Calls for Users is on. MOR has no `<month>`.
 
 use model::catalogue::{Declaration, Product, Role, Wrapper};
+use model::tag;
 use model::world::{Call, Disposition, Money, User};
 use model::xml::PrettyWriter;
 
@@ -128,24 +129,24 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
     w.open("quickstats");
     for (name, s) in std::iter::once(("today", today)).chain(month.map(|m| ("month", m))) {
         w.open(name);
-        w.leaf_plain("calls", s.calls);
-        w.leaf_plain("duration", s.duration);
+        w.leaf_plain_tag(tag!("calls"), s.calls);
+        w.leaf_plain_tag(tag!("duration"), s.duration);
         if simple {
-            w.leaf_plain("price", s.revenue);
+            w.leaf_plain_tag(tag!("price"), s.revenue);
         } else {
-            w.leaf_plain("revenue", s.revenue);
+            w.leaf_plain_tag(tag!("revenue"), s.revenue);
             if defect != Some(Defect::QuickstatsElementMissing) {
-                w.leaf_plain("self_cost", s.self_cost);
+                w.leaf_plain_tag(tag!("self_cost"), s.self_cost);
             }
             if defect == Some(Defect::QuickstatsProfitIgnoresSelfCost) {
-                w.leaf_plain("profit", s.revenue);
+                w.leaf_plain_tag(tag!("profit"), s.revenue);
             } else {
-                w.leaf_plain("profit", s.profit());
+                w.leaf_plain_tag(tag!("profit"), s.profit());
             }
             if defect == Some(Defect::QuickstatsMarginFloor) {
-                w.leaf_plain("margin", s.margin_with(f64::floor));
+                w.leaf_plain_tag(tag!("margin"), s.margin_with(f64::floor));
             } else {
-                w.leaf_plain("margin", s.margin());
+                w.leaf_plain_tag(tag!("margin"), s.margin());
             }
         }
         if defect == Some(Defect::QuickstatsElementAdded) {
@@ -154,7 +155,7 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
         w.close();
     }
     if let (true, Some(u)) = (simple, ctx.caller) {
-        w.leaf_plain("balance", u.balance);
+        w.leaf_plain_tag(tag!("balance"), u.balance);
     }
     if !simple || ctx.settings.show_active_calls_for_users {
         let (mut total, mut answered) = (0usize, 0usize);
@@ -169,8 +170,8 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
             answered += usize::from(a.answered);
         }
         w.open("active_calls");
-        w.leaf_plain("total", total);
-        w.leaf_plain("answered_calls", answered);
+        w.leaf_plain_tag(tag!("total"), total);
+        w.leaf_plain_tag(tag!("answered_calls"), answered);
         w.close();
     }
     Reply::Rendered(w.finish())
