@@ -2,8 +2,9 @@
 //!
 //! The edge is an axum [`Router`] ([`app`]): `/billing/api/<method>` (and its trailing-slash
 //! form) to the API flow, `/__admin/...` to the admin API behind its guard, anything else to a
-//! journalled 404. tower-http layers bound it: [`RequestBodyLimitLayer`] per route group (413
-//! for a Content-Length over the limit before any byte is read, and a body counted while read)
+//! journalled 404. tower-http layers bound it: a [`RequestBodyLimit`] for API requests
+//! ([`ApiBodyLimit`], outside the router) and one on the admin routes after their guard (413
+//! for a Content-Length over the limit before any byte is read, and a body counted while read),
 //! and [`TraceLayer`] (a span and a line per request at debug level, when
 //! `RUST_LOG=tower_http=debug` turns them on as the instance starts).
 //! The body deadline (the whole body within `Limits::body_timeout`, else 408 and the connection
@@ -55,7 +56,7 @@ use tower::ServiceExt as _;
 use tower_http::classify::{
     NeverClassifyEos, ServerErrorsAsFailures, ServerErrorsFailureClass, SharedClassifier,
 };
-use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::limit::{RequestBodyLimit, RequestBodyLimitLayer};
 use tower_http::trace::{
     DefaultOnBodyChunk, DefaultOnEos, DefaultOnFailure, ResponseBody, Trace, TraceLayer,
 };
@@ -157,13 +158,63 @@ type Traced = MapResponse<
     fn(Response<TracedBody>) -> AxumResponse,
 >;
 
-/// The edge service: the router, inside tower-http's [`TraceLayer`] when its events are on
+/// The router, inside tower-http's [`TraceLayer`] when its events are on
 /// (`RUST_LOG=tower_http=debug` when the instance starts). The layer wraps the router as a
 /// whole rather than each of its routes (`Router::layer`), so a request passes one tracing
 /// service and no extra boxed route. Off, it is left out: it reads the clock five times per
 /// request whether or not anything is logged (820 of the 35,000 instructions a keep-alive
 /// quickstats_get cost, callgrind, issue 15).
-pub type EdgeService = Either<Traced, Router>;
+pub type TracedRouter = Either<Traced, Router>;
+
+/// The edge service: the API's body limit around the (traced) router.
+pub type EdgeService = ApiBodyLimit<TracedRouter>;
+
+/// The body of the edge's responses.
+pub type EdgeBody = tower_http::limit::ResponseBody<AxumBody>;
+
+/// tower-http's [`RequestBodyLimit`] with the API's limit for `/billing/api/...` requests, and
+/// without one for any other path (the admin routes have theirs inside the router, after their
+/// guard). One layer outside the router rather than one on the API's route group inside it: a
+/// layer on a route group wraps every route in another boxed service, 1,490 of ~29,500
+/// instructions per keep-alive quickstats_get (callgrind, issue 15).
+#[derive(Debug, Clone)]
+pub struct ApiBodyLimit<S> {
+    api: RequestBodyLimit<S>,
+    other: RequestBodyLimit<S>,
+}
+
+impl<S: Clone> ApiBodyLimit<S> {
+    fn new(inner: S, api_limit: usize) -> Self {
+        ApiBodyLimit {
+            api: RequestBodyLimit::new(inner.clone(), api_limit),
+            other: RequestBodyLimit::new(inner, usize::MAX),
+        }
+    }
+}
+
+impl<S, B> tower::Service<Request<B>> for ApiBodyLimit<S>
+where
+    RequestBodyLimit<S>: tower::Service<Request<B>>,
+{
+    type Response = <RequestBodyLimit<S> as tower::Service<Request<B>>>::Response;
+    type Error = <RequestBodyLimit<S> as tower::Service<Request<B>>>::Error;
+    type Future = <RequestBodyLimit<S> as tower::Service<Request<B>>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match self.api.poll_ready(cx) {
+            Poll::Ready(Ok(())) => self.other.poll_ready(cx),
+            not_ready => not_ready,
+        }
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        if req.uri().path().starts_with(router::API_PREFIX) {
+            self.api.call(req)
+        } else {
+            self.other.call(req)
+        }
+    }
+}
 
 /// The edge of one instance: routes, body limits, tracing. Built once per instance
 /// ([`Shared::edge`]); served by [`run`] and called by [`handle`].
@@ -180,7 +231,6 @@ pub fn app(shared: &Arc<Shared>) -> EdgeService {
     for name in shared.methods().names().filter(|n| is_static_segment(n)) {
         api_routes = api_routes.route(&format!("{}{name}", router::API_PREFIX), any(api_endpoint));
     }
-    let api_routes = api_routes.layer(RequestBodyLimitLayer::new(limits.max_body));
     // The admin API decides who may ask before any body is read; its bodies (scenario worlds)
     // may be larger than an API request's.
     let admin_routes = Router::new()
@@ -195,7 +245,7 @@ pub fn app(shared: &Arc<Shared>) -> EdgeService {
         .with_state(edge);
     let traced = tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG)
         || tracing::enabled!(target: "tower_http::trace::make_span", tracing::Level::DEBUG);
-    if traced {
+    let router = if traced {
         let boxed: fn(Response<TracedBody>) -> AxumResponse = |r| r.map(AxumBody::new);
         Either::Left(MapResponse::new(
             TraceLayer::new_for_http().layer(router),
@@ -203,7 +253,8 @@ pub fn app(shared: &Arc<Shared>) -> EdgeService {
         ))
     } else {
         Either::Right(router)
-    }
+    };
+    ApiBodyLimit::new(router, limits.max_body)
 }
 
 /// Whether a method name can be a static route as it is: a plain path segment that axum's
@@ -252,7 +303,7 @@ pub async fn handle(
 }
 
 /// One request through the instance's router.
-async fn call(shared: &Arc<Shared>, req: AxumRequest) -> AxumResponse {
+async fn call(shared: &Arc<Shared>, req: AxumRequest) -> Response<EdgeBody> {
     match shared.edge().oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},
@@ -711,7 +762,7 @@ async fn api(
 
 /// The response body type on the wire: the edge's body, or one cut short with an error.
 #[derive(Debug)]
-pub enum WireBody<B = AxumBody> {
+pub enum WireBody<B = EdgeBody> {
     /// The edge's body, whole.
     Whole(B),
     /// These bytes, then a failed stream (overlay fault `truncate`).
@@ -806,7 +857,7 @@ async fn serve(
 ) -> Result<Response<WireBody>, std::io::Error> {
     clock.request_started();
     let (verb, uri) = (req.method().clone(), req.uri().clone());
-    let response = match edge.oneshot(req.map(AxumBody::new)).await {
+    let response = match edge.oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},
     };
