@@ -13,9 +13,11 @@
 //! set again to the later one, once per `header_timeout` at most.
 //!
 //! The connection's service tells the clock when a request's head is complete (its handler
-//! starts) and when it answered; the connection's reads start the wait at the first read after
-//! the answer, unless the answer is still being written (a client that does not read it is not
-//! sending its next request either; hyper's timer does not run then).
+//! starts) and when it answered; the wait for the next head starts once the answer is flushed
+//! (or at the first read after it), not while it is still being written (a client that does not
+//! read it is not sending its next request either; hyper's timer does not run then), and the
+//! timer is set then: the connection's last read may have been made while the request was
+//! handled, and no other read comes until the client writes.
 
 use std::future::Future;
 use std::io;
@@ -90,6 +92,19 @@ impl<I> HeadDeadline<I> {
         }
     }
 
+    /// When the current wait for a head began (ms after the connection opened), starting it now
+    /// if the request before was answered and its answer is out; [`HANDLING`] or [`ANSWERED`]
+    /// when no wait runs.
+    fn wait_started(&mut self) -> u64 {
+        let started = self.clock.state.load(Ordering::Relaxed);
+        if started != ANSWERED || self.write_blocked {
+            return started;
+        }
+        let now = self.clock.millis_since_open();
+        self.clock.state.store(now, Ordering::Relaxed);
+        now
+    }
+
     /// Whether the wait that began `started` ms after the connection opened is over; if not,
     /// the timer is set to wake the task by its end.
     fn expired(&mut self, cx: &mut Context<'_>, started: u64) -> bool {
@@ -117,11 +132,7 @@ impl<I: Read + Unpin> Read for HeadDeadline<I> {
         buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let mut started = this.clock.state.load(Ordering::Relaxed);
-        if started == ANSWERED && !this.write_blocked {
-            started = this.clock.millis_since_open();
-            this.clock.state.store(started, Ordering::Relaxed);
-        }
+        let started = this.wait_started();
         match Pin::new(&mut this.io).poll_read(cx, buf) {
             Poll::Pending if started < ANSWERED && this.expired(cx, started) => {
                 tracing::info!("request head not complete in time; connection closed");
@@ -166,6 +177,18 @@ impl<I: Write + Unpin> Write for HeadDeadline<I> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.io).poll_flush(cx);
         this.write_blocked = r.is_pending();
+        if r.is_ready() {
+            // An answer is out: the wait for the next head starts now, and the timer is set
+            // to wake this connection by its end (no read may come before the client writes:
+            // the last one may have returned pending while the request was being handled).
+            // A timer still running wakes the connection by then, and its read sets it to this
+            // wait's end: only a timer never set or already fired is set here.
+            let started = this.wait_started();
+            let idle = this.timer.as_ref().is_none_or(|t| t.is_elapsed());
+            if started < ANSWERED && idle {
+                this.expired(cx, started);
+            }
+        }
         r
     }
 

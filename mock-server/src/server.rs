@@ -851,13 +851,12 @@ where
 /// One request from hyper through the router, its delivery applied.
 async fn serve(
     shared: Arc<Shared>,
-    edge: EdgeService,
     clock: Arc<HeadClock>,
-    req: Request<Incoming>,
+    verb: Method,
+    uri: Uri,
+    pending: impl Future<Output = Result<Response<EdgeBody>, std::convert::Infallible>>,
 ) -> Result<Response<WireBody>, std::io::Error> {
-    clock.request_started();
-    let (verb, uri) = (req.method().clone(), req.uri().clone());
-    let response = match edge.oneshot(req).await {
+    let response = match pending.await {
         Ok(r) => r,
         Err(never) => match never {},
     };
@@ -869,6 +868,29 @@ async fn serve(
     };
     clock.answered();
     sent
+}
+
+/// The future of the edge's answer to a request from hyper: called in place, or (never, with
+/// the edge's layers) once the edge is ready.
+type EdgeCall = futures_util::future::Either<
+    <EdgeService as tower::Service<Request<Incoming>>>::Future,
+    Pin<Box<tower::util::Oneshot<EdgeService, Request<Incoming>>>>,
+>;
+
+/// The edge's answer to one request from hyper. The edge is always ready (the router and its
+/// layers hold no capacity), so it is called in place: `oneshot` would hold a copy of the
+/// service and the request in every request's future (callgrind: ~300 instructions of copies).
+fn call_edge(mut edge: EdgeService, req: Request<Incoming>) -> EdgeCall {
+    use tower::Service as _;
+    let ready = tower::Service::<Request<Incoming>>::poll_ready(
+        &mut edge,
+        &mut Context::from_waker(std::task::Waker::noop()),
+    );
+    match ready {
+        Poll::Ready(Ok(())) => futures_util::future::Either::Left(edge.call(req)),
+        // Not reached with the layers the edge has; a service that waits is waited for.
+        _ => futures_util::future::Either::Right(Box::pin(edge.oneshot(req))),
+    }
 }
 
 /// Serve `shared` on `listener` until `shutdown` resolves, then let requests in flight finish
@@ -901,7 +923,12 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Futu
         let edge = shared.edge();
         let clock = HeadClock::new();
         let io = HeadDeadline::new(TokioIo::new(stream), clock.clone(), limits.header_timeout);
-        let svc = service_fn(move |req| serve(shared.clone(), edge.clone(), clock.clone(), req));
+        let svc = service_fn(move |req: Request<Incoming>| {
+            clock.request_started();
+            let (verb, uri) = (req.method().clone(), req.uri().clone());
+            let pending = call_edge(edge.clone(), req);
+            serve(shared.clone(), clock.clone(), verb, uri, pending)
+        });
         let conn = builder.serve_connection(io, svc);
         let conn = graceful.watch(conn);
         tokio::spawn(CLIENT_IP.scope(peer.ip(), async move {
