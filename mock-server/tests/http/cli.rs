@@ -37,6 +37,32 @@ async fn listening(child: &mut tokio::process::Child) -> (String, String) {
     (line, url)
 }
 
+/// A started mor-mock with `args` and one environment variable, its output piped (stderr kept
+/// for the test to read), and its URL.
+async fn spawn_logging(args: &[&str], env: (&str, &str)) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(BIN)
+        .args(args)
+        .env(env.0, env.1)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mor-mock spawns");
+    let (_, url) = listening(&mut child).await;
+    (child, url)
+}
+
+/// POST quickstats_get as admin with this hash.
+async fn post_quickstats(url: &str, hash: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!(
+            "{url}/billing/api/quickstats_get?u=admin&hash={hash}"
+        ))
+        .send()
+        .await
+        .expect("answered")
+}
+
 #[tokio::test]
 async fn the_binary_prints_its_url_and_answers_at_once() {
     let mut child = tokio::process::Command::new(BIN)
@@ -234,24 +260,14 @@ fn completions_and_the_man_page_come_from_the_flags() {
 #[tokio::test]
 async fn a_proxy_takes_its_secret_from_the_environment_and_sums_up_when_stopped() {
     let deployment = crate::support::Mock::start(mock_server::model::catalogue::Product::M4).await;
-    let mut child = tokio::process::Command::new(BIN)
-        .args(["--bind", "127.0.0.1:0", "--proxy"])
-        .arg(format!("{}/billing", deployment.server.url()))
-        .env("MOR_PROXY_SECRET", "secret")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("mor-mock spawns");
-    let (_, url) = listening(&mut child).await;
+    let target = format!("{}/billing", deployment.server.url());
+    let (child, url) = spawn_logging(
+        &["--bind", "127.0.0.1:0", "--proxy", &target],
+        ("MOR_PROXY_SECRET", "secret"),
+    )
+    .await;
     // A corrupted hash: forwarded, refused by the deployment, the client's fault.
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{url}/billing/api/quickstats_get?u=admin&hash=0000000000000000000000000000000000000000"
-        ))
-        .send()
-        .await
-        .expect("answered");
+    let r = post_quickstats(&url, "0000000000000000000000000000000000000000").await;
     assert!(r
         .text()
         .await
@@ -277,22 +293,8 @@ async fn a_proxy_takes_its_secret_from_the_environment_and_sums_up_when_stopped(
 #[tokio::test]
 async fn requests_are_traced_when_rust_log_turns_tower_http_debug_on() {
     let run = |rust_log: &'static str| async move {
-        let mut child = tokio::process::Command::new(BIN)
-            .args(["--bind", "127.0.0.1:0"])
-            .env("RUST_LOG", rust_log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("mor-mock spawns");
-        let (_, url) = listening(&mut child).await;
-        let r = reqwest::Client::new()
-            .post(format!(
-                "{url}/billing/api/quickstats_get?u=admin&hash=e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"
-            ))
-            .send()
-            .await
-            .expect("answered");
+        let (child, url) = spawn_logging(&["--bind", "127.0.0.1:0"], ("RUST_LOG", rust_log)).await;
+        let r = post_quickstats(&url, "e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4").await;
         let status = r.status();
         let body = r.text().await.unwrap_or_default();
         terminate(&child);
