@@ -58,7 +58,8 @@ impl HeadClock {
         self.state.store(HANDLING, Ordering::Relaxed);
     }
 
-    /// The request is answered: the wait for the next head begins with the next read.
+    /// The request is answered: the wait for the next head begins once the answer is out
+    /// (flushed, or at the next read).
     pub fn answered(&self) {
         self.state.store(ANSWERED, Ordering::Relaxed);
     }
