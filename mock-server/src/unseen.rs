@@ -1628,10 +1628,22 @@ mod tests {
                 .count();
             assert_eq!(same_dial, 1, "{p:?}");
         }
-        assert!(!a.phonebooks.iter().any(|p| (1..=4).contains(&p.id)));
-        assert_eq!(a.phonebooks, unseen_world(Product::Mor, 7, NOW).phonebooks);
-        assert_ne!(a.phonebooks, unseen_world(Product::Mor, 8, NOW).phonebooks);
-        assert!(unseen_world(Product::M4, 7, NOW).phonebooks.is_empty());
+        moves_with_the_seed(|w| &w.phonebooks, |p| p.id, 4);
+    }
+
+    /// What every MOR-only collection of the unseen world shows: none of its ids among the
+    /// default world's (`1..=default_ids`), the same for a seed, another for another seed, and
+    /// none in M4.
+    fn moves_with_the_seed<T: PartialEq + std::fmt::Debug>(
+        of: fn(&WorldData) -> &Vec<T>,
+        id: fn(&T) -> u64,
+        default_ids: u64,
+    ) {
+        let a = unseen_world(Product::Mor, 7, NOW);
+        assert!(!of(&a).iter().any(|x| (1..=default_ids).contains(&id(x))));
+        assert_eq!(of(&a), of(&unseen_world(Product::Mor, 7, NOW)));
+        assert_ne!(of(&a), of(&unseen_world(Product::Mor, 8, NOW)));
+        assert!(of(&unseen_world(Product::M4, 7, NOW)).is_empty());
     }
 
     #[test]
@@ -1653,10 +1665,7 @@ mod tests {
             .filter(|u| u.role == Role::ResellerPro)
             .count();
         assert_eq!(a.lcrs.len(), admin.len() + pros);
-        assert!(!a.lcrs.iter().any(|l| (1..=4).contains(&l.id)));
-        assert_eq!(a.lcrs, unseen_world(Product::Mor, 7, NOW).lcrs);
-        assert_ne!(a.lcrs, unseen_world(Product::Mor, 8, NOW).lcrs);
-        assert!(unseen_world(Product::M4, 7, NOW).lcrs.is_empty());
+        moves_with_the_seed(|w| &w.lcrs, |l| l.id, 4);
     }
 
     #[test]
@@ -1673,16 +1682,7 @@ mod tests {
         for r in &a.provider_rules {
             assert!(!(r.cut.is_empty() && r.add.is_empty()), "{r:?}");
         }
-        assert!(!a.provider_rules.iter().any(|r| (1..=3).contains(&r.id)));
-        assert_eq!(
-            a.provider_rules,
-            unseen_world(Product::Mor, 7, NOW).provider_rules
-        );
-        assert_ne!(
-            a.provider_rules,
-            unseen_world(Product::Mor, 8, NOW).provider_rules
-        );
-        assert!(unseen_world(Product::M4, 7, NOW).provider_rules.is_empty());
+        moves_with_the_seed(|w| &w.provider_rules, |r| r.id, 3);
     }
 
     #[test]
