@@ -97,16 +97,20 @@ pub fn unseen_world(product: Product, seed: u64, now: i64) -> WorldData {
     w
 }
 
+/// The ids of the admin's providers, in the world's order.
+fn admin_providers(w: &WorldData) -> Vec<u64> {
+    w.providers
+        .iter()
+        .filter(|p| p.user_id == 0)
+        .map(|p| p.id)
+        .collect()
+}
+
 /// Provider rules (MOR): one to three on every provider of the admin, ids from 30 plus an
 /// offset with gaps; cut and add patterns of digits, dst rules mostly.
 fn make_provider_rules(w: &mut WorldData, rng: &mut Rng) {
     use model::world::ProviderRule;
-    let providers: Vec<u64> = w
-        .providers
-        .iter()
-        .filter(|p| p.user_id == 0)
-        .map(|p| p.id)
-        .collect();
+    let providers = admin_providers(w);
     let mut id = 30 + rng.below(40);
     for provider_id in providers {
         for _ in 0..1 + rng.below(3) {
@@ -141,12 +145,7 @@ fn make_provider_rules(w: &mut WorldData, rng: &mut Rng) {
 /// PRO.
 fn make_lcrs(w: &mut WorldData, rng: &mut Rng) {
     use model::world::{Lcr, LcrProvider};
-    let providers: Vec<u64> = w
-        .providers
-        .iter()
-        .filter(|p| p.user_id == 0)
-        .map(|p| p.id)
-        .collect();
+    let providers = admin_providers(w);
     let pros: Vec<u64> = w
         .users
         .iter()
