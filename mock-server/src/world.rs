@@ -7,72 +7,13 @@
 //! match) and destination group are resolved at the same time.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+
+use rustc_hash::FxHashMap;
 
 use model::world::{Call, Currency, Device, Money, Provider, Tariff, User, WorldData};
 
 /// No destination matched a call's number.
 pub const NO_DEST: u32 = u32::MAX;
-
-/// FxHash: for keys of small integers (call cells, statistics groups) a multiplicative hash
-/// is many times faster than SipHash, and no key comes from a client.
-#[derive(Default)]
-pub struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_i64(&mut self, v: i64) {
-        self.write_u64(v as u64);
-    }
-}
-
-/// The hash of the users-by-name index, looked up on every request (`u`): FxHash's multiply
-/// over 8 bytes at a time, its well-mixed high bits turned into the low ones the table indexes
-/// with (as rustc-hash 2 does). SipHash spent ~160 of World::user_by_name's 248 instructions
-/// per request; with this one user_by_name costs ~110. The table's names come from the world (a
-/// scenario), not from a client, so a flood of colliding keys is not a client's to make.
-#[derive(Default)]
-pub struct NameHasher(u64);
-
-impl NameHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for NameHasher {
-    fn finish(&self) -> u64 {
-        self.0.rotate_left(26)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            let mut b = [0; 8];
-            b.copy_from_slice(w);
-            self.add(u64::from_le_bytes(b));
-        }
-        let rest = words.remainder();
-        let mut b = [0; 8];
-        b[..rest.len()].copy_from_slice(rest);
-        self.add(u64::from_le_bytes(b) ^ ((bytes.len() as u64) << 56));
-    }
-    fn write_u8(&mut self, v: u8) {
-        self.add(u64::from(v));
-    }
-}
 
 /// The world the mock computes from.
 #[derive(Debug, Clone, Default)]
@@ -82,7 +23,9 @@ pub struct World {
     /// The Unix time of the day the relative times (`today-3 ...`) were resolved against.
     pub today_start: i64,
     user_by_id: HashMap<u64, usize>,
-    user_by_name: HashMap<String, usize, BuildHasherDefault<NameHasher>>,
+    /// Looked up on every request (`u`): FxHash, not SipHash (~160 instructions per request,
+    /// callgrind). The names come from the world (a scenario), not from a client.
+    user_by_name: FxHashMap<String, usize>,
     user_by_uniquehash: HashMap<String, usize>,
     device_by_id: HashMap<u64, usize>,
     provider_by_id: HashMap<u64, usize>,
@@ -351,7 +294,8 @@ impl World {
             })
             .collect();
         let mut cells: Vec<CallCell> = Vec::new();
-        let mut cell_ids: HashMap<CallCell, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+        // FxHash: keys of small integers, none from a client.
+        let mut cell_ids: FxHashMap<CallCell, u32> = FxHashMap::default();
         let facts: Vec<CallFacts> = calls
             .iter()
             .zip(&dest)
@@ -714,10 +658,7 @@ mod tests {
         // barely change would put sequential names in a few buckets).
         let low: std::collections::HashSet<u64> = names
             .iter()
-            .map(|n| {
-                std::hash::BuildHasher::hash_one(&BuildHasherDefault::<NameHasher>::default(), n)
-                    & 1023
-            })
+            .map(|n| std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, n) & 1023)
             .collect();
         assert!(low.len() > 550, "{}", low.len());
     }

@@ -23,8 +23,7 @@
 //!   `s_duration` keeps calls lasting at least that many seconds; `profit_show=1` (MOR) adds
 //!   `profit` = originator price - terminator price.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasherDefault;
+use std::collections::HashSet;
 
 use model::catalogue::{Declaration, Product, Role, Wrapper};
 use model::world::{format_date, Money};
@@ -32,7 +31,7 @@ use model::xml::PrettyWriter;
 
 use super::{nice_name, parse_id, ruby_to_i, Ctx, Reply};
 use crate::defect::Defect;
-use crate::world::{mul_money, CallCell, CallFacts, FxHasher, TextColumn, World, NO_DEST};
+use crate::world::{mul_money, CallCell, CallFacts, TextColumn, World, NO_DEST};
 
 /// The grouping columns, as flags.
 #[derive(Debug, Clone, Copy, Default)]
@@ -132,7 +131,7 @@ impl CellSums {
     }
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 /// A LIKE pattern with `%` wildcards, ASCII case-insensitive. The commonest filters (a
 /// number's first digits, a whole value) get their own cases: aggregate_get tests one per call.
