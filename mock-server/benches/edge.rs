@@ -1,10 +1,16 @@
 //! The edge benchmark (issue 15): mor-mock beside a bare axum server answering fixed bytes, in
 //! the same run, each server pinned to one core and this load generator on the other.
 //!
+//! The bare server answers the bytes of mor-mock's quickstats answer (its body and content type,
+//! fetched from the mock at the start of the run), so the ratio is what the mock adds to the
+//! HTTP exchange of its answer. A second one, "bare short", answers 66 bytes, as the bare server
+//! of earlier runs did; quickstats_get's ratio to it is printed too.
+//!
 //! For each request (quickstats_get, user_calls_get and aggregate_get as the admin on the
 //! default world, and quickstats_get with a bad hash) and for the bare server: requests per
 //! second, requests per server CPU-second (utime + stime of the server process from
-//! /proc/PID/stat) and its ratio to the bare server's, p50 and p99 latency, all over rounds that
+//! /proc/PID/stat) and its ratio to the bare server's, those CPU microseconds per request split
+//! into user space and kernel, p50 and p99 latency, all over rounds that
 //! interleave the targets so that a change in the machine's load falls on all of them. Then
 //! allocations per request (this binary re-executed as the server, with a counting global
 //! allocator), start-up to the first answer (median of several starts) and the peak RSS of the
@@ -32,6 +38,7 @@ static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What the short bare server answers (`--serve bare`).
 const FIXED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<page><quickstats/></page>\n";
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -53,7 +60,13 @@ fn main() {
             .enable_all()
             .build()
             .unwrap_or_else(|e| panic!("runtime: {e}"));
-        rt.block_on(serve_counted(&what));
+        let rest = args
+            .iter()
+            .skip_while(|a| *a != "--serve")
+            .skip(2)
+            .cloned()
+            .collect::<Vec<_>>();
+        rt.block_on(serve_counted(&what, &rest));
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--load") {
@@ -134,8 +147,9 @@ async fn load_only(args: &[String]) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Serve (`bare` or `mock`) and answer `allocs` on stdin with this process's allocation count.
-async fn serve_counted(what: &str) {
+/// Serve and answer `allocs` on stdin with this process's allocation count. `bare`: fixed short
+/// bytes; `bare-answer CONTENT_TYPE BODY`: these bytes as that content type; `mock`: mor-mock.
+async fn serve_counted(what: &str, args: &[String]) {
     std::thread::spawn(|| {
         for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
@@ -149,16 +163,33 @@ async fn serve_counted(what: &str) {
         // The parent is gone: so is this server.
         std::process::exit(0);
     });
+    let bare = |app: axum::Router| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        if let Ok(addr) = listener.local_addr() {
+            println!("bare axum listening on http://{addr}");
+        }
+        let _ = axum::serve(listener, app).await;
+    };
     match what {
-        "bare" => {
-            let app = axum::Router::new().fallback(|| async { FIXED });
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .unwrap_or_else(|e| panic!("bind: {e}"));
-            if let Ok(addr) = listener.local_addr() {
-                println!("bare axum listening on http://{addr}");
-            }
-            let _ = axum::serve(listener, app).await;
+        "bare" => bare(axum::Router::new().fallback(|| async { FIXED })).await,
+        "bare-answer" => {
+            // Static for the server's life, as FIXED is: no copy per request.
+            let leak = |i: usize| -> &'static str {
+                Box::leak(args.get(i).cloned().unwrap_or_default().into_boxed_str())
+            };
+            let (content_type, body) = (leak(0), leak(1));
+            bare(axum::Router::new().fallback(move || async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        axum::http::HeaderValue::from_static(content_type),
+                    )],
+                    body,
+                )
+            }))
+            .await
         }
         _ => {
             // As mor-mock logs (info to stderr), so the count includes what logging costs.
@@ -302,7 +333,8 @@ async fn read_url(
 }
 
 /// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32, ticks_per_second: f64) -> Option<f64> {
+/// The CPU seconds `pid` has used: (user, system).
+fn cpu_seconds(pid: u32, ticks_per_second: f64) -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces: fields are counted after its closing parenthesis.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -310,7 +342,7 @@ fn cpu_seconds(pid: u32, ticks_per_second: f64) -> Option<f64> {
     // Fields 14 and 15 of the whole line are the 12th and 13th after the name.
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / ticks_per_second)
+    Some((utime / ticks_per_second, stime / ticks_per_second))
 }
 
 fn vm_hwm_kb(pid: u32) -> Option<u64> {
@@ -366,6 +398,20 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), BoxEr
     }
 }
 
+/// The content type and the body of a whole response.
+fn content_type_and_body(response: &[u8]) -> Result<(String, String), BoxError> {
+    let end = find(response, b"\r\n\r\n").ok_or("a response without a head")?;
+    let head = std::str::from_utf8(&response[..end])?;
+    let content_type = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.trim().to_string())
+        .ok_or("a response without a content type")?;
+    let body = std::str::from_utf8(&response[end + 4..])?.to_string();
+    Ok((content_type, body))
+}
+
 fn content_length(head: &[u8]) -> Option<usize> {
     head.split(|&b| b == b'\n').find_map(|line| {
         let line = std::str::from_utf8(line).ok()?;
@@ -401,6 +447,8 @@ struct Sample {
     errors: u64,
     wall: f64,
     cpu: f64,
+    /// The user-space part of `cpu`.
+    user: f64,
     latencies_us: Vec<u32>,
 }
 
@@ -417,7 +465,7 @@ async fn load(
     let deadline = start + duration;
     let cpu = |pid: Option<u32>| match pid {
         Some(pid) => cpu_seconds(pid, ticks).ok_or("no /proc stat for the server"),
-        None => Ok(0.0),
+        None => Ok((0.0, 0.0)),
     };
     let cpu0 = cpu(pid)?;
     let mut tasks = Vec::with_capacity(conns);
@@ -457,7 +505,9 @@ async fn load(
         sample.errors += e;
     }
     sample.wall = start.elapsed().as_secs_f64();
-    sample.cpu = cpu(pid)? - cpu0;
+    let cpu1 = cpu(pid)?;
+    sample.user = cpu1.0 - cpu0.0;
+    sample.cpu = sample.user + cpu1.1 - cpu0.1;
     Ok(sample)
 }
 
@@ -546,36 +596,52 @@ async fn bench() -> Result<(), BoxError> {
 
     let targets = targets();
     let mock = Server::start(mock_bin, &["--bind", "127.0.0.1:0"], server_cpu).await?;
-    let bare = Server::start(&me, &["--serve", "bare"], server_cpu).await?;
+    let mut quickstats_answer = None;
     for t in &targets {
-        check(
-            &one_request(&mock.addr, &t.request).await?,
-            t.error_expected,
-        )?;
+        let answer = one_request(&mock.addr, &t.request).await?;
+        check(&answer, t.error_expected)?;
+        if t.label == "quickstats_get" {
+            quickstats_answer = Some(answer);
+        }
     }
+    // The bare server answers the bytes of mor-mock's quickstats answer, as the mock sends them
+    // in this run: what both servers pay to send them is then the same, and the ratio is what the
+    // mock adds to it. A second bare server answers 66 bytes (as this bench did before): the
+    // answer's ~600 bytes cost either server about half a microsecond more per request, mostly
+    // in the kernel (measured 2026-11-29: 1.86+3.83 us user+kernel against 1.71+3.44).
+    let (content_type, body) = content_type_and_body(&quickstats_answer.unwrap_or_default())?;
+    let bare_args = [
+        "--serve",
+        "bare-answer",
+        content_type.as_str(),
+        body.as_str(),
+    ];
+    let short_args = ["--serve", "bare"];
+    let bare = Server::start(&me, &bare_args, server_cpu).await?;
+    let short = Server::start(&me, &short_args, server_cpu).await?;
     let fixed = request_bytes("/billing/api/quickstats_get?u=admin");
 
-    // Rounds: the bare server, then every request, in an order that turns each round.
+    // Rounds: the bare servers, then every request, in an order that turns each round.
     let duration = Duration::from_secs(seconds);
-    let n = targets.len() + 1;
+    let n = targets.len() + 2;
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); n];
     for round in 0..rounds as usize {
         for k in 0..n {
             let i = (k + round) % n;
-            let sample = if i == 0 {
-                load(&bare.addr, &fixed, conns, duration, Some(bare.pid), ticks).await?
-            } else {
-                let t = &targets[i - 1];
-                load(
-                    &mock.addr,
-                    &t.request,
-                    conns,
-                    duration,
-                    Some(mock.pid),
-                    ticks,
-                )
-                .await?
+            let (server, request) = match i {
+                0 => (&bare, &fixed),
+                1 => (&short, &fixed),
+                _ => (&mock, &targets[i - 2].request),
             };
+            let sample = load(
+                &server.addr,
+                request,
+                conns,
+                duration,
+                Some(server.pid),
+                ticks,
+            )
+            .await?;
             samples[i].push(sample);
         }
     }
@@ -583,6 +649,7 @@ async fn bench() -> Result<(), BoxError> {
     let bare_rss_kb = vm_hwm_kb(bare.pid).unwrap_or(0);
     mock.stop().await;
     bare.stop().await;
+    short.stop().await;
 
     // Allocations per request: this binary as the server, with its counting allocator.
     let mut counted = Server::start(&me, &["--serve", "mock"], server_cpu).await?;
@@ -591,9 +658,12 @@ async fn bench() -> Result<(), BoxError> {
         allocs.push(allocs_per_request(&mut counted, &t.request, 5_000).await?);
     }
     counted.stop().await;
-    let mut counted_bare = Server::start(&me, &["--serve", "bare"], server_cpu).await?;
-    let bare_allocs = allocs_per_request(&mut counted_bare, &fixed, 5_000).await?;
-    counted_bare.stop().await;
+    let mut bare_allocs = Vec::new();
+    for args in [&bare_args[..], &short_args[..]] {
+        let mut counted_bare = Server::start(&me, args, server_cpu).await?;
+        bare_allocs.push(allocs_per_request(&mut counted_bare, &fixed, 5_000).await?);
+        counted_bare.stop().await;
+    }
     let load_after = loadavg();
 
     println!(
@@ -604,8 +674,21 @@ async fn bench() -> Result<(), BoxError> {
         env_num("EDGE_LOAD_CPU", 1)
     );
     println!(
-        "  {:<16} {:>10} {:>14} {:>9} {:>8} {:>8} {:>10} {:>7}",
-        "target", "req/s", "req/server-s", "of bare", "p50 ms", "p99 ms", "allocs/req", "errors"
+        "  bare axum answers mor-mock's quickstats answer ({} bytes, {content_type}); bare short answers {} bytes",
+        body.len(),
+        FIXED.len()
+    );
+    println!(
+        "  {:<16} {:>10} {:>14} {:>9} {:>8} {:>8} {:>10} {:>7} {:>14}",
+        "target",
+        "req/s",
+        "req/server-s",
+        "of bare",
+        "p50 ms",
+        "p99 ms",
+        "allocs/req",
+        "errors",
+        "us/req usr+sys"
     );
     let summary = |s: &[Sample]| {
         let requests: u64 = s.iter().map(|x| x.requests).sum();
@@ -617,65 +700,75 @@ async fn bench() -> Result<(), BoxError> {
             .flat_map(|x| x.latencies_us.iter().copied())
             .collect();
         lat.sort_unstable();
-        let per_round: Vec<f64> = s
-            .iter()
-            .map(|x| x.requests as f64 / x.cpu.max(1e-9))
-            .collect();
+        let user: f64 = s.iter().map(|x| x.user).sum();
+        // Server CPU microseconds per request, in user space and in the kernel.
+        let per_request = |t: f64| t * 1e6 / (requests as f64).max(1.0);
+        let split = format!("{:.2}+{:.2}", per_request(user), per_request(cpu - user));
         (
             requests as f64 / wall.max(1e-9),
             requests as f64 / cpu.max(1e-9),
             percentile(&lat, 0.50),
             percentile(&lat, 0.99),
             errors,
-            per_round,
+            split,
         )
     };
+    let labels = ["bare axum", "bare short"];
     if rounds == 0 {
         // Allocations only (EDGE_ROUNDS=0).
-        println!("  {:<16} {:>10.1}", "bare axum", bare_allocs);
+        for (label, a) in labels.iter().zip(&bare_allocs) {
+            println!("  {label:<16} {a:>10.1}");
+        }
         for (i, t) in targets.iter().enumerate() {
             println!("  {:<16} {:>10.1}", t.label, allocs[i]);
         }
         return Ok(());
     }
     let bare_summary = summary(&samples[0]);
-    println!(
-        "  {:<16} {:>10.0} {:>14.0} {:>9} {:>8.3} {:>8.3} {:>10.1} {:>7}",
-        "bare axum",
-        bare_summary.0,
-        bare_summary.1,
-        "1.00",
-        bare_summary.2,
-        bare_summary.3,
-        bare_allocs,
-        bare_summary.4
-    );
-    let mut quickstats_ratio = 0.0;
+    let rows = labels
+        .iter()
+        .zip(&bare_allocs)
+        .chain(targets.iter().map(|t| &t.label).zip(&allocs));
     let mut quickstats_p99 = f64::MAX;
-    for (i, t) in targets.iter().enumerate() {
-        let s = summary(&samples[i + 1]);
+    for (i, (label, a)) in rows.enumerate() {
+        let s = summary(&samples[i]);
         let ratio = s.1 / bare_summary.1.max(1e-9);
-        if i == 0 {
-            quickstats_ratio = ratio;
+        if i == 2 {
             quickstats_p99 = s.3;
         }
         println!(
-            "  {:<16} {:>10.0} {:>14.0} {:>9.2} {:>8.3} {:>8.3} {:>10.1} {:>7}",
-            t.label, s.0, s.1, ratio, s.2, s.3, allocs[i], s.4
+            "  {:<16} {:>10.0} {:>14.0} {:>9.2} {:>8.3} {:>8.3} {:>10.1} {:>7} {:>14}",
+            label, s.0, s.1, ratio, s.2, s.3, a, s.4, s.5
         );
     }
-    let rounds_ratio: Vec<String> = samples[1]
-        .iter()
-        .zip(&samples[0])
-        .map(|(m, b)| {
-            let m = m.requests as f64 / m.cpu.max(1e-9);
-            let b = b.requests as f64 / b.cpu.max(1e-9);
-            format!("{:.2}", m / b)
-        })
-        .collect();
+    // Requests per server CPU-second of quickstats_get over a bare server's: overall and round
+    // by round (mock/bare).
+    let of = |b: usize| {
+        let per_cpu = |s: &[Sample]| {
+            let requests: u64 = s.iter().map(|x| x.requests).sum();
+            requests as f64 / s.iter().map(|x| x.cpu).sum::<f64>().max(1e-9)
+        };
+        let rounds: Vec<String> = samples[2]
+            .iter()
+            .zip(&samples[b])
+            .map(|(m, s)| {
+                let (m, s) = (
+                    per_cpu(std::slice::from_ref(m)),
+                    per_cpu(std::slice::from_ref(s)),
+                );
+                format!("{:.2} ({m:.0}/{s:.0})", m / s)
+            })
+            .collect();
+        (
+            per_cpu(&samples[2]) / per_cpu(&samples[b]),
+            rounds.join(", "),
+        )
+    };
+    let (quickstats_ratio, by_round) = of(0);
+    let (short_ratio, short_by_round) = of(1);
+    println!("  quickstats_get per server CPU-second, of bare axum, round by round: {by_round}");
     println!(
-        "  quickstats_get per server CPU-second, of bare axum, round by round: {}",
-        rounds_ratio.join(", ")
+        "  quickstats_get per server CPU-second, of bare short: {short_ratio:.2}; round by round: {short_by_round}"
     );
     let first_ms = median(first);
     println!(
