@@ -138,33 +138,27 @@ impl fmt::Display for Money {
 }
 
 impl crate::xml::Plain for Money {
-    /// One `itoa` of the whole amount in millionths (below one, of a million more: its `1` is
-    /// read as `0`), split before the last six digits; the six decimals are copied whole (a
-    /// copy of a fixed size is a few moves, not a `memcpy` call) and their trailing zeros cut
+    /// The whole units' digits ([`crate::xml::push_digits`]), the point, then the six decimals
+    /// from one `itoa` of the fraction plus a million (its leading `1` skipped), copied whole
+    /// (a copy of a fixed size is a few moves, not a `memcpy` call) and their trailing zeros cut
     /// down to one: the text `Display` writes.
     #[inline(always)]
     fn push_plain(&self, out: &mut String) {
         let a = self.0.unsigned_abs();
         let scale = SCALE.unsigned_abs();
-        let below_one = a < scale;
+        if self.0 < 0 {
+            out.push('-');
+        }
+        crate::xml::push_digits(out, a / scale);
+        out.push('.');
         let mut digits = itoa::Buffer::new();
-        let text = digits.format(if below_one { a + scale } else { a });
-        let (int, six) = text.split_at(text.len() - 6);
-        // Six bytes as far as the compiler knows, too (`split_at` leaves the length unknown).
-        let six = &six[..6];
+        let text = digits.format(a % scale + scale);
+        // Six bytes as far as the compiler knows, too.
+        let six = &text[1..7];
         let kept = six
             .bytes()
             .rposition(|b| b != b'0')
             .map_or(1, |last| last + 1);
-        if self.0 < 0 {
-            out.push('-');
-        }
-        if below_one {
-            out.push('0');
-        } else {
-            out.push_str(int);
-        }
-        out.push('.');
         let decimals = out.len();
         out.push_str(six);
         out.truncate(decimals + kept);

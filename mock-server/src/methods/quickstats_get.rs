@@ -67,9 +67,9 @@ pub fn visible(caller: Option<&User>, world: &World, c: &Call) -> bool {
     }
 }
 
-/// The statistics of the calls the caller sees in `from..=till`.
-pub fn stats(ctx: &Ctx<'_>, world: &World, from: i64, till: i64) -> Stats {
-    let range = world.calls_between(from, till);
+/// The statistics of the calls the caller sees in a range of call indexes (as from
+/// [`World::calls_between`]).
+pub fn stats(ctx: &Ctx<'_>, world: &World, range: std::ops::Range<usize>) -> Stats {
     if ctx
         .caller
         .is_some_and(|c| matches!(c.role, Role::Admin | Role::Manager | Role::Accountant))
@@ -113,23 +113,21 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
     }
     let simple = ctx.role() == Some(Role::User);
     let (today_start, today_end) = ctx.today;
-    let today = stats(ctx, world, today_start, today_end);
+    let today_calls = world.calls_between(today_start, today_end);
+    let today = stats(ctx, world, today_calls.clone());
     let month = (ctx.product == Product::M4).then(|| {
         let from = if defect == Some(Defect::QuickstatsMonthCountsAll) {
             i64::MIN
         } else {
             model::world::month_start(today_start)
         };
-        stats(ctx, world, from, today_end)
+        // The month ends where today does: one search less.
+        let end = today_calls.end;
+        stats(ctx, world, world.first_call_from(from).min(end)..end)
     });
     // Written straight into the answer's text (no element tree), every element with the tags
     // made for its depth at compile time: the hot path of the edge benchmark.
-    let mut w = PrettyWriter::new(Declaration::Utf8, 1024);
-    w.open_tag(tag!(0, "page"));
-    w.open_tag(tag!(1, "quickstats"));
-    let periods = std::iter::once((tag!(2, "today"), today));
-    for (period, s) in periods.chain(month.map(|m| (tag!(2, "month"), m))) {
-        w.open_tag(period);
+    let period = |w: &mut PrettyWriter<'_>, s: Stats| {
         w.leaf_plain_tag(tag!(3, "calls"), s.calls);
         w.leaf_plain_tag(tag!(3, "duration"), s.duration);
         if simple {
@@ -153,7 +151,13 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
         if defect == Some(Defect::QuickstatsElementAdded) {
             w.leaf("currency", &ctx.settings.default_currency);
         }
-        w.close();
+    };
+    let mut w = PrettyWriter::new(Declaration::Utf8, 1024);
+    w.open_tag(tag!(0, "page"));
+    w.open_tag(tag!(1, "quickstats"));
+    w.within(tag!(2, "today"), |w| period(w, today));
+    if let Some(month) = month {
+        w.within(tag!(2, "month"), |w| period(w, month));
     }
     if let (true, Some(u)) = (simple, ctx.caller) {
         w.leaf_plain_tag(tag!(2, "balance"), u.balance);
@@ -170,10 +174,10 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
             total += 1;
             answered += usize::from(a.answered);
         }
-        w.open_tag(tag!(2, "active_calls"));
-        w.leaf_plain_tag(tag!(3, "total"), total);
-        w.leaf_plain_tag(tag!(3, "answered_calls"), answered);
-        w.close();
+        w.within(tag!(2, "active_calls"), |w| {
+            w.leaf_plain_tag(tag!(3, "total"), total);
+            w.leaf_plain_tag(tag!(3, "answered_calls"), answered);
+        });
     }
     Reply::Rendered(w.finish())
 }
