@@ -13,6 +13,7 @@ use std::sync::Mutex;
 
 use model::catalogue::Method;
 use model::params::Params;
+use serde::ser::SerializeStruct;
 use serde::Serialize;
 
 use crate::redact::is_credential;
@@ -67,8 +68,27 @@ pub fn verb_text(verb: &http::Method) -> Cow<'static, str> {
     }
 }
 
-/// One request as the journal keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Where an entry keeps its caller `u` (the request's last `u`, as sent: never redacted).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Caller {
+    /// No `u` was sent.
+    #[default]
+    None,
+    /// The value of the kept parameter at this position, which is the `u` as sent (cut like
+    /// any value): no copy of its own (saves an allocation and its free per request).
+    Param(usize),
+    /// A copy: a `u` not among the kept parameters, or redacted there by its method.
+    Text(String),
+}
+
+impl From<Option<String>> for Caller {
+    fn from(u: Option<String>) -> Caller {
+        u.map_or(Caller::None, Caller::Text)
+    }
+}
+
+/// One request as the journal keeps it (in JSON, `u` is the caller's text or null).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Unix milliseconds (real time): when the API flow took the request (the clock reading
     /// dispatch uses too, unless an overlay delay came between), or when the edge answered it
@@ -81,11 +101,10 @@ pub struct Entry {
     /// Canonical method name, when the path named one.
     pub method: Option<String>,
     /// The caller `u`, when sent.
-    pub u: Option<String>,
+    pub u: Caller,
     /// Merged parameters in request order, `hash` and `p` redacted (a list of `[name, value]`
     /// pairs in JSON). Kept as the request's own buffer: two allocations per entry, however
     /// many parameters.
-    #[serde(serialize_with = "pairs_as_list")]
     pub params: Params,
     /// `ok`, the error text answered, or what the overlay did (`canned`, `fault:http_status`).
     pub outcome: Cow<'static, str>,
@@ -93,8 +112,25 @@ pub struct Entry {
     pub status: u16,
     /// What a success not computed by the mock was answered from: `documented sample (SOURCE)`
     /// for a method catalogued only, or the sample's shape. Absent when computed.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
+}
+
+impl Serialize for Entry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut e = s.serialize_struct("Entry", 9)?;
+        e.serialize_field("time_ms", &self.time_ms)?;
+        e.serialize_field("verb", &self.verb)?;
+        e.serialize_field("path", &self.path)?;
+        e.serialize_field("method", &self.method)?;
+        e.serialize_field("u", &self.u())?;
+        e.serialize_field("params", &PairList(&self.params))?;
+        e.serialize_field("outcome", &self.outcome)?;
+        e.serialize_field("status", &self.status)?;
+        if let Some(answer) = &self.answer {
+            e.serialize_field("answer", answer)?;
+        }
+        e.end()
+    }
 }
 
 impl Entry {
@@ -122,9 +158,29 @@ impl Entry {
         out
     }
 
+    /// The caller `u`, when sent (cut to [`MAX_VALUE`] once recorded).
+    pub fn u(&self) -> Option<&str> {
+        match &self.u {
+            Caller::None => None,
+            Caller::Param(i) => self.params.nth(*i).map(|(_, v)| v),
+            Caller::Text(u) => Some(u),
+        }
+    }
+
     /// [`Entry::redact`] of parameters the request no longer needs: their buffer is kept, a
     /// credential overwritten and a long name or value cut in place (no copy).
-    pub fn redact_owned(mut params: Params, method: Option<&Method>) -> Params {
+    pub fn redact_owned(params: Params, method: Option<&Method>) -> Params {
+        Entry::redact_request(params, method).0
+    }
+
+    /// [`Entry::redact_owned`], and where the kept entry finds its caller: the request's last
+    /// `u` as sent, among the kept parameters when it is there unredacted, else a copy.
+    pub fn redact_request(mut params: Params, method: Option<&Method>) -> (Params, Caller) {
+        let mut caller = match params.last_position("u") {
+            None => Caller::None,
+            Some(i) if i < MAX_PARAMS => Caller::Param(i),
+            Some(i) => Caller::Text(params.nth(i).map_or_else(String::new, |(_, v)| cut(v))),
+        };
         let more = params.len().saturating_sub(MAX_PARAMS);
         params.truncate(MAX_PARAMS);
         // One look at each pair (at most MAX_PARAMS = 64 of them, one bit each), then the few
@@ -133,6 +189,9 @@ impl Entry {
         for (i, (n, v)) in params.iter().enumerate() {
             if is_credential(method, n) {
                 credentials |= 1 << i;
+                if caller == Caller::Param(i) {
+                    caller = Caller::Text(cut(v));
+                }
             }
             if n.len() > MAX_VALUE || v.len() > MAX_VALUE {
                 long |= 1 << i;
@@ -160,27 +219,37 @@ impl Entry {
             // in the journal, outside its byte bound.
             params.compact();
         }
-        params
+        (params, caller)
     }
 
     /// The bytes of text it holds (what the journal's byte bound counts).
     pub fn size(&self) -> usize {
         let fixed = 64 + self.verb.len() + self.path.len() + self.outcome.len();
         let optional = self.method.as_ref().map_or(0, String::len)
-            + self.u.as_ref().map_or(0, String::len)
+            + match &self.u {
+                Caller::None => 0,
+                Caller::Param(i) => self.params.value_len(*i),
+                Caller::Text(u) => u.len(),
+            }
             + self.answer.as_ref().map_or(0, String::len);
         fixed + optional + self.params.len() * 16 + self.params.text_len()
     }
 }
 
 /// The JSON form of [`Entry::params`]: `[[name, value], ...]`.
-fn pairs_as_list<S: serde::Serializer>(params: &Params, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(params.iter())
+struct PairList<'a>(&'a Params);
+
+impl Serialize for PairList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     entries: VecDeque<Entry>,
+    /// The [`Entry::size`] of each entry, computed once (not again when it is dropped).
+    sizes: VecDeque<usize>,
     bytes: usize,
     counts: BTreeMap<String, BTreeMap<String, u64>>,
 }
@@ -211,8 +280,8 @@ impl Journal {
         if entry.path.len() > MAX_VALUE {
             entry.path = cut(&entry.path);
         }
-        if let Some(u) = entry.u.as_mut().filter(|u| u.len() > MAX_VALUE) {
-            *u = cut(u);
+        if let Caller::Text(u) = &mut entry.u {
+            cut_in_place(u);
         }
         if entry.outcome.len() > MAX_VALUE {
             entry.outcome = Cow::Owned(cut(&entry.outcome));
@@ -241,12 +310,14 @@ impl Journal {
         while g.entries.len() >= JOURNAL_CAPACITY
             || (g.bytes + size > JOURNAL_MAX_BYTES && !g.entries.is_empty())
         {
-            if let Some(old) = g.entries.pop_front() {
-                g.bytes = g.bytes.saturating_sub(old.size());
+            g.entries.pop_front();
+            if let Some(old) = g.sizes.pop_front() {
+                g.bytes = g.bytes.saturating_sub(old);
             }
         }
         g.bytes += size;
         g.entries.push_back(entry);
+        g.sizes.push_back(size);
     }
 
     /// The kept entries, oldest first.
@@ -263,6 +334,7 @@ impl Journal {
     pub fn clear(&self) {
         let mut g = self.lock();
         g.entries.clear();
+        g.sizes.clear();
         g.bytes = 0;
         g.counts.clear();
     }
@@ -278,7 +350,7 @@ mod tests {
             verb: "POST".into(),
             path: format!("/billing/api/m{i}"),
             method: Some("quickstats_get".into()),
-            u: None,
+            u: Caller::None,
             params: Params::new(),
             outcome: "ok".into(),
             status: 200,
@@ -397,6 +469,46 @@ mod tests {
             "{}",
             r.buffer_capacity()
         );
+    }
+
+    #[test]
+    fn the_caller_is_the_last_u_as_sent_kept_in_the_params_or_copied() {
+        let long = "a".repeat(3000);
+        let mut many = Params::new();
+        for i in 0..70 {
+            many.push(format!("k{i}"), "v");
+        }
+        many.push("u", "late");
+        let cases = [
+            Params::parse_query(b"hash=abc&x=1"),
+            Params::parse_query(b"u=admin&hash=abc"),
+            Params::parse_query(b"u=first&hash=abc&u=second"),
+            Params::new().with("u", long.as_str()).with("p", "pw"),
+            many,
+        ];
+        let j = Journal::new();
+        for p in cases {
+            // What the entry kept before: a copy of `get("u")`, cut when recorded.
+            let want = p.get("u").map(cut);
+            let (params, u) = Entry::redact_request(p, None);
+            let mut e = entry(0);
+            (e.params, e.u) = (params, u);
+            j.record(e);
+            let kept = j.entries().pop().expect("an entry");
+            assert_eq!(kept.u().map(str::to_string), want);
+            let json = serde_json::to_value(&kept).expect("an entry serializes");
+            assert_eq!(json["u"], serde_json::json!(want));
+            assert_eq!(
+                kept.size(),
+                64 + 4
+                    + kept.path.len()
+                    + 2
+                    + 14
+                    + want.map_or(0, |u| u.len())
+                    + kept.params.len() * 16
+                    + kept.params.text_len()
+            );
+        }
     }
 
     #[test]

@@ -69,7 +69,7 @@ use crate::config::{ConfigError, MockConfig};
 use crate::defect::Defect;
 use crate::dispatch;
 use crate::head_deadline::{HeadClock, HeadDeadline};
-use crate::journal::Entry;
+use crate::journal::{Caller, Entry};
 use crate::overlay::{FaultAction, Probe};
 use crate::render;
 use crate::request;
@@ -360,7 +360,7 @@ fn journal_refusal(shared: &Shared, verb: &Method, uri: &Uri, status: u16, outco
         verb: crate::journal::verb_text(verb),
         path: uri.path().to_string(),
         method: None,
-        u: None,
+        u: Caller::None,
         params: Params::new(),
         outcome: Cow::Borrowed(outcome),
         status,
@@ -660,7 +660,7 @@ async fn proxied(
         verb,
         path: uri.path().to_string(),
         method: cat.method(name).map(|m| m.name.clone()),
-        u: params.get("u").map(str::to_string),
+        u: params.get("u").map(str::to_string).into(),
         params: Entry::redact(&params, cat.method(name)),
         outcome,
         status: response.status().as_u16(),
@@ -713,20 +713,21 @@ async fn api(
         _ => (None, Default::default()),
     };
     // The journal keeps the request's own parameter strings (redacted and cut in place).
-    let journal = |params: Params,
-                   canonical: Option<String>,
-                   outcome: Cow<'static, str>,
-                   status: u16| Entry {
-        time_ms: crate::clock::unix_ms(at),
-        verb: crate::journal::verb_text(method),
-        path: uri.path().to_string(),
-        method: canonical,
-        u: params.get("u").map(str::to_string),
-        params: Entry::redact_owned(params, found),
-        outcome,
-        status,
-        answer: None,
-    };
+    let journal =
+        |params: Params, canonical: Option<String>, outcome: Cow<'static, str>, status: u16| {
+            let (params, u) = Entry::redact_request(params, found);
+            Entry {
+                time_ms: crate::clock::unix_ms(at),
+                verb: crate::journal::verb_text(method),
+                path: uri.path().to_string(),
+                method: canonical,
+                u,
+                params,
+                outcome,
+                status,
+                answer: None,
+            }
+        };
     let canonical_name = || found.map(|m| m.name.clone());
 
     if let Some(c) = canned {

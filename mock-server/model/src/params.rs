@@ -111,6 +111,11 @@ impl Params {
             .map(|p| self.value_of(p))
     }
 
+    /// Position of the last pair named `name` (the one [`Params::get`] reads).
+    pub fn last_position(&self, name: &str) -> Option<usize> {
+        self.pairs.iter().rposition(|p| self.is_named(p, name))
+    }
+
     /// Whether `name` was sent at all (even empty).
     pub fn contains(&self, name: &str) -> bool {
         self.position(name).is_some()
@@ -128,6 +133,11 @@ impl Params {
         self.pairs
             .get(index)
             .map(|p| (self.name_of(p), self.value_of(p)))
+    }
+
+    /// The length of the value of the pair at `index` (0 when there is no such pair).
+    pub fn value_len(&self, index: usize) -> usize {
+        self.pairs.get(index).map_or(0, |p| p.value().len())
     }
 
     /// Number of pairs.
