@@ -152,17 +152,7 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
             w.leaf("currency", &ctx.settings.default_currency);
         }
     };
-    let mut w = PrettyWriter::new(Declaration::Utf8, 1024);
-    w.open_tag(tag!(0, "page"));
-    w.open_tag(tag!(1, "quickstats"));
-    w.within(tag!(2, "today"), |w| period(w, today));
-    if let Some(month) = month {
-        w.within(tag!(2, "month"), |w| period(w, month));
-    }
-    if let (true, Some(u)) = (simple, ctx.caller) {
-        w.leaf_plain_tag(tag!(2, "balance"), u.balance);
-    }
-    if !simple || ctx.settings.show_active_calls_for_users {
+    let active = (!simple || ctx.settings.show_active_calls_for_users).then(|| {
         let (mut total, mut answered) = (0usize, 0usize);
         for a in world.data.active_calls.iter().filter(|a| match ctx.caller {
             Some(c) if c.role == Role::User => a.user_id == c.id,
@@ -174,11 +164,26 @@ pub(crate) fn answer(ctx: &Ctx<'_>, world: &World, defect: Option<Defect>) -> Re
             total += 1;
             answered += usize::from(a.answered);
         }
-        w.within(tag!(2, "active_calls"), |w| {
-            w.leaf_plain_tag(tag!(3, "total"), total);
-            w.leaf_plain_tag(tag!(3, "answered_calls"), answered);
+        (total, answered)
+    });
+    let mut w = PrettyWriter::new(Declaration::Utf8, 1024);
+    w.within(tag!(0, "page"), |w| {
+        w.within(tag!(1, "quickstats"), |w| {
+            w.within(tag!(2, "today"), |w| period(w, today));
+            if let Some(month) = month {
+                w.within(tag!(2, "month"), |w| period(w, month));
+            }
+            if let (true, Some(u)) = (simple, ctx.caller) {
+                w.leaf_plain_tag(tag!(2, "balance"), u.balance);
+            }
+            if let Some((total, answered)) = active {
+                w.within(tag!(2, "active_calls"), |w| {
+                    w.leaf_plain_tag(tag!(3, "total"), total);
+                    w.leaf_plain_tag(tag!(3, "answered_calls"), answered);
+                });
+            }
         });
-    }
+    });
     Reply::Rendered(w.finish())
 }
 
