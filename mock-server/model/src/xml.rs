@@ -245,10 +245,9 @@ pub fn render_element(el: &Element, layout: Layout, depth: usize, out: &mut Stri
 #[derive(Debug)]
 pub struct PrettyWriter<'n> {
     out: String,
-    /// How the open elements end, outermost first: the first [`INLINE_DEPTH`] in place (an
-    /// answer's usual depth costs no allocation), deeper ones in `deeper`.
-    ends: [End<'n>; INLINE_DEPTH],
-    deeper: Vec<End<'n>>,
+    /// How the elements opened by [`PrettyWriter::open`] and [`PrettyWriter::open_tag`] and
+    /// still open end, outermost first ([`PrettyWriter::within`] closes its own element).
+    ends: Vec<End<'n>>,
     /// How many elements are open.
     depth: usize,
     /// Whether the innermost open element has nothing written in it yet (closed now, the `>`
@@ -265,9 +264,6 @@ enum End<'n> {
     Tag(&'static str),
 }
 
-/// How many open elements a [`PrettyWriter`] keeps without allocating.
-const INLINE_DEPTH: usize = 8;
-
 impl<'n> PrettyWriter<'n> {
     /// A document with this declaration; `capacity` bytes reserved for its text. Inlined: the
     /// declaration of a literal is copied in a few moves.
@@ -281,8 +277,7 @@ impl<'n> PrettyWriter<'n> {
         }
         PrettyWriter {
             out,
-            ends: [End::Name(""); INLINE_DEPTH],
-            deeper: Vec::new(),
+            ends: Vec::new(),
             depth: 0,
             bare: false,
         }
@@ -332,10 +327,7 @@ impl<'n> PrettyWriter<'n> {
     /// An element just started is open until [`PrettyWriter::close`], ending as `end` says.
     #[inline(always)]
     fn push_end(&mut self, end: End<'n>) {
-        match self.ends.get_mut(self.depth) {
-            Some(slot) => *slot = end,
-            None => self.deeper.push(end),
-        }
+        self.ends.push(end);
         self.depth += 1;
         self.bare = true;
     }
@@ -358,11 +350,16 @@ impl<'n> PrettyWriter<'n> {
     }
 
     /// The element of `tag` holding what `children` writes in it (`<name/>` when nothing):
-    /// [`PrettyWriter::open_tag`], `children`, then the closing line copied from the tag the
-    /// compiler sees (~20 instructions less than [`PrettyWriter::close`] reading it back).
+    /// its line, `children`, then its closing line copied from the tag the compiler sees. Its
+    /// end is not kept on the writer's stack (~20 instructions less than
+    /// [`PrettyWriter::close`] reading it back; a document written only with `within` and
+    /// leaves does not allocate that stack at all).
     #[inline(always)]
     pub fn within(&mut self, tag: Tag, children: impl FnOnce(&mut Self)) {
-        self.open_tag(tag);
+        debug_assert_eq!(tag.depth, self.depth, "the depth of {}", tag.open);
+        self.out.push_str(tag.open);
+        self.depth += 1;
+        self.bare = true;
         children(self);
         debug_assert_eq!(self.depth, tag.depth + 1, "{} left open inside", tag.open);
         self.depth = tag.depth;
@@ -374,17 +371,14 @@ impl<'n> PrettyWriter<'n> {
         }
     }
 
-    /// Close the innermost open element (`<name/>` when nothing was written in it).
+    /// Close the innermost element opened by [`PrettyWriter::open`] or
+    /// [`PrettyWriter::open_tag`] (`<name/>` when nothing was written in it).
     #[inline(always)]
     pub fn close(&mut self) {
-        let Some(depth) = self.depth.checked_sub(1) else {
+        let Some(end) = self.ends.pop() else {
             return;
         };
-        self.depth = depth;
-        let end = match self.ends.get(depth) {
-            Some(end) => *end,
-            None => self.deeper.pop().unwrap_or(End::Name("")),
-        };
+        self.depth -= 1;
         if std::mem::replace(&mut self.bare, false) {
             self.out.pop();
             self.out.push_str("/>");
@@ -449,7 +443,7 @@ impl<'n> PrettyWriter<'n> {
     /// writer is not moved into a call (~150 instructions, callgrind).
     #[inline(always)]
     pub fn finish(mut self) -> String {
-        while self.depth > 0 {
+        while !self.ends.is_empty() {
             self.close();
         }
         self.out.push('\n');
