@@ -8,6 +8,8 @@
 //! ([`Catalogue::with_file`]).
 
 use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -870,7 +872,9 @@ pub struct ProductCatalogue {
     /// The gating errors.
     pub general: General,
     methods: Vec<Method>,
-    index: BTreeMap<String, usize>,
+    /// Every name and alias: looked up once per request, hashed (a B-tree's ~9 string
+    /// comparisons among the names cost ~200 instructions per request, callgrind).
+    index: FxHashMap<String, usize>,
 }
 
 impl ProductCatalogue {
@@ -882,7 +886,7 @@ impl ProductCatalogue {
             product,
             general,
             methods,
-            index: BTreeMap::new(),
+            index: FxHashMap::default(),
         };
         pc.reindex();
         pc
@@ -913,7 +917,9 @@ impl ProductCatalogue {
 
     /// Every name a method answers to (canonical and aliases), sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.index.keys().map(String::as_str)
+        let mut names: Vec<&str> = self.index.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names.into_iter()
     }
 
     /// Add `methods`, each replacing the method of its name, and index once (indexing after
