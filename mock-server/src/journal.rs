@@ -247,9 +247,8 @@ impl Serialize for PairList<'_> {
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: VecDeque<Entry>,
-    /// The [`Entry::size`] of each entry, computed once (not again when it is dropped).
-    sizes: VecDeque<usize>,
+    /// Each entry with its [`Entry::size`], computed once (not again when it is dropped).
+    entries: VecDeque<(Entry, usize)>,
     bytes: usize,
     counts: BTreeMap<String, BTreeMap<String, u64>>,
 }
@@ -310,19 +309,17 @@ impl Journal {
         while g.entries.len() >= JOURNAL_CAPACITY
             || (g.bytes + size > JOURNAL_MAX_BYTES && !g.entries.is_empty())
         {
-            g.entries.pop_front();
-            if let Some(old) = g.sizes.pop_front() {
+            if let Some((_, old)) = g.entries.pop_front() {
                 g.bytes = g.bytes.saturating_sub(old);
             }
         }
         g.bytes += size;
-        g.entries.push_back(entry);
-        g.sizes.push_back(size);
+        g.entries.push_back((entry, size));
     }
 
     /// The kept entries, oldest first.
     pub fn entries(&self) -> Vec<Entry> {
-        self.lock().entries.iter().cloned().collect()
+        self.lock().entries.iter().map(|(e, _)| e.clone()).collect()
     }
 
     /// Requests per canonical method and outcome since the start or the last [`Journal::clear`].
@@ -334,7 +331,6 @@ impl Journal {
     pub fn clear(&self) {
         let mut g = self.lock();
         g.entries.clear();
-        g.sizes.clear();
         g.bytes = 0;
         g.counts.clear();
     }
