@@ -240,17 +240,6 @@ pub fn app(shared: &Arc<Shared>) -> EdgeService {
     let limits = shared.limits;
     let edge = Edge(Arc::downgrade(shared));
     let api = ApiService(edge.clone());
-    let mut api_routes = Router::new()
-        .route_service("/billing/api/{method}", api.clone())
-        // A trailing slash is tolerated as Rails' router does; nothing deeper is a method.
-        .route_service("/billing/api/{method}/", api.clone());
-    // Every name the catalogue knows is also a static path: matched without capturing a path
-    // parameter, which axum decodes and stores per request. Any other name takes `{method}`;
-    // the service reads the name from the path either way.
-    for name in shared.methods().names().filter(|n| is_static_segment(n)) {
-        api_routes =
-            api_routes.route_service(&format!("{}{name}", router::API_PREFIX), api.clone());
-    }
     // The admin API decides who may ask before any body is read; its bodies (scenario worlds)
     // may be larger than an API request's.
     let admin_routes = Router::new()
@@ -258,11 +247,21 @@ pub fn app(shared: &Arc<Shared>) -> EdgeService {
         .route("/__admin/{*endpoint}", any(admin_endpoint))
         .layer(RequestBodyLimitLayer::new(limits.max_admin_body))
         .layer(middleware::from_fn_with_state(edge.clone(), admin_guard));
-    let router = Router::new()
-        .merge(api_routes)
+    // The API's routes go on the outer router itself: `Router::merge` boxes a merged service
+    // route once more (a second `Route` around the first), which cost a boxed clone, a boxed
+    // future and their moves on every API request (callgrind, issue 15).
+    let mut routes = Router::new()
         .merge(admin_routes)
-        .fallback(not_found)
-        .with_state(edge);
+        .route_service("/billing/api/{method}", api.clone())
+        // A trailing slash is tolerated as Rails' router does; nothing deeper is a method.
+        .route_service("/billing/api/{method}/", api.clone());
+    // Every name the catalogue knows is also a static path: matched without capturing a path
+    // parameter, which axum decodes and stores per request. Any other name takes `{method}`;
+    // the service reads the name from the path either way.
+    for name in shared.methods().names().filter(|n| is_static_segment(n)) {
+        routes = routes.route_service(&format!("{}{name}", router::API_PREFIX), api.clone());
+    }
+    let router = routes.fallback(not_found).with_state(edge);
     let traced = tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG)
         || tracing::enabled!(target: "tower_http::trace::make_span", tracing::Level::DEBUG);
     let router = if traced {
