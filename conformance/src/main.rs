@@ -9,7 +9,7 @@ use mock_server::cli_docs;
 
 /// The allocator (see the README's props row: it pays per request).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: mor_alloc::MiMalloc = mor_alloc::MiMalloc;
 
 /// Check a Kolmisoft MOR / M2 / M4 API endpoint against the scenario suite.
 #[derive(Debug, Parser)]

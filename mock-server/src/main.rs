@@ -15,9 +15,10 @@ use mock_server::model::scenario::Scenario;
 use mock_server::model::settings::SettingsPatch;
 use mock_server::{Defect, MockConfig, MockServer, Shared};
 
-/// The allocator (see the README's edge benchmark: it pays per request at an RSS under target).
+/// The allocator (`mor-alloc`: mimalloc; see the README's edge benchmark: it pays per request at
+/// an RSS under target).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: mor_alloc::MiMalloc = mor_alloc::MiMalloc;
 
 /// Exit code: the command line is wrong.
 const EXIT_USAGE: u8 = 1;
