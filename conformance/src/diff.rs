@@ -319,7 +319,7 @@ pub fn from_catalogue(catalogue: &Catalogue, product: Product, admin: &str) -> V
         out.push(DiffRequest {
             origin: "catalogue".into(),
             request: Request {
-                method: m.name.clone(),
+                method: m.name.to_string(),
                 caller: if m.param("u").is_some() {
                     "admin".into()
                 } else {
@@ -435,7 +435,7 @@ pub async fn diff(
         let r = &dr.request;
         let method = catalogue
             .method(product, &r.method)
-            .map_or(r.method.clone(), |m| m.name.clone());
+            .map_or(r.method.clone(), |m| m.name.to_string());
         fn ctx<'a>(
             catalogue: &'a Catalogue,
             product: Product,

@@ -76,7 +76,7 @@ impl InProcess {
             {
                 if !live.quirks.serves_method(m) {
                     discovery.unavailable.insert(
-                        m.name.clone(),
+                        m.name.to_string(),
                         "answers to none of its names: quirk served_names".into(),
                     );
                 }

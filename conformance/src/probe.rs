@@ -1316,10 +1316,12 @@ impl Prober<'_> {
                         (None, true) => "catalogue (no parameters: no hash checked)".into(),
                         (None, false) => "catalogue".into(),
                     };
-                    self.profile.hash_orders.insert(m.name.clone(), shown);
+                    self.profile.hash_orders.insert(m.name.to_string(), shown);
                     if let Some(v) = v {
-                        self.known.hash_variants.insert(m.name.clone(), v.clone());
-                        variants.insert(m.name.clone(), v);
+                        self.known
+                            .hash_variants
+                            .insert(m.name.to_string(), v.clone());
+                        variants.insert(m.name.to_string(), v);
                     }
                 }
                 None => {
@@ -1333,7 +1335,7 @@ impl Prober<'_> {
                     };
                     self.profile
                         .hash_orders
-                        .insert(m.name.clone(), format!("not told: {why}"));
+                        .insert(m.name.to_string(), format!("not told: {why}"));
                     self.untold(&format!("hash_variants.{}", m.name), &why);
                 }
             }

@@ -612,7 +612,7 @@ fn run_inner(args: PropsArgs) -> Result<i32, Failure> {
             if let Some(input) = shrunk {
                 new_failures.push(Regression {
                     product: target.product,
-                    method: m.name.clone(),
+                    method: m.name.to_string(),
                     property: property.to_string(),
                     input,
                 });
@@ -862,7 +862,7 @@ fn run_property(
     saved: &[&CaseInput],
 ) -> (PropertyResult, Option<CaseInput>) {
     let mut result = PropertyResult {
-        method: method.name.clone(),
+        method: method.name.to_string(),
         property: property.to_string(),
         verdict: Verdict::Skipped,
         cases: 0,

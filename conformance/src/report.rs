@@ -127,7 +127,7 @@ pub fn methods<'c>(
     for (i, o) in outcomes.iter().enumerate() {
         let entry = canonical(&o.case.method);
         let name = match entry {
-            Some(m) => m.name.clone(),
+            Some(m) => m.name.to_string(),
             None if o.case.method.is_empty() => "-".to_string(),
             None => o.case.method.clone(),
         };

@@ -307,8 +307,8 @@ fn run_inner(args: RunArgs) -> Result<i32, Failure> {
             // through it.
             let mut methods = plan_methods(&plan, &catalogue, product);
             for m in catalogue.product(product).methods() {
-                if !methods.contains(&m.name) && !m.is_catalogued_only() {
-                    methods.push(m.name.clone());
+                if !methods.iter().any(|n| *n == m.name) && !m.is_catalogued_only() {
+                    methods.push(m.name.to_string());
                 }
             }
             match runtime.block_on(discover::reachable(&target)) {
@@ -689,8 +689,8 @@ fn plan_methods(plan: &Plan, catalogue: &Catalogue, product: Product) -> Vec<Str
                 continue;
             }
             if let Some(m) = catalogue.method(product, &r.method) {
-                if !out.contains(&m.name) {
-                    out.push(m.name.clone());
+                if !out.iter().any(|n| *n == m.name) {
+                    out.push(m.name.to_string());
                 }
             }
         }
@@ -717,7 +717,7 @@ fn unchecked_read_back(
         .method(ctx.product, &request.method)
         .is_some_and(|m| m.writes);
     let m = ctx.catalogue.method(ctx.product, &read.method)?;
-    let why = ep.known.unavailable.get(&m.name)?;
+    let why = ep.known.unavailable.get(m.name.as_str())?;
     writes.then(|| {
         format!(
             "the read-back through {} is not checked: the target does not serve it ({why})",
@@ -781,7 +781,7 @@ fn touches_of(
     product: Product,
 ) -> Vec<report::Touch> {
     use report::Touch;
-    let canonical = |name: &str| catalogue.method(product, name).map(|m| m.name.clone());
+    let canonical = |name: &str| catalogue.method(product, name).map(|m| m.name.to_string());
     let mut out = Vec::new();
     for r in requests_of(&case.request, &case.expect) {
         let Some(m) = canonical(&r.method) else {
@@ -1011,7 +1011,7 @@ fn skip_reason(
                 .strip_prefix("/billing/api/")
                 .and_then(|n| ctx.catalogue.method(ctx.product, n));
             if let Some(m) = named {
-                if let Some(why) = ep.known.unavailable.get(&m.name) {
+                if let Some(why) = ep.known.unavailable.get(m.name.as_str()) {
                     return Some(format!("the target does not serve {} ({why})", m.name));
                 }
             }

@@ -51,7 +51,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderValue, Response};
-use model::catalogue::{ErrorSpec, HttpVerb, Method, ProductCatalogue, Wrapper};
+use model::catalogue::{ErrorSpec, HttpVerb, Method, MethodName, ProductCatalogue, Wrapper};
 use model::params::Params;
 use model::world::{format_date, format_datetime, User};
 use model::xml::{self, Document};
@@ -89,7 +89,7 @@ pub struct Dispatched {
     /// The rendered answer.
     pub response: Response<Bytes>,
     /// The canonical method, when the path named a known one.
-    pub method: Option<String>,
+    pub method: Option<MethodName>,
     /// `ok`, or the error text answered.
     pub outcome: Cow<'static, str>,
     /// What a success taken from a sample was answered from (the journal's `answer`): the
@@ -342,7 +342,7 @@ fn run<'c>(
             let response = deliver(response, method, zip, params, live, now);
             return Step::Done(Dispatched {
                 response,
-                method: method.map(str::to_string),
+                method: refusal.method.map(|m| m.name.clone()),
                 outcome,
                 answer: None,
             });
@@ -664,7 +664,7 @@ fn gate<'c, 'l>(
         // unknown or blocked users with the documented `<action>` failure), unless the quirk
         // `check_order` lists the method: then `u` is looked up first (X3's logout filter).
         let subject = auth::subject(method, world, params);
-        if subject.is_none() && live.quirks.check_order.contains_key(&method.name) {
+        if subject.is_none() && live.quirks.check_order.contains_key(method.name.as_str()) {
             return Err(refuse(general_error(Some(method), &g.bad_login)));
         }
         check_hash(subject)?;

@@ -110,7 +110,7 @@ pub fn run(ctx: &Ctx<'_>, engine: &Engine, world: &World) -> Outcome {
     let answer = ctx
         .quirks
         .answer_variants
-        .get(&ctx.method.name)
+        .get(ctx.method.name.as_str())
         .and_then(|v| engine.variants.get(v))
         .unwrap_or(&engine.answer);
     let reply = match model::xml::parse(answer) {

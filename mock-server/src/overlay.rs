@@ -79,7 +79,7 @@ fn canonical(catalogue: &ProductCatalogue, m: &RequestMatch) -> Option<String> {
     m.method
         .as_deref()
         .and_then(|n| catalogue.method(n))
-        .map(|m| m.name.clone())
+        .map(|m| m.name.to_string())
 }
 
 impl OverlayState {

@@ -567,7 +567,7 @@ fn recorded(
         .collect();
     Some(model::scenario::CannedResponse {
         matches: model::scenario::RequestMatch {
-            method: Some(api.name.clone()),
+            method: Some(api.name.to_string()),
             u: params.get("u").map(str::to_string),
             params: model::scenario::ParamList(kept),
             http: None,

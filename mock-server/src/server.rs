@@ -62,6 +62,7 @@ use tower_http::trace::{
     DefaultOnBodyChunk, DefaultOnEos, DefaultOnFailure, ResponseBody, Trace, TraceLayer,
 };
 
+use model::catalogue::MethodName;
 use model::params::Params;
 
 use crate::clock::Clock;
@@ -69,7 +70,7 @@ use crate::config::{ConfigError, MockConfig};
 use crate::defect::Defect;
 use crate::dispatch;
 use crate::head_deadline::{HeadClock, HeadDeadline};
-use crate::journal::{Caller, Entry};
+use crate::journal::{Caller, Entry, EntryPath};
 use crate::overlay::{FaultAction, Probe};
 use crate::render;
 use crate::request;
@@ -357,7 +358,7 @@ fn journal_refusal(shared: &Shared, verb: &Method, uri: &Uri, status: u16, outco
     shared.journal.record(Entry {
         time_ms: now_ms(),
         verb: crate::journal::verb_text(verb),
-        path: uri.path().to_string(),
+        path: EntryPath::Text(uri.path().to_string()),
         method: None,
         u: Caller::None,
         params: Params::new(),
@@ -657,7 +658,7 @@ async fn proxied(
     shared.journal.record(Entry {
         time_ms: now_ms(),
         verb,
-        path: uri.path().to_string(),
+        path: EntryPath::Text(uri.path().to_string()),
         method: cat.method(name).map(|m| m.name.clone()),
         u: params.get("u").map(str::to_string).into(),
         params: Entry::redact(&params, cat.method(name)),
@@ -713,12 +714,12 @@ async fn api(
     };
     // The journal keeps the request's own parameter strings (redacted and cut in place).
     let journal =
-        |params: Params, canonical: Option<String>, outcome: Cow<'static, str>, status: u16| {
+        |params: Params, canonical: Option<MethodName>, outcome: Cow<'static, str>, status: u16| {
             let (params, u) = Entry::redact_request(params, found);
             Entry {
                 time_ms: crate::clock::unix_ms(at),
                 verb: crate::journal::verb_text(method),
-                path: uri.path().to_string(),
+                path: EntryPath::new(uri.path(), canonical.as_ref()),
                 method: canonical,
                 u,
                 params,

@@ -109,7 +109,7 @@ async fn every_snapshot_case_matches_its_reviewed_snapshot() {
                 }
                 let method = catalogue
                     .method(product, &case.request.method)
-                    .map_or(case.request.method.clone(), |m| m.name.clone());
+                    .map_or(case.request.method.clone(), |m| m.name.to_string());
                 let name = format!("{method}__{}", slug(&case.name));
                 let body = redacted_body(&answer.text(), Redaction { times }, &Known::default());
                 let mut settings = insta::Settings::clone_current();

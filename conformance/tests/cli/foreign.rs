@@ -120,7 +120,7 @@ fn every_method_runs_and_nothing_fails(name: &str, product: Product, mock_args: 
             if !file.contains(&format!("scenarios/{product}/")) {
                 return None;
             }
-            Some((out.case.clone(), cat.method(product, m)?.name.clone()))
+            Some((out.case.clone(), cat.method(product, m)?.name.to_string()))
         })
         .collect();
     let failed: Vec<&Outcome> = outcomes
@@ -157,7 +157,7 @@ fn every_method_runs_and_nothing_fails(name: &str, product: Product, mock_args: 
         .product(product)
         .methods()
         .iter()
-        .filter(|m| !m.is_catalogued_only() && !counts.contains_key(&m.name))
+        .filter(|m| !m.is_catalogued_only() && !counts.contains_key(m.name.as_str()))
         .map(|m| m.name.as_str())
         .collect();
     assert!(

@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -413,12 +413,118 @@ pub struct InferredShape {
     pub source: String,
 }
 
+/// A method's canonical name, its text shared: what keeps it per request (the journal's
+/// entries) holds it without a copy (a `String`'s copy and its free cost ~140 instructions per
+/// request, callgrind). Reads and compares as a `&str`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MethodName(Arc<str>);
+
+impl MethodName {
+    /// The name's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for MethodName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for MethodName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for MethodName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for MethodName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for MethodName {
+    fn from(name: &str) -> Self {
+        MethodName(name.into())
+    }
+}
+
+impl From<String> for MethodName {
+    fn from(name: String) -> Self {
+        MethodName(name.into())
+    }
+}
+
+impl PartialEq<str> for MethodName {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for MethodName {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<String> for MethodName {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<MethodName> for str {
+    fn eq(&self, other: &MethodName) -> bool {
+        *self == *other.0
+    }
+}
+
+impl PartialEq<MethodName> for &str {
+    fn eq(&self, other: &MethodName) -> bool {
+        **self == *other.0
+    }
+}
+
+impl PartialEq<MethodName> for String {
+    fn eq(&self, other: &MethodName) -> bool {
+        **self == *other.0
+    }
+}
+
+impl From<MethodName> for String {
+    fn from(name: MethodName) -> Self {
+        name.0.to_string()
+    }
+}
+
+impl Serialize for MethodName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for MethodName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(MethodName::from)
+    }
+}
+
 /// One method of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Method {
     /// The canonical name (`/billing/api/<name>`).
-    pub name: String,
+    #[schemars(with = "String")]
+    pub name: MethodName,
     /// Old names that route to the same method.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
@@ -898,7 +1004,7 @@ impl ProductCatalogue {
         }
         self.index.clear();
         for (i, m) in self.methods.iter().enumerate() {
-            self.index.insert(m.name.clone(), i);
+            self.index.insert(m.name.to_string(), i);
             for a in &m.aliases {
                 self.index.entry(a.clone()).or_insert(i);
             }
@@ -1071,22 +1177,22 @@ fn merge_documented_into(
     check_samples(name, text, &mut methods, true)?;
     let mut seen: Vec<&str> = Vec::new();
     for m in &methods {
-        for n in std::iter::once(&m.name).chain(&m.aliases) {
+        for n in std::iter::once(m.name.as_str()).chain(m.aliases.iter().map(String::as_str)) {
             let clash = match pc.method(n) {
                 Some(old) => Some(format!(
                     "`{n}` is already {} in the catalogue: a documented sample never replaces a method",
                     if old.name == *n { "a method" } else { "an alias" }
                 )),
-                None if seen.contains(&n.as_str()) => {
+                None if seen.contains(&n) => {
                     Some(format!("`{n}` is named twice in this file"))
                 }
                 None => None,
             };
             if let Some(message) = clash {
-                let field = if *n == m.name { "name" } else { "aliases" };
+                let field = if m.name == n { "name" } else { "aliases" };
                 return Err(LoadError::Source(SourceError::new(
                     name,
-                    if *n == m.name {
+                    if m.name == n {
                         method_line(text, &m.name)
                     } else {
                         field_line(text, &m.name, &["aliases"])

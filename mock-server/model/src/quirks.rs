@@ -362,10 +362,10 @@ impl Quirks {
         if self.serves(asked) {
             return asked;
         }
-        std::iter::once(&method.name)
-            .chain(&method.aliases)
+        std::iter::once(method.name.as_str())
+            .chain(method.aliases.iter().map(String::as_str))
             .find(|n| self.serves(n))
-            .map_or(asked, String::as_str)
+            .unwrap_or(asked)
     }
 
     /// Whether `method` (canonical name) is one of `unimplemented_methods`.

@@ -346,10 +346,7 @@ pub fn plan(
         // Stable sort: sent parameters by request position, defaults last in catalogue order.
         parts.sort_by_key(|(pos, _)| pos.unwrap_or(usize::MAX));
     }
-    HashPlan::new(
-        method.name.clone(),
-        parts.into_iter().map(|(_, p)| p).collect(),
-    )
+    HashPlan::new(&*method.name, parts.into_iter().map(|(_, p)| p).collect())
 }
 
 /// Whether `method` is signed by the global rule (quirk `mor_hash_rule: global`, MOR methods).

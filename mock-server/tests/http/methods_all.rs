@@ -24,8 +24,7 @@ async fn call(
 ) -> Answer {
     let canonical = Catalogue::embedded()
         .method(mock.product, name)
-        .map(|m| m.name.clone())
-        .unwrap_or_else(|| name.to_string());
+        .map_or_else(|| name.to_string(), |m| m.name.to_string());
     let p = mock.signed(&canonical, u, params, secret);
     let url = format!("{}/billing/api/{name}?{}", mock.server.url(), p.to_query());
     let r = mock.client.post(url).send().await.expect("answered");
@@ -129,7 +128,8 @@ async fn every_method_and_alias_answers_from_the_default_world() {
             let m = Catalogue::embedded()
                 .method(product, method)
                 .expect("method");
-            for name in std::iter::once(&m.name).chain(m.aliases.iter()) {
+            for name in std::iter::once(m.name.as_str()).chain(m.aliases.iter().map(String::as_str))
+            {
                 let a = call(&mock, name, Some("admin"), &params, SECRET).await;
                 assert_eq!(a.status, 200, "{product} {name}: {}", a.body);
                 assert!(a.error().is_none(), "{product} {name}: {}", a.body);

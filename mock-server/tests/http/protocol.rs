@@ -537,6 +537,8 @@ async fn the_journal_redacts_the_hash_and_counts_outcomes() {
     let j = mock.admin_get("journal").await;
     let entries = j.as_array().expect("array");
     assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["path"], "/billing/api/quickstats_get");
+    assert_eq!(entries[0]["method"], "quickstats_get");
     let text = j.to_string();
     assert!(text.contains("<redacted>"));
     let p = mock.signed("quickstats_get", Some("admin"), &[], SECRET);
