@@ -298,6 +298,34 @@ async fn a_body_over_the_limit_is_refused_with_413_not_answered_as_empty() {
     mock.stop().await;
 }
 
+#[tokio::test]
+async fn a_body_announced_over_the_limit_is_journalled_once_and_closes_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = Mock::start(Product::M4).await;
+    let mut s = tokio::net::TcpStream::connect(mock.server.addr())
+        .await
+        .expect("connect");
+    // 100 MB announced and none sent: refused from the announced length alone, by tower-http's
+    // limit before any handler runs.
+    let head = b"POST /billing/api/quickstats_get?u=admin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000\r\n\r\n";
+    s.write_all(head).await.expect("write");
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.expect("read");
+    let answer = String::from_utf8_lossy(&out).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    let journal = mock.admin_get("journal").await;
+    let entries = journal.as_array().expect("journal entries");
+    assert_eq!(entries.len(), 1, "{journal}");
+    assert_eq!(entries[0]["outcome"], "body too large", "{journal}");
+    assert_eq!(entries[0]["status"], 413, "{journal}");
+    assert_eq!(
+        entries[0]["path"], "/billing/api/quickstats_get",
+        "{journal}"
+    );
+    mock.stop().await;
+}
+
 /// Send `chunks` chunks of 64 KB as a chunked body over a raw socket (the server may stop
 /// reading early); the status line and headers it answered.
 async fn chunked_exchange(mock: &Mock, chunks: usize) -> String {
