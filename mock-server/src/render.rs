@@ -4,13 +4,14 @@
 //! `xml_extension`, quirk `xml_extension_wrapper`) and the HTTP status of errors (quirk
 //! `error_http_status`, 200 by default as the PHP client expects).
 
+use std::cell::Cell;
 use std::io::Write as _;
 
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use http::header::{CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_TYPE, LOCATION};
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use model::catalogue::{BodyKind, Declaration, Method, Wrapper};
 use model::quirks::{GzipDelivery, XmlExtensionWrapper};
 use model::xml::{Document, Element, Layout};
@@ -197,10 +198,28 @@ pub fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> R
     respond_typed(status, HeaderValue::from_static(content_type), body)
 }
 
+std::thread_local! {
+    /// The emptied header map of an API request answered on this thread, for the next answer
+    /// built here ([`recycle_headers`]).
+    static SPARE_HEADERS: Cell<Option<HeaderMap>> = const { Cell::new(None) };
+}
+
+/// Keep the header map of an answered request, emptied, for the next answer built on this
+/// thread. hyper keeps each answer's map for the next request's headers on its connection, so
+/// a map made for each answer is a map too many: its allocations, and the request's map's
+/// frees (~400 instructions per request, callgrind, issue 15).
+pub fn recycle_headers(mut headers: HeaderMap) {
+    headers.clear();
+    SPARE_HEADERS.set(Some(headers));
+}
+
 /// [`respond`] with the content type's header value already made.
 fn respond_typed(status: StatusCode, content_type: HeaderValue, body: Bytes) -> Response<Bytes> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
+    if let Some(spare) = SPARE_HEADERS.take() {
+        *r.headers_mut() = spare;
+    }
     r.headers_mut().insert(CONTENT_TYPE, content_type);
     r
 }
@@ -267,6 +286,17 @@ mod tests {
             &Quirks::default(),
         );
         assert!(body(&r).starts_with("<html><body><?xml"));
+    }
+
+    #[test]
+    fn an_answer_in_a_recycled_request_map_carries_none_of_the_request_headers() {
+        let mut request = HeaderMap::new();
+        request.insert(http::header::HOST, HeaderValue::from_static("127.0.0.1"));
+        request.insert("x-token", HeaderValue::from_static("secret"));
+        recycle_headers(request);
+        let r = not_found();
+        assert_eq!(r.headers().len(), 1, "{:?}", r.headers());
+        assert_eq!(r.headers()[CONTENT_TYPE], TEXT);
     }
 
     #[test]

@@ -513,19 +513,23 @@ fn api_endpoint(edge: &Edge, req: AxumRequest) -> ApiFuture {
             Ok(api_endpoint_waiting(shared, client, parts, body).await)
         }));
     }
-    let flow = api_flow(&shared, client, &parts, Bytes::new(), false);
-    // Nothing in the flow waits without the overlay (its delay fault is its only wait).
-    let mut flow = std::pin::pin!(flow);
-    let answer = match flow
-        .as_mut()
-        .poll(&mut Context::from_waker(std::task::Waker::noop()))
-    {
-        Poll::Ready(answer) => answer,
-        Poll::Pending => {
-            tracing::error!("an API request without the overlay waited; answered 500");
-            into_router_response(Answer::full(render::html_status(500)))
+    let answer = {
+        let flow = api_flow(&shared, client, &parts, Bytes::new(), false);
+        // Nothing in the flow waits without the overlay (its delay fault is its only wait).
+        let mut flow = std::pin::pin!(flow);
+        match flow
+            .as_mut()
+            .poll(&mut Context::from_waker(std::task::Waker::noop()))
+        {
+            Poll::Ready(answer) => answer,
+            Poll::Pending => {
+                tracing::error!("an API request without the overlay waited; answered 500");
+                into_router_response(Answer::full(render::html_status(500)))
+            }
         }
     };
+    // The request's header map, emptied, holds the next answer's headers.
+    render::recycle_headers(parts.headers);
     futures_util::future::Either::Left(std::future::ready(Ok(answer)))
 }
 
