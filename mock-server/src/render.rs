@@ -207,7 +207,7 @@ std::thread_local! {
 /// Keep the header map of an answered request, emptied, for the next answer built on this
 /// thread. hyper keeps each answer's map for the next request's headers on its connection, so
 /// a map made for each answer is a map too many: its allocations, and the request's map's
-/// frees (~400 instructions per request, callgrind, issue 15).
+/// frees (~480 instructions per request against ~140 for the clear, callgrind, issue 15).
 pub fn recycle_headers(mut headers: HeaderMap) {
     headers.clear();
     SPARE_HEADERS.set(Some(headers));
@@ -218,7 +218,10 @@ fn respond_typed(status: StatusCode, content_type: HeaderValue, body: Bytes) -> 
     let mut r = Response::new(body);
     *r.status_mut() = status;
     if let Some(spare) = SPARE_HEADERS.take() {
-        *r.headers_mut() = spare;
+        // The response's own map is new: empty, and without an allocation (`HeaderMap::new`
+        // does not allocate). Forgotten rather than dropped: the drop's call checks its three
+        // buffers (~50 instructions per request, callgrind).
+        std::mem::forget(std::mem::replace(r.headers_mut(), spare));
     }
     r.headers_mut().insert(CONTENT_TYPE, content_type);
     r
