@@ -51,7 +51,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower::util::{Either, MapResponse};
+use tower::util::{Either, MapFuture};
 use tower::Layer as _;
 use tower::ServiceExt as _;
 use tower_http::classify::{
@@ -171,11 +171,12 @@ impl Drop for ClientScope {
 /// without a body (hyper's body is at its end: no Content-Length, or 0) cannot be refused so,
 /// and its verb and URI are not copied (their copies and drops: ~150 instructions per request,
 /// callgrind, issue 15).
-type Asked = Option<(Method, Uri)>;
+/// Boxed: the request's future, which hyper moves into place, holds it (8 bytes, not 112).
+type Asked = Option<Box<(Method, Uri)>>;
 
 /// What [`finish`] needs of a request: see [`Asked`].
 fn asked<B: Body>(req: &Request<B>) -> Asked {
-    (!req.body().is_end_stream()).then(|| (req.method().clone(), req.uri().clone()))
+    (!req.body().is_end_stream()).then(|| Box::new((req.method().clone(), req.uri().clone())))
 }
 
 /// A response the edge has already journalled although its status is 413 (see [`finish`]).
@@ -209,10 +210,21 @@ type TracedBody = ResponseBody<
     DefaultOnFailure,
 >;
 
-/// The router inside tower-http's [`TraceLayer`], its body as the router's.
-type Traced = MapResponse<
+/// The future of tower-http's tracing around the router's.
+type TraceFuture = tower_http::trace::ResponseFuture<
+    axum::routing::future::RouteFuture<Infallible>,
+    ServerErrorsAsFailures,
+>;
+
+/// The traced router's answer, its body as the router's. Boxed: tracing's future holds a
+/// span, the clock and its callbacks beside the router's (440 bytes against 320), and the edge's
+/// future, which hyper moves for every request, is as large as its largest kind.
+type TracedAnswer = Pin<Box<dyn Future<Output = Result<AxumResponse, Infallible>> + Send>>;
+
+/// The router inside tower-http's [`TraceLayer`], its answer a [`TracedAnswer`].
+type Traced = MapFuture<
     Trace<Router, SharedClassifier<ServerErrorsAsFailures>>,
-    fn(Response<TracedBody>) -> AxumResponse,
+    fn(TraceFuture) -> TracedAnswer,
 >;
 
 /// The router, inside tower-http's [`TraceLayer`] when its events are on
@@ -304,8 +316,13 @@ pub fn app(shared: &Arc<Shared>) -> EdgeService {
     let traced = tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG)
         || tracing::enabled!(target: "tower_http::trace::make_span", tracing::Level::DEBUG);
     let router = if traced {
-        let boxed: fn(Response<TracedBody>) -> AxumResponse = |r| r.map(AxumBody::new);
-        Either::Left(MapResponse::new(
+        let boxed: fn(TraceFuture) -> TracedAnswer = |traced| {
+            Box::pin(async move {
+                let answer: Result<Response<TracedBody>, Infallible> = traced.await;
+                answer.map(|r| r.map(AxumBody::new))
+            })
+        };
+        Either::Left(MapFuture::new(
             TraceLayer::new_for_http().layer(router),
             boxed,
         ))
@@ -342,7 +359,7 @@ pub async fn handle(
     *req.uri_mut() = uri.clone();
     *req.headers_mut() = headers.clone();
     // In process, the headers given may announce a length the body does not have.
-    let asked = Some((req.method().clone(), req.uri().clone()));
+    let asked = Some(Box::new((req.method().clone(), req.uri().clone())));
     let mut response = call(shared, req).await;
     finish(shared, &asked, &mut response);
     let delivery = delivery_of(&response);
@@ -386,7 +403,8 @@ fn finish<B>(shared: &Shared, asked: &Asked, response: &mut Response<B>) {
         && response.extensions().get::<Journalled>().is_none()
     {
         tracing::info!("request body over the limit; answered 413");
-        if let Some((verb, uri)) = asked {
+        if let Some(asked) = asked {
+            let (verb, uri) = &**asked;
             journal_refusal(shared, verb, uri, 413, "body too large");
         }
         response
