@@ -52,6 +52,14 @@ pub fn parse(
     json_body: bool,
 ) -> RequestParams {
     let query = Params::parse_query_str(query.unwrap_or(""));
+    if body.is_empty() {
+        // The usual API request: the query's pairs as they are, no empty body's to merge them
+        // over (request::parse: 480 -> 426 instructions per request, callgrind).
+        return RequestParams {
+            params: query,
+            body: BodyKind::None,
+        };
+    }
     let (mut params, kind) = body_params(headers, body, json_body);
     params.merge_over(query);
     RequestParams { params, body: kind }
