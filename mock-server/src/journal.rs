@@ -306,7 +306,56 @@ struct Inner {
     /// Each entry with its [`Entry::size`], computed once (not again when it is dropped).
     entries: VecDeque<(Entry, usize)>,
     bytes: usize,
+    /// The counts, but for the current run's.
     counts: BTreeMap<String, BTreeMap<String, u64>>,
+    /// The requests counted since the last one of another method or outcome, added to `counts`
+    /// when the run ends or the counts are read: a request like the one before is counted
+    /// without a look into the maps (~90 instructions per request, callgrind).
+    run: Option<Run>,
+}
+
+/// Requests in a row of one method and outcome.
+#[derive(Debug)]
+struct Run {
+    method: Option<MethodName>,
+    outcome: Cow<'static, str>,
+    requests: u64,
+}
+
+impl Run {
+    /// Whether `entry` counts in this run.
+    fn takes(&self, entry: &Entry) -> bool {
+        // The usual outcome is the same static text: its address tells it without a comparison.
+        self.method == entry.method
+            && (std::ptr::eq(self.outcome.as_ref(), entry.outcome.as_ref())
+                || self.outcome == entry.outcome)
+    }
+}
+
+impl Inner {
+    /// Add the current run to the counts.
+    fn end_run(&mut self) {
+        let Some(run) = self.run.take() else {
+            return;
+        };
+        let method = run.method.as_deref().unwrap_or(NO_METHOD);
+        // Counted without a copy of either key once both are known.
+        match self
+            .counts
+            .get_mut(method)
+            .and_then(|m| m.get_mut(run.outcome.as_ref()))
+        {
+            Some(n) => *n += run.requests,
+            None => {
+                *self
+                    .counts
+                    .entry(method.to_string())
+                    .or_default()
+                    .entry(run.outcome.into_owned())
+                    .or_insert(0) += run.requests;
+            }
+        }
+    }
 }
 
 /// The journal of one mock instance. Cheap to write: one short lock per request.
@@ -326,7 +375,7 @@ impl Journal {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding this lock cannot leave it inconsistent (each write is one push
-        // and one increment), so a poisoned lock is simply taken over.
+        // and one increment, or a run's count added), so a poisoned lock is simply taken over.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -346,20 +395,15 @@ impl Journal {
         }
         let size = entry.size();
         let mut g = self.lock();
-        let method = entry.method.as_deref().unwrap_or(NO_METHOD);
-        // Counted without a copy of either key once both are known.
-        match g
-            .counts
-            .get_mut(method)
-            .and_then(|m| m.get_mut(entry.outcome.as_ref()))
-        {
-            Some(n) => *n += 1,
-            None => {
-                *g.counts
-                    .entry(method.to_string())
-                    .or_default()
-                    .entry(entry.outcome.to_string())
-                    .or_insert(0) += 1;
+        match &mut g.run {
+            Some(run) if run.takes(&entry) => run.requests += 1,
+            _ => {
+                g.end_run();
+                g.run = Some(Run {
+                    method: entry.method.clone(),
+                    outcome: entry.outcome.clone(),
+                    requests: 1,
+                });
             }
         }
         while g.entries.len() >= JOURNAL_CAPACITY
@@ -380,7 +424,9 @@ impl Journal {
 
     /// Requests per canonical method and outcome since the start or the last [`Journal::clear`].
     pub fn counts(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
-        self.lock().counts.clone()
+        let mut g = self.lock();
+        g.end_run();
+        g.counts.clone()
     }
 
     /// Forget every entry and count.
@@ -389,6 +435,7 @@ impl Journal {
         g.entries.clear();
         g.bytes = 0;
         g.counts.clear();
+        g.run = None;
     }
 }
 
@@ -425,6 +472,41 @@ mod tests {
         );
         j.clear();
         assert!(j.entries().is_empty() && j.counts().is_empty());
+    }
+
+    #[test]
+    fn requests_are_counted_per_method_and_outcome_in_runs_or_not() {
+        let j = Journal::new();
+        let mut want: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let methods = [Some("quickstats_get"), None, Some("user_calls_get")];
+        // Runs of one to four requests, outcomes static, copied or of another text.
+        for i in 0..60usize {
+            let mut e = entry(i);
+            e.method = methods[i / 4 % 3].map(MethodName::from);
+            e.outcome = match i % 7 {
+                0..=2 => "ok".into(),
+                3 => Cow::Owned("ok".to_string()),
+                4 | 5 => Cow::Owned("Bad login".to_string()),
+                _ => "fault:http_status".into(),
+            };
+            let method = e.method.as_deref().unwrap_or(NO_METHOD).to_string();
+            *want
+                .entry(method)
+                .or_default()
+                .entry(e.outcome.to_string())
+                .or_insert(0) += 1;
+            j.record(e);
+            if i % 11 == 0 {
+                // Read in the middle of a run.
+                assert_eq!(j.counts(), want, "after {i}");
+            }
+            if i == 30 {
+                j.clear();
+                want.clear();
+            }
+        }
+        assert_eq!(j.counts(), want);
+        assert_eq!(j.counts(), want, "a second read counts nothing twice");
     }
 
     #[test]
