@@ -778,21 +778,23 @@ async fn api(
         _ => (None, Default::default()),
     };
     // The journal keeps the request's own parameter strings (redacted and cut in place).
-    let journal =
-        |params: Params, canonical: Option<MethodName>, outcome: Cow<'static, str>, status: u16| {
-            let (params, u) = Entry::redact_request(params, found);
-            Entry {
-                time_ms: crate::clock::unix_ms(at),
-                verb: crate::journal::verb_text(method),
-                path: EntryPath::new(uri.path(), canonical.as_ref()),
-                method: canonical,
-                u,
-                params,
-                outcome,
-                status,
-                answer: None,
-            }
-        };
+    let journal = |mut params: Params,
+                   canonical: Option<MethodName>,
+                   outcome: Cow<'static, str>,
+                   status: u16| {
+        let u = Entry::redact_in_place(&mut params, found);
+        Entry {
+            time_ms: crate::clock::unix_ms(at),
+            verb: crate::journal::verb_text(method),
+            path: EntryPath::new(uri.path(), canonical.as_ref()),
+            method: canonical,
+            u,
+            params,
+            outcome,
+            status,
+            answer: None,
+        }
+    };
     let canonical_name = || found.map(|m| m.name.clone());
 
     if let Some(c) = canned {
