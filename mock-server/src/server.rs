@@ -957,32 +957,54 @@ where
     Response::from_parts(parts, WireBody::Cut(Some(kept)))
 }
 
-/// One request from hyper through the router, its delivery applied.
-async fn serve(
+/// One request from hyper through the router, its delivery applied. A future written out
+/// rather than an async fn: the edge's future is polled where the request's future holds it
+/// (an async fn moved it once more, into its pinned local), and a truncated answer's
+/// collection is boxed, not part of every request's future (600 bytes), which hyper moves into
+/// place for each request.
+struct Serve {
+    /// The edge's answer (see [`call_edge`]), polled with the peer's address in [`CLIENT_IP`].
+    pending: EdgeCall,
     shared: Arc<Shared>,
+    /// Told when the request is answered (see `head_deadline`).
     clock: Arc<HeadClock>,
     client: std::net::IpAddr,
+    /// For [`finish`].
     asked: Asked,
-    pending: impl Future<Output = Result<Response<EdgeBody>, Infallible>>,
-) -> Result<Response<WireBody>, std::io::Error> {
-    let mut pending = std::pin::pin!(pending);
-    let answered = std::future::poll_fn(|cx| {
-        let _client = ClientScope::enter(client);
-        pending.as_mut().poll(cx)
-    });
-    let mut response = match answered.await {
-        Ok(r) => r,
-        Err(never) => match never {},
-    };
-    finish(&shared, &asked, &mut response);
-    let sent = match to_wire(response) {
-        Wire::Now(sent) => sent,
-        // Boxed: the body's collection (a 600-byte future) would otherwise be part of every
-        // request's future, which hyper moves into place for each request.
-        Wire::Cut(response, n) => Ok(Box::pin(truncated(response, n)).await),
-    };
-    clock.answered();
-    sent
+    /// The answer cut short (overlay fault `truncate`), once its body is being collected.
+    cut: Option<Pin<Box<dyn Future<Output = Response<WireBody>> + Send>>>,
+}
+
+impl Future for Serve {
+    type Output = Result<Response<WireBody>, std::io::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(cut) = &mut this.cut {
+            let response = std::task::ready!(cut.as_mut().poll(cx));
+            this.clock.answered();
+            return Poll::Ready(Ok(response));
+        }
+        let answered = {
+            let _client = ClientScope::enter(this.client);
+            Pin::new(&mut this.pending).poll(cx)
+        };
+        let mut response = match std::task::ready!(answered) {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        finish(&this.shared, &this.asked, &mut response);
+        match to_wire(response) {
+            Wire::Now(sent) => {
+                this.clock.answered();
+                Poll::Ready(sent)
+            }
+            Wire::Cut(response, n) => {
+                this.cut = Some(Box::pin(truncated(response, n)));
+                Pin::new(this).poll(cx)
+            }
+        }
+    }
 }
 
 /// The future of the edge's answer to a request from hyper: called in place, or (never, with
@@ -1047,7 +1069,14 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Futu
             clock.request_started();
             let asked = asked(&req);
             let pending = call_edge(&mut edge.borrow_mut(), req);
-            serve(shared.clone(), clock.clone(), peer.ip(), asked, pending)
+            Serve {
+                pending,
+                shared: shared.clone(),
+                clock: clock.clone(),
+                client: peer.ip(),
+                asked,
+                cut: None,
+            }
         });
         let conn = builder.serve_connection(io, svc);
         let conn = graceful.watch(conn);
