@@ -142,7 +142,7 @@ impl Serialize for Entry {
         let mut e = s.serialize_struct("Entry", 9)?;
         e.serialize_field("time_ms", &self.time_ms)?;
         e.serialize_field("verb", &self.verb)?;
-        e.serialize_field("path", &PathText(self))?;
+        e.serialize_field("path", &self.path())?;
         e.serialize_field("method", &self.method)?;
         e.serialize_field("u", &self.u())?;
         e.serialize_field("params", &PairList(&self.params))?;
@@ -285,21 +285,6 @@ impl Entry {
             }
             + self.answer.as_ref().map_or(0, String::len);
         fixed + optional + self.params.len() * 16 + self.params.text_len()
-    }
-}
-
-/// The JSON form of [`Entry::path`], written without a copy.
-struct PathText<'a>(&'a Entry);
-
-impl Serialize for PathText<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match (&self.0.path, &self.0.method) {
-            (EntryPath::Text(path), _) => s.serialize_str(path),
-            (EntryPath::OfMethod, m) => s.collect_str(&format_args!(
-                "{API_PREFIX}{}",
-                m.as_ref().map_or("", MethodName::as_str)
-            )),
-        }
     }
 }
 
